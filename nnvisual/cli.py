@@ -1,0 +1,58 @@
+"""The ``nnvisual`` command line: a Click group whose commands live in ``nnvisual.commands``.
+
+Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
+loaded only by the commands that need it. A :class:`~nnvisual.errors.UserError` anywhere ends
+in one line on stderr and exit status 2; Ctrl-C in exit status 130.
+"""
+
+import importlib
+import os
+
+import click
+
+from nnvisual import __version__
+from nnvisual.errors import UserError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
+
+COMMANDS = {
+    "train": "nnvisual.commands.train",
+    "deconv": "nnvisual.commands.deconv",
+    "maximize": "nnvisual.commands.maximize",
+    "score-bow": "nnvisual.commands.score_bow",
+}
+
+
+class UsageProblem(click.ClickException):
+    exit_code = 2
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module on first use and turns UserError into one line."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(COMMANDS[name]).command
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise UsageProblem(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nnvisual")
+def main():
+    """See what a convolutional network has learned (Reda & Xu 2019, reproduced).
+
+    Every command writes a run folder (default results/<command>-<name>-<time>/) with
+    manifest.json, config.yaml, figures/*.png and tables/*.csv.
+    """

@@ -1,0 +1,226 @@
+"""Command configurations: frozen dataclasses filled from a YAML file, then from CLI flags.
+
+A config file (``configs/paper.yaml``) has one section per command (``train``, ``deconv``,
+``maximize``, ``score_bow``). Precedence: dataclass defaults < the file's section < flags given
+on the command line. Unknown sections or keys and values of the wrong type are errors that name
+the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import ClassVar
+
+import yaml
+
+from nnvisual.errors import UserError
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise UserError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """`nnvisual train` (PAPER.md "Training"; defaults are the paper's plotka settings)."""
+
+    SECTION: ClassVar[str] = "train"
+    model: str = "plotka"
+    num_classes: int = 10
+    epochs: int = 10
+    lr: float = 1e-4
+    batch_size: int = 128
+    val_split: float = 0.3
+    augment: bool = True
+    rotation: float = 20.0  # degrees
+    shift: float = 0.2  # fraction of width and height
+    hflip: bool = True
+    early_stopping_monitor: str = "loss"  # the paper stops on the training loss
+    early_stopping_min_delta: float = 0.001
+    early_stopping_patience: int = 3
+    subset: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self.model in ("plotka", "bonaccorso"), f"unknown model '{self.model}': choose plotka or bonaccorso")
+        _check(self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}")
+        _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
+        _check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
+        _check(0 < self.val_split < 1, f"val_split must be in (0, 1), got {self.val_split}")
+        _check(0 <= self.rotation <= 180, f"rotation must be in [0, 180] degrees, got {self.rotation}")
+        _check(0 <= self.shift < 1, f"shift must be in [0, 1), got {self.shift}")
+        _check(self.early_stopping_monitor in ("loss", "val_loss", "none"),
+               "early_stopping_monitor must be loss, val_loss or none")
+        _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
+        _check(self.subset is None or self.subset >= 1, f"subset must be at least 1, got {self.subset}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeconvConfig:
+    """`nnvisual deconv` (PAPER.md "DeconvNet feature maps")."""
+
+    SECTION: ClassVar[str] = "deconv"
+    model: str = "vgg16"
+    weights: str = "imagenet"
+    layers: tuple[str, ...] | None = None  # None: the first convolution of each block
+    top_k: int = 8
+    mode: str = "max"
+    method: str = "deconvnet"
+    top9: bool = False
+    top9_split: str = "test"
+    top9_images: int = 2000  # dataset images scanned for the top-9 view
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self.top_k >= 1, f"top_k must be at least 1, got {self.top_k}")
+        _check(self.mode in ("max", "map"), f"mode must be max or map, got {self.mode}")
+        _check(self.method in ("deconvnet", "guided", "gradient"),
+               f"method must be deconvnet, guided or gradient, got {self.method}")
+        _check(self.top9_split in ("train", "test"), "top9_split must be train or test")
+        _check(self.top9_images >= 9, f"top9_images must be at least 9, got {self.top9_images}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MaximizeConfig:
+    """`nnvisual maximize` (PAPER.md "Class reconstruction by activation maximization")."""
+
+    SECTION: ClassVar[str] = "maximize"
+    model: str = "vgg16"
+    weights: str = "imagenet"
+    target_class: str = "284"
+    n: int = 5
+    steps: int = 20
+    step_size: float = 1e-4
+    objective: str = "logit"
+    init: str = "paper"
+    l2_decay: float = 0.0
+    tv_weight: float = 0.0
+    jitter: int = 0
+    blur_every: int = 0
+    blur_sigma: float = 1.0
+    clip: bool = False
+    retrain_on: str | None = None
+    retrain_epochs: int = 10
+    retrain_lr: float = 1e-3
+    retrain_batch_size: int = 32
+    retrain_val_split: float = 0.3
+    retrain_patience: int = 3
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self.n >= 1, f"n must be at least 1, got {self.n}")
+        _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
+        _check(self.step_size > 0, f"step_size must be positive, got {self.step_size}")
+        _check(self.objective in ("logit", "softmax"), "objective must be logit or softmax")
+        _check(self.init in ("paper", "uniform", "gray"), "init must be paper, uniform or gray")
+        _check(min(self.l2_decay, self.tv_weight, self.jitter, self.blur_every) >= 0,
+               "regularizer weights (l2_decay, tv_weight, jitter, blur_every) must be >= 0")
+        _check(self.retrain_epochs >= 1, "retrain_epochs must be at least 1")
+        _check(0 < self.retrain_val_split < 1, "retrain_val_split must be in (0, 1)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreBowConfig:
+    """`nnvisual score-bow` (PAPER.md "Descriptors")."""
+
+    SECTION: ClassVar[str] = "score_bow"
+    descriptor: str = "sift"
+    size: int = 100
+    vocab_size: int = 10
+    ratio: float = 0.8  # Lowe's ratio test
+    ransac_iterations: int = 100
+    ransac_threshold: float = 15.0  # pixels
+    bootstrap: int = 10000
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self.descriptor in ("sift", "dense-sift", "harris"),
+               "descriptor must be sift, dense-sift or harris")
+        _check(self.size >= 16, f"size must be at least 16 pixels, got {self.size}")
+        _check(self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}")
+        _check(0 < self.ratio <= 1, "ratio must be in (0, 1]")
+        _check(self.ransac_iterations >= 1, "ransac_iterations must be at least 1")
+        _check(self.bootstrap >= 100, "bootstrap must be at least 100")
+
+
+SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig)}
+
+
+def _coerce(key: str, value, annotation):
+    """Return ``value`` as the field's type, or raise UserError naming the key."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"config key '{key}' must be a list, got {value!r}")
+        return tuple(_coerce(key, v, args[0]) for v in value)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"config key '{key}' must be true or false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"config key '{key}' must be an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"config key '{key}' must be a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise UserError(f"config key '{key}' must be a string, got {value!r}")
+        return str(value)
+    raise TypeError(f"unsupported config annotation {annotation!r}")
+
+
+def read_config_file(path: Path) -> dict:
+    """Read a YAML config file (``yaml.safe_load``) and check its section names."""
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"config path is a directory, not a file: {path}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    document = document or {}
+    if not isinstance(document, dict):
+        raise UserError(f"config file {path} must map section names to settings")
+    for section in document:
+        if section not in SECTIONS:
+            raise UserError(f"unknown section '{section}' in {path}; known: {', '.join(SECTIONS)}")
+    return document
+
+
+def load_config(cls, path: Path | None = None, overrides: dict | None = None):
+    """Build ``cls`` from its section of the YAML file at ``path`` and non-None ``overrides``."""
+    values = {}
+    if path is not None:
+        section = read_config_file(path).get(cls.SECTION) or {}
+        if not isinstance(section, dict):
+            raise UserError(f"section '{cls.SECTION}' of {path} must map keys to values")
+        values.update(section)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in known:
+            raise UserError(f"unknown config key '{key}' for {cls.SECTION}; known keys: {', '.join(known)}")
+    return cls(**{key: _coerce(key, value, hints[key]) for key, value in values.items()})
+
+
+def to_dict(config) -> dict:
+    """The resolved config as a plain dict (for config.yaml and the manifest)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}

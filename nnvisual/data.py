@@ -1,0 +1,226 @@
+"""Datasets and images: CIFAR-10 (Keras download or an offline image-folder copy), image files.
+
+Where data comes from, in order: ``--data`` (``cifar10`` or a folder), ``$NNVISUAL_DATA``,
+then ``cifar10`` (``keras.datasets.cifar10.load_data()``, which downloads once and caches).
+An image folder is ``DIR/train/<class>/*.{png,jpg}`` and ``DIR/test/<class>/*``; classes are
+the sorted folder names. Decoded folders are cached as ``.npz`` under ``$NNVISUAL_CACHE``
+(default ``~/.cache/nnvisual``), keyed by the folder's file names, sizes and times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from nnvisual.errors import UserError
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+NO_DATA_HELP = ("point to an offline copy with --data DIR or NNVISUAL_DATA=DIR "
+                "(DIR/train/<class>/*.jpg, DIR/test/<class>/*.jpg; e.g. the folder printed by "
+                "shared/data/unpack-cifar10.sh), or connect to the internet for --data cifar10")
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Images as uint8 (N, H, W, 3) RGB arrays with integer labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NNVISUAL_CACHE", Path.home() / ".cache" / "nnvisual"))
+
+
+def resolve_source(data: str | None) -> str:
+    """The data source: the ``--data`` value, else ``$NNVISUAL_DATA``, else ``cifar10``."""
+    return data or os.environ.get("NNVISUAL_DATA") or "cifar10"
+
+
+# -- single images ----------------------------------------------------------------------------
+def read_image(path: str | Path) -> np.ndarray:
+    """Read any common image file as RGB uint8 (grey, RGBA and 16-bit images are converted)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"image not found: {path}")
+    if path.is_dir():
+        raise UserError(f"expected an image file, got a folder: {path}")
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None or image.size == 0:
+        raise UserError(f"cannot read {path} as an image (empty, truncated or not an image)")
+    if image.dtype == np.uint16:
+        image = (image / 257.0).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an image to (height, width): area interpolation when shrinking, cubic when growing."""
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = image.shape[0] >= height and image.shape[1] >= width
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def read_images(paths: list[Path], size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode many images in parallel (OpenCV releases the GIL) into one uint8 array."""
+    if not paths:
+        return np.zeros((0, *(size or (0, 0)), 3), np.uint8)
+
+    def load(path):
+        image = read_image(path)
+        return resize(image, size) if size else image
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+        images = list(pool.map(load, paths, chunksize=256))
+    shapes = {image.shape for image in images}
+    if len(shapes) > 1:
+        raise UserError(f"images in {paths[0].parent.parent} differ in size ({len(shapes)} sizes); "
+                        "give an image size to resize them")
+    return np.stack(images)
+
+
+# -- image-folder datasets ---------------------------------------------------------------------
+def _class_folders(split_dir: Path) -> list[Path]:
+    return sorted(p for p in split_dir.iterdir() if p.is_dir())
+
+
+def _folder_key(root: Path, size) -> str:
+    digest = hashlib.sha256(f"v1 {size}".encode())
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) -> Dataset:
+    """Load ``root/train/<class>/*`` and ``root/test/<class>/*``, decoding once and caching."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise UserError(f"data folder not found: {root}; {NO_DATA_HELP}")
+    train_dir, test_dir = root / "train", root / "test"
+    if not train_dir.is_dir() or not test_dir.is_dir():
+        raise UserError(f"data folder {root} must contain train/<class>/ and test/<class>/ folders")
+    classes = tuple(p.name for p in _class_folders(train_dir))
+    if not classes:
+        raise UserError(f"no class folders in {train_dir}")
+    test_classes = tuple(p.name for p in _class_folders(test_dir))
+    if test_classes != classes:
+        raise UserError(f"class folders of {test_dir} differ from those of {train_dir}")
+    cache = cache_dir() / "datasets" / f"{root.name}-{_folder_key(root, image_size)}.npz"
+    if cache.exists():
+        with np.load(cache) as stored:
+            arrays = {key: stored[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    else:
+        arrays = {}
+        for split, split_dir in (("train", train_dir), ("test", test_dir)):
+            images, labels = [], []
+            for label, name in enumerate(classes):
+                paths = list_images(split_dir / name)
+                images.append(read_images(paths, image_size))
+                labels.append(np.full(len(paths), label, np.int64))
+            arrays[f"x_{split}"] = np.concatenate(images)
+            arrays[f"y_{split}"] = np.concatenate(labels)
+        if len(arrays["x_train"]) == 0:
+            raise UserError(f"no images found under {train_dir}/<class>/")
+        from nnvisual.runs import atomic_path
+
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    return Dataset(**arrays, class_names=classes, source=f"image folder {root} (cache: {cache})")
+
+
+def load_cifar10_keras() -> Dataset:
+    """CIFAR-10 through ``keras.datasets.cifar10.load_data()`` (downloads once, then cached)."""
+    import keras
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    except Exception as exc:  # any network or archive failure
+        raise UserError(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); {NO_DATA_HELP}") from None
+    return Dataset(x_train, y_train.ravel().astype(np.int64), x_test, y_test.ravel().astype(np.int64),
+                   CIFAR10_CLASSES, "keras.datasets.cifar10")
+
+
+def load_dataset(data: str | None = None) -> Dataset:
+    """Load the dataset named by ``data`` (see :func:`resolve_source`)."""
+    source = resolve_source(data)
+    return load_cifar10_keras() if source == "cifar10" else load_image_folder(source)
+
+
+def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of ``n`` items drawn with the class proportions of ``labels`` (sorted)."""
+    if n >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.floor(counts / counts.sum() * n).astype(int)
+    remainder = n - quota.sum()
+    quota[np.argsort(-(counts / counts.sum() * n - quota), kind="stable")[:remainder]] += 1
+    picks = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picks))
+
+
+def subset_dataset(dataset: Dataset, n: int, seed: int) -> Dataset:
+    """A stratified subset: ``n`` training images and ``max(n // 5, classes)`` test images."""
+    train = stratified_subset(dataset.y_train, n, seed)
+    test = stratified_subset(dataset.y_test, max(n // 5, len(dataset.class_names)), seed)
+    return dataclasses.replace(dataset, x_train=dataset.x_train[train], y_train=dataset.y_train[train],
+                               x_test=dataset.x_test[test], y_test=dataset.y_test[test])
+
+
+# -- image sources for maximize / score-bow -----------------------------------------------------
+def load_image_source(spec: str, data: str | None = None,
+                      size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Images named by ``spec``: a folder of images, or ``cifar10:<class>`` (test split) /
+    ``cifar10-train:<class>`` from the dataset that ``data`` resolves to.
+
+    Returns (uint8 images, a name per image). Folder images of different sizes need ``size``.
+    """
+    prefix, _, class_name = spec.partition(":")
+    if class_name and prefix in ("cifar10", "cifar10-test", "cifar10-train"):
+        dataset = load_dataset(data)
+        if class_name not in dataset.class_names:
+            raise UserError(f"unknown class '{class_name}' in {spec}; classes: {', '.join(dataset.class_names)}")
+        label = dataset.class_names.index(class_name)
+        split = "train" if prefix == "cifar10-train" else "test"
+        x, y = (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)
+        indices = np.flatnonzero(y == label)
+        images = x[indices]
+        if size is not None:
+            images = np.stack([resize(image, size) for image in images])
+        return images, [f"{split}/{class_name}/{i:05d}" for i in indices]
+    folder = Path(spec).expanduser()
+    if not folder.exists():
+        raise UserError(f"image source not found: {spec} (give a folder of images, or cifar10:<class>)")
+    if not folder.is_dir():
+        raise UserError(f"image source must be a folder or cifar10:<class>, got the file {spec}")
+    paths = list_images(folder)
+    if not paths:
+        raise UserError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return read_images(paths, size), [p.name for p in paths]

@@ -1,0 +1,164 @@
+"""The study's networks (PAPER.md) and model loading.
+
+``plotka`` (Plotka 2017) and ``bonaccorso`` (Bonaccorso 2017) take raw 0..255 RGB CIFAR images:
+per-channel mean subtraction is the model's first layer (``mean_subtraction``, a Keras
+``Normalization`` with unit variance), so a saved model needs no training set. The softmax is a
+separate final layer (``softmax``) so that the pre-softmax output (``dense2``) can be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from nnvisual.errors import UserError
+
+CIFAR_INPUT = (32, 32, 3)
+VGG16_INPUT = (224, 224, 3)
+
+
+def _mean_subtraction(mean):
+    import keras
+
+    mean = np.zeros(3) if mean is None else np.asarray(mean, dtype=np.float64)
+    return keras.layers.Normalization(mean=mean, variance=np.ones(3), name="mean_subtraction")
+
+
+def build_plotka(num_classes: int = 10, mean=None):
+    """Plotka (2017): three blocks of two 3x3 convolutions with dropout, then a 1024-unit dense."""
+    import keras
+    from keras import layers
+
+    conv = dict(kernel_size=3, padding="same", activation="relu")
+    return keras.Sequential([
+        keras.Input(CIFAR_INPUT, name="image"),
+        _mean_subtraction(mean),
+        layers.Conv2D(32, name="conv1", **conv), layers.Dropout(0.2, name="dropout1"),
+        layers.Conv2D(32, name="conv2", **conv), layers.MaxPooling2D(2, name="pool1"),
+        layers.Conv2D(64, name="conv3", **conv), layers.Dropout(0.2, name="dropout2"),
+        layers.Conv2D(64, name="conv4", **conv), layers.MaxPooling2D(2, name="pool2"),
+        layers.Conv2D(128, name="conv5", **conv), layers.Dropout(0.2, name="dropout3"),
+        layers.Conv2D(128, name="conv6", **conv), layers.MaxPooling2D(2, name="pool3"),
+        layers.Flatten(name="flatten"), layers.Dropout(0.2, name="dropout4"),
+        layers.Dense(1024, activation="relu", kernel_constraint=keras.constraints.MaxNorm(3),
+                     name="dense1"),
+        layers.Dropout(0.2, name="dropout5"),
+        layers.Dense(num_classes, name="dense2"),
+        layers.Activation("softmax", name="softmax"),
+    ], name="plotka")
+
+
+def build_bonaccorso(num_classes: int = 10, mean=None):
+    """Bonaccorso (2017): four valid 3x3 convolutions in two blocks, then a 1024-unit dense."""
+    import keras
+    from keras import layers
+
+    conv = dict(kernel_size=3, padding="valid", activation="relu")
+    return keras.Sequential([
+        keras.Input(CIFAR_INPUT, name="image"),
+        _mean_subtraction(mean),
+        layers.Conv2D(32, name="block1_conv1", **conv),
+        layers.Conv2D(64, name="block1_conv2", **conv),
+        layers.MaxPooling2D(2, name="block1_pool"), layers.Dropout(0.25, name="block1_dropout"),
+        layers.Conv2D(128, name="block2_conv1", **conv), layers.MaxPooling2D(2, name="block2_pool1"),
+        layers.Conv2D(128, name="block2_conv2", **conv), layers.MaxPooling2D(2, name="block2_pool2"),
+        layers.Dropout(0.25, name="block2_dropout"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(1024, activation="relu", name="dense1"), layers.Dropout(0.25, name="dropout"),
+        layers.Dense(num_classes, name="dense2"),
+        layers.Activation("softmax", name="softmax"),
+    ], name="bonaccorso")
+
+
+BUILDERS = {"plotka": build_plotka, "bonaccorso": build_bonaccorso}
+
+
+def build_model(name: str, num_classes: int = 10, mean=None):
+    return BUILDERS[name](num_classes=num_classes, mean=mean)
+
+
+# -- loading --------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class LoadedModel:
+    """A model with what is needed to feed it and name its outputs.
+
+    ``preprocess`` maps float32 RGB images in 0..255 of ``image_size`` to the model's input
+    (identity for the CIFAR nets, whose mean subtraction is inside the model).
+    """
+
+    model: object
+    name: str
+    image_size: tuple[int, int]
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    class_names: tuple[str, ...]
+
+
+def _identity(x):
+    return x
+
+
+def load_vgg16(weights: str = "imagenet") -> LoadedModel:
+    """VGG16 (Simonyan & Zisserman 2014) from ``keras.applications``; ``weights`` is
+    ``imagenet`` (downloaded once by Keras), ``none`` (random, same layers) or a file path."""
+    import keras
+    from keras.applications import vgg16
+
+    if weights == "imagenet":
+        try:
+            model = vgg16.VGG16(weights="imagenet")
+        except Exception as exc:  # no network, or a broken download
+            raise UserError(f"VGG16 ImageNet weights could not be downloaded ({type(exc).__name__}); "
+                            "give a local file with --weights PATH, or use random weights with "
+                            "--weights none") from None
+    elif weights == "none":
+        keras.utils.set_random_seed(0)  # the same random VGG16 every time
+        model = vgg16.VGG16(weights=None)
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise UserError(f"weights file not found: {weights} (or use --weights imagenet|none)")
+        model = vgg16.VGG16(weights=None)
+        try:
+            model.load_weights(path)
+        except Exception as exc:
+            raise UserError(f"cannot load VGG16 weights from {weights}: {exc}".splitlines()[0]) from None
+    return LoadedModel(model, "vgg16", VGG16_INPUT[:2], vgg16.preprocess_input, imagenet_class_names())
+
+
+def imagenet_class_names() -> tuple[str, ...]:
+    """ImageNet's 1000 class names, shipped with nnvisual (``imagenet_classes.json``)."""
+    path = Path(__file__).with_name("imagenet_classes.json")
+    if not path.exists():
+        return tuple(f"class_{i}" for i in range(1000))
+    return tuple(json.loads(path.read_text()))
+
+
+def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> LoadedModel:
+    """Load ``vgg16``, a ``train`` run folder, or a ``.keras`` file (``safe_mode`` unless ``unsafe``)."""
+    import keras
+
+    if spec == "vgg16":
+        return load_vgg16(weights)
+    path = Path(spec)
+    class_names = None
+    if path.is_dir():
+        from nnvisual.runs import require_complete_run
+
+        manifest = require_complete_run(path, "train")
+        class_names = manifest.get("class_names")
+        path = path / "model.keras"
+    if not path.exists():
+        raise UserError(f"model not found: {spec} (give vgg16, a train run folder or a .keras file)")
+    try:
+        model = keras.models.load_model(path, safe_mode=not unsafe, compile=False)
+    except Exception as exc:
+        raise UserError(f"cannot load a Keras model from {path}: {exc}".splitlines()[0]) from None
+    outputs = int(model.output_shape[-1])
+    names = tuple(class_names or ()) + tuple(f"class_{i}" for i in range(len(class_names or ()), outputs))
+    height, width = model.input_shape[1:3]
+    return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
+                       (height, width), _identity, names[:outputs])

@@ -1,0 +1,284 @@
+"""Run folders: one per command invocation, with a manifest and atomically written outputs.
+
+Layout (DESIGN.md "Run folders")::
+
+    results/<command>-<name>-<YYYYmmdd-HHMMSS>/
+        manifest.json   command line, resolved config, versions, device, status, outputs + sha256
+        config.yaml     the resolved config
+        figures/*.png  tables/*.csv  and artifacts (model.keras, *.npz)
+
+Every file goes to a temporary name in the same folder and is renamed into place, so an
+interrupted run never leaves a truncated file. The manifest's ``status`` is ``running`` until
+the command finishes (``complete``), is interrupted (``interrupted``) or fails (``failed``).
+Only this module and the command layer write files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from nnvisual.errors import UserError
+
+RESULTS_DIR = Path("results")
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def versions() -> dict:
+    """Versions of Python and the libraries that shape the numbers."""
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version(), "nnvisual": md.version("nnvisual")}
+    for name in ("tensorflow", "keras", "numpy", "opencv-python-headless", "scikit-learn",
+                 "scipy", "matplotlib"):
+        with contextlib.suppress(md.PackageNotFoundError):
+            found[name] = md.version(name)
+    return found
+
+
+def device_description() -> str:
+    """The compute device the Keras backend will use ("GPU: ..." or "CPU")."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return "GPU: " + ", ".join(gpu.name for gpu in gpus)
+    return f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+
+
+class Run:
+    """An open run folder. Create with :func:`create_run`, or :func:`open_run` to resume."""
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path = Path(path)
+        self.manifest = manifest
+
+    # -- writing outputs -------------------------------------------------------------------
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+    def write_csv(self, relative: str, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_format_cell(value) for value in row])
+        return self._write(relative, buffer.getvalue().encode())
+
+    def write_json(self, relative: str, data) -> Path:
+        return self._write(relative, (json.dumps(data, indent=2, default=_json_default) + "\n").encode())
+
+    def write_npz(self, relative: str, **arrays: np.ndarray) -> Path:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return self._write(relative, buffer.getvalue())
+
+    def write_figure(self, relative: str, figure) -> Path:
+        """Save a matplotlib figure as PNG (deterministic metadata) and close it."""
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight",
+                       metadata={"Software": None})
+        plt.close(figure)
+        return self._write(relative, buffer.getvalue())
+
+    def write_image(self, relative: str, rgb: np.ndarray) -> Path:
+        """Save an RGB uint8 array as PNG with OpenCV."""
+        import cv2
+
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise RuntimeError(f"could not encode {relative}")
+        return self._write(relative, encoded.tobytes())
+
+    def save_model(self, relative: str, model) -> Path:
+        target = self.path / relative
+        with atomic_path(target) as tmp:
+            keras_tmp = tmp.with_suffix(".keras")  # Keras insists on the extension
+            model.save(keras_tmp)
+            os.replace(keras_tmp, tmp)
+        self._record(relative)
+        return target
+
+    def _write(self, relative: str, data: bytes) -> Path:
+        target = self.path / relative
+        write_bytes_atomic(target, data)
+        self._record(relative)
+        return target
+
+    def _record(self, relative: str) -> None:
+        self.manifest.setdefault("outputs", {})[relative] = None  # hashed when the run ends
+
+    # -- manifest ----------------------------------------------------------------------------
+    def save_manifest(self) -> None:
+        self.manifest["updated"] = _now()
+        write_bytes_atomic(self.path / MANIFEST,
+                           (json.dumps(self.manifest, indent=2, default=_json_default) + "\n").encode())
+
+    def finish(self, status: str = "complete", **extra) -> None:
+        """Hash every output, record the end time and the status, and write the manifest."""
+        outputs = self.manifest.setdefault("outputs", {})
+        for relative in list(outputs):
+            path = self.path / relative
+            outputs[relative] = sha256_file(path) if path.exists() else None
+        self.manifest.update(status=status, ended=_now(), **extra)
+        self.save_manifest()
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _format_cell(value):
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (Path, tuple)):
+        return str(value) if isinstance(value, Path) else list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def default_run_path(command: str, name: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return RESULTS_DIR / f"{command}-{name}-{stamp}"
+
+
+def read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads((Path(path) / MANIFEST).read_text())
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
+
+
+def create_run(command: str, name: str, config: dict, out: Path | None = None,
+               force: bool = False) -> Run:
+    """Create a run folder (``out`` or ``results/<command>-<name>-<stamp>``) and its manifest.
+
+    An existing non-empty ``out`` is refused unless ``force``, in which case it is replaced
+    only when it is a run of the same command (or empty).
+    """
+    path = Path(out) if out is not None else default_run_path(command, name)
+    if path.exists():
+        if not path.is_dir():
+            raise UserError(f"output path exists and is not a folder: {path}")
+        if any(path.iterdir()):
+            previous = read_manifest(path)
+            if not force:
+                raise UserError(f"output folder {path} already exists and is not empty; "
+                                "choose another --out or pass --force to replace it")
+            if previous is None or previous.get("command") != command:
+                raise UserError(f"refusing to replace {path}: it is not a '{command}' run folder")
+            shutil.rmtree(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {path}: {exc.strerror}") from None
+    manifest = {
+        "command": command,
+        "argv": ["nnvisual", *sys.argv[1:]],
+        "status": "running",
+        "started": _now(),
+        "config": config,
+        "versions": versions(),
+        "device": device_description(),
+        "backend": _backend(),
+        "outputs": {},
+    }
+    run = Run(path, manifest)
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    run._record("config.yaml")
+    run.save_manifest()
+    return run
+
+
+def open_run(path: Path, command: str) -> Run:
+    """Open an existing run folder of ``command`` (e.g. to resume it)."""
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise UserError(f"{path} is not a run folder (no readable {MANIFEST})")
+    if manifest.get("command") != command:
+        raise UserError(f"{path} is a '{manifest.get('command')}' run, not a '{command}' run")
+    return Run(Path(path), manifest)
+
+
+def require_complete_run(path: Path, command: str) -> dict:
+    """Return the manifest of a finished ``command`` run at ``path``, or raise UserError."""
+    manifest = open_run(path, command).manifest
+    if manifest.get("status") != "complete":
+        raise UserError(f"{path} is an incomplete '{command}' run (status: {manifest.get('status')}); "
+                        "rerun or resume it first")
+    return manifest
+
+
+def _backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+@contextlib.contextmanager
+def running(run: Run, keep_on_failure: bool = False):
+    """Finish ``run`` as complete; on an error mark it failed, or delete it unless ``keep_on_failure``."""
+    try:
+        yield run
+    except BaseException:
+        if keep_on_failure:
+            run.finish("failed")
+        else:
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    if run.manifest.get("status") == "running":
+        run.finish("complete")
