@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated working folder and cache, a CLI runner, a tiny image-folder dataset."""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_CIFAR = Path(os.environ.get("NNVISUAL_DATA", "")) if os.environ.get("NNVISUAL_DATA") else None
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Run every test in its own folder (results/ lands there) with its own data cache."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NNVISUAL_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.fixture
+def cli():
+    """Invoke ``nnvisual`` in-process: ``cli("train", "--epochs", "1")`` returns the Result."""
+    from nnvisual.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def write_image_folder(root: Path, classes=("cat", "dog", "frog"), per_class=(12, 4), size=32, seed=0):
+    """A tiny image-folder dataset: class k images have a bright square in corner k, plus noise."""
+    rng = np.random.default_rng(seed)
+    for split, count in zip(("train", "test"), per_class):
+        for k, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                image = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
+                y, x = divmod(k % 4, 2)
+                image[y * size // 2:(y + 1) * size // 2, x * size // 2:(x + 1) * size // 2, k % 3] = 230
+                cv2.imwrite(str(folder / f"{i:04d}.png"), image)
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """Path of a generated dataset: 3 classes, 12 train and 4 test images each, 32x32."""
+    return write_image_folder(tmp_path / "data")
+
+
+@pytest.fixture
+def shared_cifar():
+    """The unpacked shared CIFAR-10 copy ($NNVISUAL_DATA); tests using it skip when absent."""
+    if SHARED_CIFAR is None or not (SHARED_CIFAR / "train").is_dir():
+        pytest.skip("NNVISUAL_DATA does not point to an unpacked CIFAR-10 image folder")
+    return SHARED_CIFAR
