@@ -46,7 +46,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _check(self.model in ("plotka", "bonaccorso"), f"unknown model '{self.model}': choose plotka or bonaccorso")
+        _check(self.model in ("plotka", "bonaccorso"),
+               f"unknown model '{self.model}': choose plotka or bonaccorso")
         _check(self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}")
         _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
         _check(self.lr > 0, f"lr must be positive, got {self.lr}")

@@ -162,7 +162,8 @@ def load_cifar10_keras() -> Dataset:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as exc:  # any network or archive failure
-        raise UserError(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); {NO_DATA_HELP}") from None
+        raise UserError(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); "
+                        f"{NO_DATA_HELP}") from None
     return Dataset(x_train, y_train.ravel().astype(np.int64), x_test, y_test.ravel().astype(np.int64),
                    CIFAR10_CLASSES, "keras.datasets.cifar10")
 
@@ -182,7 +183,8 @@ def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     quota = np.floor(counts / counts.sum() * n).astype(int)
     remainder = n - quota.sum()
     quota[np.argsort(-(counts / counts.sum() * n - quota), kind="stable")[:remainder]] += 1
-    picks = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quota)]
+    picks = [rng.choice(np.flatnonzero(labels == label), count, replace=False)
+             for label, count in zip(classes, quota, strict=True)]
     return np.sort(np.concatenate(picks))
 
 
@@ -206,7 +208,8 @@ def load_image_source(spec: str, data: str | None = None,
     if class_name and prefix in ("cifar10", "cifar10-test", "cifar10-train"):
         dataset = load_dataset(data)
         if class_name not in dataset.class_names:
-            raise UserError(f"unknown class '{class_name}' in {spec}; classes: {', '.join(dataset.class_names)}")
+            raise UserError(f"unknown class '{class_name}' in {spec}; "
+                            f"classes: {', '.join(dataset.class_names)}")
         label = dataset.class_names.index(class_name)
         split = "train" if prefix == "cifar10-train" else "test"
         x, y = (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)

@@ -37,7 +37,7 @@ def cli():
 def write_image_folder(root: Path, classes=("cat", "dog", "frog"), per_class=(12, 4), size=32, seed=0):
     """A tiny image-folder dataset: class k images have a bright square in corner k, plus noise."""
     rng = np.random.default_rng(seed)
-    for split, count in zip(("train", "test"), per_class):
+    for split, count in zip(("train", "test"), per_class, strict=True):
         for k, name in enumerate(classes):
             folder = root / split / name
             folder.mkdir(parents=True)

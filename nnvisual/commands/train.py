@@ -1,0 +1,119 @@
+"""``nnvisual train``: train plotka or bonaccorso on CIFAR-10 (Tables 1-2, Figure 2)."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from nnvisual.commands import options
+from nnvisual.config import TrainConfig, load_config, to_dict
+from nnvisual.errors import UserError
+
+
+@click.command("train")
+@options.config_option
+@click.option("--model", type=click.Choice(["plotka", "bonaccorso"]), default=None,
+              help="Network of the study (default plotka).")
+@click.option("--num-classes", type=int, default=None,
+              help="Width of the output layer (default 10; the class-284 experiment uses 1000).")
+@click.option("--epochs", type=int, default=None, help="Epochs (paper: plotka 10, bonaccorso 250).")
+@click.option("--lr", type=float, default=None, help="Adam learning rate (paper: 1e-4).")
+@click.option("--batch-size", type=int, default=None, help="Batch size (paper: 128).")
+@click.option("--val-split", type=float, default=None, help="Validation fraction (paper: 0.3).")
+@click.option("--augment/--no-augment", default=None,
+              help="Rotation 20 deg, shifts 20%, horizontal flips (paper: on).")
+@click.option("--subset", type=int, default=None,
+              help="Use N stratified training images (and N/5 test images) for a quick run.")
+@options.data_option
+@options.seed_option
+@options.out_option
+@options.force_option
+@click.option("--resume", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Continue an interrupted train run to its configured number of epochs.")
+def command(config_path, data, out, force, resume, **flags):
+    """Train a CIFAR-10 network and write its curves, tables and model.
+
+    \b
+    Example:
+      nnvisual train --model plotka --config configs/paper.yaml --data ~/cifar10-jpeg
+
+    Writes model.keras, tables/history.csv, tables/metrics.csv (Tables 1-2 layout plus the
+    test split), figures/curves.png (Figure 2) and manifest.json. A checkpoint is written after
+    every epoch; Ctrl-C or SIGTERM stops after the current batch, keeping the last epoch's
+    checkpoint, and --resume RUN_DIR continues.
+    """
+    import keras
+
+    from nnvisual import data as datasets
+    from nnvisual import runs, training
+
+    if resume is not None:
+        if config_path is not None or any(value is not None for value in flags.values()):
+            raise UserError("--resume continues a run with its own config; give no other options")
+        run = runs.open_run(resume, "train")
+        if run.manifest.get("status") == "complete":
+            raise UserError(f"{resume} is already complete ({run.manifest['epochs_done']} epochs)")
+        config = load_config(TrainConfig, None, run.manifest["config"])
+        data = data or run.manifest["data"]
+    else:
+        config = options.resolve_config(TrainConfig, config_path, **flags)
+    source = datasets.resolve_source(data)
+    dataset, split = training.training_split(datasets.load_dataset(source), config)
+
+    if resume is not None:
+        model = keras.models.load_model(run.file("model.keras"))
+        history = run.manifest["history"]
+        run.manifest["status"] = "running"
+    else:
+        run = runs.create_run("train", config.model, to_dict(config), out, force)
+        model, history = training.new_model(config, split), None
+        run.manifest.update(data=source, data_description=dataset.source,
+                            class_names=list(dataset.class_names),
+                            images={"fit": len(split.x_fit), "validation": len(split.x_val),
+                                    "test": len(dataset.x_test)})
+
+    def checkpoint(epochs_done, model, history):
+        run.save_model("model.keras", model)
+        _write_history(run, history)
+        run.manifest.update(history=history, epochs_done=epochs_done)
+        run.save_manifest()
+
+    from nnvisual.interrupts import Interrupted, stop_on_signals
+
+    with runs.running(run, keep_on_failure=True), stop_on_signals() as stop:
+        try:
+            history = training.fit(model, split, config, history, checkpoint, stop,
+                                   verbose=1 if sys.stdout.isatty() else 2)
+        except Interrupted as exc:
+            run.finish("interrupted")
+            click.echo(f"Interrupted by {exc} after {run.manifest.get('epochs_done', 0)} of "
+                       f"{config.epochs} epochs; continue with: nnvisual train --resume {run.path}",
+                       err=True)
+            raise click.exceptions.Exit(130) from None
+        test = training.evaluate(model, dataset.x_test, dataset.y_test)
+        _write_results(run, config, history, test, dataset.source)
+    click.echo(f"wrote {run.path}")
+
+
+def _write_history(run, history):
+    from nnvisual.training import HISTORY_KEYS as keys
+
+    rows = [(epoch + 1, *(history[key][epoch] for key in keys)) for epoch in range(len(history["loss"]))]
+    run.write_csv("tables/history.csv", ("epoch", *keys), rows)
+
+
+def _write_results(run, config, history, test, source):
+    """tables/metrics.csv (Tables 1-2 layout, with the test split and the paper's values) and
+    figures/curves.png (Figure 2)."""
+    from nnvisual.paper import TRAINING_TABLES
+    from nnvisual.plots.training import training_curves
+
+    paper = TRAINING_TABLES[config.model]
+    rows = [(name.capitalize(), history[key][-1], history[f"val_{key}"][-1], test[key], *paper[key])
+            for name, key in (("accuracy", "accuracy"), ("loss", "loss"))]
+    run.write_csv("tables/metrics.csv",
+                  ("metric", "training", "validation", "test", "paper_training", "paper_validation"),
+                  rows)
+    title = f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, batch {config.batch_size}"
+    run.write_figure("figures/curves.png", training_curves(history, title))
+    run.manifest.update(test=test, source=source)

@@ -1,0 +1,183 @@
+"""Training the study's CIFAR-10 networks (PAPER.md "Training"; Tables 1-2, Figure 2).
+
+Adam, sparse categorical cross-entropy (the same loss as categorical cross-entropy on one-hot
+labels), a random validation split, augmentation (rotation, shifts, horizontal flip) applied on
+the fly in a parallel ``tf.data`` pipeline, and early stopping on the training loss. Library
+code: the caller supplies ``on_epoch_end`` to save checkpoints; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from nnvisual.config import TrainConfig
+from nnvisual.data import Dataset
+from nnvisual.errors import UserError
+from nnvisual.interrupts import Interrupted, StopRequest
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """The training data after the random validation split."""
+
+    x_fit: np.ndarray
+    y_fit: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Split:
+    """Hold out a random ``fraction`` of (x, y) for validation (PAPER.md: 30%, 35,000/15,000)."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(len(x) * fraction)))
+    val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return Split(x[fit], y[fit], x[val], y[val])
+
+
+def channel_means(images: np.ndarray) -> np.ndarray:
+    """Per-channel mean of uint8 images (N, H, W, 3), the model's mean-subtraction values."""
+    return images.reshape(-1, images.shape[-1]).mean(axis=0, dtype=np.float64)
+
+
+def augmenter(config: TrainConfig, seed: int) -> keras.Sequential:
+    """The study's augmentation: rotation up to ``rotation`` degrees, shifts up to ``shift``
+    of width and height, horizontal flips; edge pixels repeated (Keras' ImageDataGenerator)."""
+    steps = [keras.layers.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=seed),
+             keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=seed + 1)]
+    if config.hflip:
+        steps.append(keras.layers.RandomFlip("horizontal", seed=seed + 2))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def input_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
+                   augment: keras.Sequential | None = None):
+    """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if augment is not None:
+        def augment_batch(images, labels):
+            return augment(tf.cast(images, "float32"), training=True), labels
+
+        dataset = dataset.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model: keras.Model, lr: float) -> keras.Model:
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping (on a loss), primed with the values of the epochs already done."""
+
+    def __init__(self, previous: list[float], **kwargs):
+        super().__init__(mode="min", **kwargs)
+        self.previous = list(previous)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        for value in self.previous:  # Keras' own bookkeeping, replayed
+            self.wait += 1
+            if self._is_improvement(value, self.best):
+                self.best, self.wait = value, 0
+
+
+class _EpochEnd(keras.callbacks.Callback):
+    """Times each epoch, appends it to ``history`` and hands the model to ``on_epoch_end``."""
+
+    def __init__(self, history: dict, on_epoch_end: Callable):
+        super().__init__()
+        self.history, self.on_epoch_end_fn = history, on_epoch_end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {}, seconds=time.perf_counter() - self.start)
+        if not np.isfinite(logs["loss"]):
+            raise UserError(f"training diverged: the loss is {logs['loss']} in epoch {epoch + 1}; "
+                            f"the run keeps the checkpoint of epoch {epoch}; try a smaller --lr")
+        for key in HISTORY_KEYS:
+            self.history[key].append(float(logs[key]))
+        self.on_epoch_end_fn(epoch + 1, self.model, self.history)
+
+
+class _StopWhenRequested(keras.callbacks.Callback):
+    """Raise :class:`Interrupted` after the current batch, or after the epoch's checkpoint."""
+
+    def __init__(self, request: StopRequest):
+        super().__init__()
+        self.request = request
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.request.requested:
+            raise Interrupted(self.request.signal_name)
+
+    on_epoch_end = on_train_batch_end
+
+
+def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | None = None,
+        on_epoch_end: Callable = lambda epochs_done, model, history: None,
+        stop: StopRequest | None = None, verbose: int | str = "auto") -> dict:
+    """Train ``model`` (compiled) up to ``config.epochs``, continuing after ``history``'s epochs.
+
+    ``on_epoch_end(epochs_done, model, history)`` runs after every epoch (checkpointing); when
+    ``stop`` is requested, training raises :class:`Interrupted` after the current batch, so the
+    partial epoch is dropped and the last checkpoint stands. Returns the history: a list per key
+    of HISTORY_KEYS, one value per epoch.
+    """
+    history = {key: list((history or {}).get(key, [])) for key in HISTORY_KEYS}
+    done = len(history["loss"])
+    if done >= config.epochs:
+        return history
+    train = input_pipeline(split.x_fit, split.y_fit, config.batch_size, shuffle_seed=config.seed + done,
+                           augment=augmenter(config, config.seed + done) if config.augment else None)
+    val = input_pipeline(split.x_val, split.y_val, config.batch_size)
+    all_callbacks = [_EpochEnd(history, on_epoch_end)]
+    if stop is not None:
+        all_callbacks.append(_StopWhenRequested(stop))
+    if config.early_stopping_monitor != "none":
+        all_callbacks.insert(0, ResumableEarlyStopping(
+            history[config.early_stopping_monitor], monitor=config.early_stopping_monitor,
+            min_delta=config.early_stopping_min_delta, patience=config.early_stopping_patience))
+    model.fit(train, validation_data=val, epochs=config.epochs, initial_epoch=done, shuffle=False,
+              callbacks=all_callbacks, verbose=verbose)
+    return history
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> dict:
+    """Loss and accuracy of ``model`` on (x, y), e.g. the CIFAR-10 test split."""
+    loss, accuracy = model.evaluate(input_pipeline(x, y, batch_size), verbose=0)
+    return {"loss": float(loss), "accuracy": float(accuracy)}
+
+
+def new_model(config: TrainConfig, split: Split) -> keras.Model:
+    """A compiled, freshly initialized network with the fitting images' channel means inside."""
+    from nnvisual.models import build_model
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.model, config.num_classes, mean=channel_means(split.x_fit))
+    return compile_model(model, config.lr)
+
+
+def training_split(dataset: Dataset, config: TrainConfig) -> tuple[Dataset, Split]:
+    """Apply ``--subset`` and the validation split, reproducibly from ``config.seed``."""
+    from nnvisual.data import subset_dataset
+
+    if config.subset is not None:
+        dataset = subset_dataset(dataset, config.subset, config.seed)
+    return dataset, split_validation(dataset.x_train, dataset.y_train, config.val_split, config.seed)
