@@ -275,6 +275,8 @@ def running(run: Run, keep_on_failure: bool = False):
     try:
         yield run
     except BaseException:
+        if run.manifest.get("status") != "running":  # already finished, e.g. as interrupted
+            raise
         if keep_on_failure:
             run.finish("failed")
         else:

@@ -1,0 +1,51 @@
+"""Training pieces: the validation split, channel means, augmentation, resumable early stopping."""
+
+import keras
+import numpy as np
+
+from nnvisual import training
+from nnvisual.config import TrainConfig
+
+
+def test_validation_split_is_30_percent_disjoint_and_seeded():
+    x = np.arange(1000)
+    split = training.split_validation(x, x % 10, 0.3, seed=0)
+    assert (len(split.x_fit), len(split.x_val)) == (700, 300)
+    assert not set(split.x_fit) & set(split.x_val)
+    np.testing.assert_array_equal(split.x_val, training.split_validation(x, x % 10, 0.3, seed=0).x_val)
+    assert not np.array_equal(split.x_val, training.split_validation(x, x % 10, 0.3, seed=1).x_val)
+
+
+def test_channel_means():
+    images = np.zeros((2, 2, 2, 3), np.uint8)
+    images[0, ..., 0] = 10
+    images[1, ..., 2] = 255
+    np.testing.assert_allclose(training.channel_means(images), [5.0, 0.0, 127.5])
+
+
+def test_augmentation_keeps_shape_and_moves_pixels():
+    images = np.zeros((8, 32, 32, 3), np.float32)
+    images[:, 8:24, 8:24] = 255
+    out = np.asarray(training.augmenter(TrainConfig(), seed=0)(images, training=True))
+    assert out.shape == images.shape
+    assert np.abs(out - images).sum(axis=(1, 2, 3)).min() > 0  # every image moved
+    assert 0 <= out.min() and out.max() <= 255.001
+
+
+def run_early_stopping(losses, previous=()):
+    """Epochs run by ResumableEarlyStopping(patience=3, min_delta=0.001) fed ``losses``."""
+    callback = training.ResumableEarlyStopping(list(previous), monitor="loss", min_delta=0.001, patience=3)
+    callback.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    callback.on_train_begin()
+    for epoch, loss in enumerate(losses, start=len(previous)):
+        callback.on_epoch_end(epoch, {"loss": loss})
+        if getattr(callback.model, "stop_training", False):
+            return epoch + 1
+    return len(previous) + len(losses)
+
+
+def test_resumed_early_stopping_stops_where_an_uninterrupted_run_stops():
+    losses = [2.0, 1.5, 1.4995, 1.4999, 1.6, 1.3, 1.2]  # no improvement > 0.001 in epochs 3-5
+    assert run_early_stopping(losses) == 5
+    for cut in range(1, 5):
+        assert run_early_stopping(losses[cut:], previous=losses[:cut]) == 5
