@@ -14,12 +14,13 @@ def conv_params(k, c_in, c_out):
 def test_plotka_layers_and_parameters():
     model = models.build_plotka()
     names = [layer.name for layer in model.layers]
-    assert names == ["mean_subtraction", "conv1", "dropout1", "conv2", "pool1", "conv3", "dropout2", "conv4",
-                     "pool2", "conv5", "dropout3", "conv6", "pool3", "flatten", "dropout4", "dense1", "dropout5",
-                     "dense2", "softmax"]
-    expected = {"conv1": conv_params(3, 3, 32), "conv2": conv_params(3, 32, 32), "conv3": conv_params(3, 32, 64),
-                "conv4": conv_params(3, 64, 64), "conv5": conv_params(3, 64, 128),
-                "conv6": conv_params(3, 128, 128), "dense1": 4 * 4 * 128 * 1024 + 1024, "dense2": 1024 * 10 + 10}
+    assert names == ["mean_subtraction", "conv1", "dropout1", "conv2", "pool1", "conv3", "dropout2",
+                     "conv4", "pool2", "conv5", "dropout3", "conv6", "pool3", "flatten", "dropout4",
+                     "dense1", "dropout5", "dense2", "softmax"]
+    expected = {"conv1": conv_params(3, 3, 32), "conv2": conv_params(3, 32, 32),
+                "conv3": conv_params(3, 32, 64), "conv4": conv_params(3, 64, 64),
+                "conv5": conv_params(3, 64, 128), "conv6": conv_params(3, 128, 128),
+                "dense1": 4 * 4 * 128 * 1024 + 1024, "dense2": 1024 * 10 + 10}
     for name, count in expected.items():
         assert model.get_layer(name).count_params() == count, name
     assert model.count_params() == sum(expected.values()) == 2_395_434

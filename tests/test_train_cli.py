@@ -87,8 +87,8 @@ def test_sigint_stops_after_a_checkpoint_and_resume_finishes(isolated):
     command = [sys.executable, "-m", "nnvisual", "train", "--config", "c.yaml", "--data", str(data),
                "--out", "run"]
     env = dict(os.environ, NNVISUAL_CACHE=str(isolated / "cache"))
-    process = subprocess.Popen(command, cwd=isolated, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(command, cwd=isolated, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     manifest_path = isolated / "run" / "manifest.json"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -107,7 +107,8 @@ def test_sigint_stops_after_a_checkpoint_and_resume_finishes(isolated):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     manifest = json.loads(manifest_path.read_text())
     assert (manifest["status"], manifest["epochs_done"]) == ("complete", 4)
-    assert [row["epoch"] for row in read_csv(isolated / "run" / "tables" / "history.csv")] == ["1", "2", "3", "4"]
+    history = read_csv(isolated / "run" / "tables" / "history.csv")
+    assert [row["epoch"] for row in history] == ["1", "2", "3", "4"]
     assert np.isfinite(manifest["test"]["accuracy"])
     again = subprocess.run([sys.executable, "-m", "nnvisual", "train", "--resume", "run"], cwd=isolated,
                            env=env, capture_output=True, text=True, timeout=240)
