@@ -1,0 +1,43 @@
+# nnvisual: set-up, tests and the study's reproduction. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install test test-all lint demo reproduce reproduce-bonaccorso bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install: $(STAMP)  ## create .venv and install nnvisual with its dev tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+test: install  ## the default test suite (minutes on a 2-core CPU)
+	$(BIN)/pytest -q -m "not slow"
+
+test-all: install  ## every test, the slow end-to-end ones included
+	$(BIN)/pytest -q
+
+lint: install  ## ruff
+	$(BIN)/ruff check nnvisual tests scripts
+
+demo: install  ## the whole study, small and fast (configs/quick.yaml) -> results/demo/
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/quick.yaml results/demo
+
+reproduce: install  ## the whole study with the paper's settings (configs/paper.yaml) -> results/paper/
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/paper.yaml results/paper
+
+reproduce-bonaccorso: install  ## Table 2: bonaccorso for 250 epochs (hours on a CPU)
+	$(BIN)/nnvisual train --config configs/bonaccorso.yaml --out results/paper/train-bonaccorso
+
+bench: install  ## benchmarks, printed and written to results/bench/
+	mkdir -p results/bench
+	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:  ## remove the virtual environment, caches and results (keeps results/README.md)
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	find results -mindepth 1 ! -name README.md -exec rm -rf {} +
