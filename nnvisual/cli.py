@@ -20,6 +20,7 @@ COMMANDS = {
     "deconv": "nnvisual.commands.deconv",
     "maximize": "nnvisual.commands.maximize",
     "score-bow": "nnvisual.commands.score_bow",
+    "report": "nnvisual.commands.report",
 }
 
 

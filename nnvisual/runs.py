@@ -46,15 +46,25 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The file gets the permissions of an ordinary new file (0666 less the umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -109,6 +119,9 @@ class Run:
         for row in rows:
             writer.writerow([_format_cell(value) for value in row])
         return self._write(relative, buffer.getvalue().encode())
+
+    def write_text(self, relative: str, text: str) -> Path:
+        return self._write(relative, text.encode())
 
     def write_json(self, relative: str, data) -> Path:
         return self._write(relative, (json.dumps(data, indent=2, default=_json_default) + "\n").encode())
