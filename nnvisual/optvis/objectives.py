@@ -1,0 +1,85 @@
+"""Objectives: the class score that activation maximization drives up.
+
+The study maximized "the mean of the chosen class output", in its final experiment the output
+before the softmax (PAPER.md; Simonyan et al. 2014 argue for the unnormalized score: the
+softmax can rise by pushing the other classes down). Both are read here without touching the
+user's model:
+
+- a model ending in a separate softmax ``Activation`` (the CIFAR nets): the logits are that
+  layer's input;
+- a model whose last ``Dense`` has a softmax activation (VGG16): a copy of that layer with a
+  linear activation, built from its config and weights, is applied to the same input;
+- a model whose last layer is linear already outputs the logits.
+
+A new ``keras.Model`` shares the original layers (and so their weights); nothing is mutated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+from keras import ops
+
+from nnvisual.errors import UserError
+
+OBJECTIVES = ("logit", "softmax")
+
+
+def activation_name(layer) -> str | None:
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) if activation is not None else None
+
+
+def logits_and_probabilities(model) -> keras.Model:
+    """A model with the same input that outputs ``[logits, softmax probabilities]``."""
+    last = model.layers[-1]
+    name = activation_name(last)
+    if isinstance(last, keras.layers.Activation) and name == "softmax":
+        logits = last.input
+        probabilities = model.outputs[0]
+    elif name == "softmax":
+        config = dict(last.get_config(), activation="linear", name=f"{last.name}_logits")
+        linear = type(last).from_config(config)
+        logits = linear(last.input)
+        linear.set_weights(last.get_weights())
+        probabilities = model.outputs[0]
+    elif name == "linear":
+        logits = model.outputs[0]
+        probabilities = keras.layers.Activation("softmax", name="objective_softmax")(logits)
+    else:
+        raise UserError(f"cannot read class scores from {model.name}: its last layer "
+                        f"'{last.name}' is neither a softmax nor linear (activation: {name})")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, [logits, probabilities], name=f"{model.name}_class_scores")
+
+
+class ClassObjective:
+    """The score of class ``class_index``: its logit (``kind="logit"``) or its softmax
+    probability (``kind="softmax"``), for images in 0..255 RGB fed through ``preprocess``.
+
+    Calling it on a batch returns ``(objective, probability, top_class)``, each of shape (n,):
+    the score being maximized, the class's softmax probability, and the most probable class.
+    """
+
+    def __init__(self, model, class_index: int, kind: str = "logit",
+                 preprocess: Callable | None = None):
+        if kind not in OBJECTIVES:
+            raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got '{kind}'")
+        outputs = int(model.output_shape[-1])
+        if not 0 <= class_index < outputs:
+            raise UserError(f"class {class_index} is out of range for a model with {outputs} "
+                            "outputs")
+        self.scores = logits_and_probabilities(model)
+        self.class_index = class_index
+        self.kind = kind
+        self.preprocess = preprocess
+        self.name = f"{kind}[{class_index}]"
+
+    def __call__(self, images):
+        images = ops.convert_to_tensor(images)  # Keras' preprocess_input edits arrays in place
+        inputs = images if self.preprocess is None else self.preprocess(images)
+        logits, probabilities = self.scores(inputs, training=False)
+        probability = probabilities[:, self.class_index]
+        objective = logits[:, self.class_index] if self.kind == "logit" else probability
+        return objective, probability, ops.argmax(probabilities, axis=-1)

@@ -1,0 +1,71 @@
+"""Figures of ``nnvisual maximize``: the reconstructions (the study's Figure 5: before retraining
+on the top row, after on the bottom row) and the optimization trajectories."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+PHASE_LABELS = {"before": "before retraining", "after": "after retraining"}
+PHASE_COLORS = {"before": "tab:blue", "after": "tab:orange"}
+
+
+def _phase_label(phase: str, retrained: bool) -> str:
+    return PHASE_LABELS.get(phase, phase) if retrained else "reconstruction"
+
+
+def reconstructions_figure(images: dict[str, np.ndarray], probabilities: dict[str, np.ndarray],
+                           title: str, class_label: str):
+    """One row per phase (``{"before": uint8 (n, H, W, 3), "after": ...}``), one column per
+    reconstruction, each labelled with its probability of ``class_label``."""
+    phases = list(images)
+    count = max(len(batch) for batch in images.values())
+    retrained = len(phases) > 1
+    figure, axes = plt.subplots(len(phases), count, squeeze=False,
+                                figsize=(2.1 * count + 0.6, 2.45 * len(phases) + 0.5))
+    for row, phase in enumerate(phases):
+        for column in range(count):
+            axis = axes[row, column]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column >= len(images[phase]):
+                axis.set_axis_off()
+                continue
+            axis.imshow(images[phase][column], interpolation="nearest")
+            axis.set_xlabel(f"p = {probabilities[phase][column]:.3g}", fontsize=10)
+            if row == 0:
+                axis.set_title(f"#{column}", fontsize=10)
+        axes[row, 0].set_ylabel(_phase_label(phase, retrained), fontsize=11)
+    figure.suptitle(f"{title}\np: the model's probability of class {class_label}", fontsize=12)
+    figure.tight_layout()
+    return figure
+
+
+def trajectory_figure(objective: dict[str, np.ndarray], probability: dict[str, np.ndarray],
+                      objective_label: str, title: str):
+    """The objective and the class probability per step (arrays (steps + 1, n) per phase), one
+    row of two panels per phase (their scales differ): one thin line per image, the mean in bold."""
+    from matplotlib.ticker import MaxNLocator
+
+    phases = list(objective)
+    retrained = len(phases) > 1
+    figure, axes = plt.subplots(len(phases), 2, squeeze=False,
+                                figsize=(10, 3.2 * len(phases) + 0.6))
+    for row, phase in enumerate(phases):
+        color = PHASE_COLORS.get(phase, "tab:blue")
+        steps = np.arange(len(objective[phase]))
+        for axis, values, label in ((axes[row, 0], objective[phase], objective_label),
+                                    (axes[row, 1], probability[phase], "class probability")):
+            axis.plot(steps, values, color=color, alpha=0.35, linewidth=0.8)
+            axis.plot(steps, values.mean(axis=1), color=color, linewidth=2.2,
+                      label="mean of the images")
+            axis.set_ylabel(label)
+            axis.set_title(_phase_label(phase, retrained), fontsize=11)
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axis.grid(alpha=0.3)
+        axes[row, 0].legend(fontsize=9)
+    for axis in axes[-1]:
+        axis.set_xlabel("gradient-ascent step")
+    figure.suptitle(title, fontsize=12)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,122 @@
+"""The study's class-reconstruction experiment (PAPER.md, Algorithm 1 and Figure 5).
+
+Reconstruct n images of a class by activation maximization ("before"); optionally fine-tune the
+model on real images of that class and reconstruct again from the same initial images and the
+same random jitter ("after"). Returns arrays and table rows; the command layer writes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nnvisual.config import MaximizeConfig
+from nnvisual.errors import UserError
+from nnvisual.models import LoadedModel
+from nnvisual.optvis import ClassObjective, Regularizers, Rendering, initial_images, render
+from nnvisual.retrain import FineTuning, fine_tune
+
+TRAJECTORY_HEADER = ("phase", "image", "step", "objective", "probability")
+FINAL_HEADER = ("phase", "image", "objective", "probability", "top1_class", "top1_name")
+
+
+@dataclasses.dataclass
+class Reconstructions:
+    """``phases`` maps "before" (and "after" when retrained) to its :class:`Rendering`."""
+
+    initial: np.ndarray  # (n, height, width, 3) float32, shared by every phase
+    phases: dict[str, Rendering]
+    retrained_model: object | None = None
+    history: dict[str, list[float]] | None = None
+
+
+def regularizers_of(config: MaximizeConfig) -> Regularizers:
+    return Regularizers(l2_decay=config.l2_decay, tv_weight=config.tv_weight,
+                        jitter=config.jitter, blur_every=config.blur_every,
+                        blur_sigma=config.blur_sigma, clip=config.clip)
+
+
+def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str, ...]]:
+    """``(index, name, names of every output)`` of the class ``spec`` names for ``loaded``;
+    UserError for an unknown class, or a model whose input size is not fixed."""
+    from nnvisual.classes import model_class_names, resolve_class
+
+    if None in loaded.image_size:
+        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
+                        "activation maximization needs one")
+    names = model_class_names(loaded.class_names, int(loaded.model.output_shape[-1]))
+    index, name = resolve_class(spec, names)
+    return index, name, names
+
+
+def priors_description(config: MaximizeConfig) -> str:
+    """The regularizers in use, in words (for figure titles)."""
+    used = [f"L2 decay {config.l2_decay:g}" if config.l2_decay else "",
+            f"TV weight {config.tv_weight:g}" if config.tv_weight else "",
+            f"jitter {config.jitter} px" if config.jitter else "",
+            f"blur every {config.blur_every} (sigma {config.blur_sigma:g})" if config.blur_every
+            else "",
+            "clipped to 0..255" if config.clip else ""]
+    return ", ".join(word for word in used if word) or "no regularizer"
+
+
+def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> np.ndarray:
+    """The real images of the class (a folder or ``cifar10:<class>``) at the model's size."""
+    from nnvisual.data import load_image_source
+
+    images, _ = load_image_source(spec, data, size=size)
+    if len(images) < 2:
+        raise UserError(f"--retrain-on {spec} has {len(images)} image(s); retraining needs at "
+                        "least 2 (some are held out for validation)")
+    return images
+
+
+def reconstruct(loaded: LoadedModel, class_index: int, config: MaximizeConfig,
+                retrain_images: np.ndarray | None = None) -> Reconstructions:
+    """Run the experiment: "before" reconstructions, then, given ``retrain_images``, fine-tuning
+    and "after" reconstructions from the same initial images."""
+    initial = initial_images(config.init, loaded.image_size, config.seed, range(config.n))
+    regularizers = regularizers_of(config)
+
+    def reconstruct_with(model) -> Rendering:
+        objective = ClassObjective(model, class_index, config.objective, loaded.preprocess)
+        return render(objective, initial, config.steps, config.step_size, regularizers, config.seed)
+
+    result = Reconstructions(initial, {"before": reconstruct_with(loaded.model)})
+    if retrain_images is not None:
+        settings = FineTuning(epochs=config.retrain_epochs, lr=config.retrain_lr,
+                              batch_size=config.retrain_batch_size,
+                              val_split=config.retrain_val_split,
+                              patience=config.retrain_patience, seed=config.seed)
+        result.retrained_model, result.history = fine_tune(
+            loaded.model, retrain_images, class_index, loaded.preprocess, settings)
+        result.phases["after"] = reconstruct_with(result.retrained_model)
+    return result
+
+
+def trajectory_rows(phases: dict[str, Rendering]):
+    """Rows of ``tables/trajectory.csv``: the objective and probability of every image per step."""
+    for phase, rendering in phases.items():
+        steps, count = rendering.objective.shape
+        for image in range(count):
+            for step in range(steps):
+                yield (phase, image, step, rendering.objective[step, image],
+                       rendering.probability[step, image])
+
+
+def final_rows(phases: dict[str, Rendering], class_names: tuple[str, ...]):
+    """Rows of ``tables/final.csv``: each returned image's objective, probability and top class."""
+    for phase, rendering in phases.items():
+        for image, top in enumerate(rendering.top_class):
+            yield (phase, image, rendering.objective[-1, image], rendering.probability[-1, image],
+                   int(top), class_names[top])
+
+
+def history_rows(history: dict[str, list[float]]):
+    """Rows of ``tables/retrain_history.csv``: epoch, then each metric Keras recorded."""
+    keys = sorted(history)
+    header = ("epoch", *keys)
+    rows = [(epoch + 1, *(history[key][epoch] for key in keys))
+            for epoch in range(len(history[keys[0]]))]
+    return header, rows

@@ -1,0 +1,66 @@
+"""Fine-tuning for the retraining experiment (PAPER.md, "Class reconstruction"): the study
+retrained its network on images of the target class, all labelled with that class (ImageNet 284,
+"Siamese cat"), holding out 30% for validation, with Adam (learning rate 1e-3), batches of 32,
+10 epochs, early stopping on the validation loss and no augmentation.
+
+The caller's model is never changed: a clone (``keras.models.clone_model`` + ``set_weights``)
+is trained and returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from nnvisual.errors import UserError
+from nnvisual.optvis.objectives import activation_name
+
+
+@dataclasses.dataclass(frozen=True)
+class FineTuning:
+    """Settings of :func:`fine_tune`; the defaults are the study's."""
+
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    val_split: float = 0.3
+    patience: int = 3  # epochs without a lower validation loss before stopping
+    seed: int = 0
+
+
+def split_validation(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation) of a random split holding out ``fraction`` (at least one)."""
+    if count < 2:
+        raise UserError("retraining needs at least 2 images (one held out for validation), "
+                        f"got {count}")
+    order = np.random.default_rng(seed).permutation(count)
+    held_out = min(count - 1, max(1, round(count * fraction)))
+    return np.sort(order[held_out:]), np.sort(order[:held_out])
+
+
+def fine_tune(model, images: np.ndarray, label: int, preprocess: Callable | None = None,
+              settings: FineTuning | None = None):
+    """Train a copy of ``model`` on ``images`` (uint8 RGB, the model's size), all labelled
+    ``label``; return ``(fine-tuned copy, history)`` with history ``{metric: [per epoch]}``."""
+    import keras
+
+    settings = settings or FineTuning()
+    keras.utils.set_random_seed(settings.seed)
+    tuned = keras.models.clone_model(model)
+    tuned.set_weights(model.get_weights())
+    from_logits = activation_name(tuned.layers[-1]) != "softmax"
+    tuned.compile(optimizer=keras.optimizers.Adam(settings.lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+                  metrics=["accuracy"])
+    inputs = images.astype(np.float32)
+    inputs = inputs if preprocess is None else np.asarray(preprocess(inputs))
+    labels = np.full(len(inputs), label, np.int64)
+    train, validation = split_validation(len(inputs), settings.val_split, settings.seed)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
+    history = tuned.fit(inputs[train], labels[train], batch_size=settings.batch_size,
+                        epochs=settings.epochs,
+                        validation_data=(inputs[validation], labels[validation]),
+                        callbacks=[stopping], shuffle=True, verbose=0)
+    return tuned, {key: [float(v) for v in values] for key, values in history.history.items()}

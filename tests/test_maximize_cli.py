@@ -1,0 +1,109 @@
+"""`nnvisual maximize` end to end on a tiny saved plotka, and its error cases."""
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from nnvisual.display import deprocess
+
+
+@pytest.fixture
+def tiny_plotka(tmp_path):
+    """An untrained 3-way plotka saved as a .keras file."""
+    import keras
+
+    from nnvisual.models import build_plotka
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path / "tiny.keras"
+    build_plotka(num_classes=3, mean=[120, 120, 120]).save(path)
+    return path
+
+
+def read_csv(path):
+    with open(path) as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+def read_png(path):
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def test_maximize_with_retraining_writes_every_output(cli, tiny_plotka, image_folder, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("maximize:\n  retrain_epochs: 1\n  retrain_batch_size: 8\n")
+    result = cli("maximize", "--model", tiny_plotka, "--class", "2", "-n", "2", "--steps", "3",
+                 "--step-size", "1", "--retrain-on", image_folder / "train" / "frog",
+                 "--config", config, "--out", "run")
+    assert result.exit_code == 0, result.output
+    run = Path("run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["command"] == "maximize" and manifest["status"] == "complete"
+    assert manifest["target_class"] == {"index": 2, "name": "class_2"}
+    assert manifest["retrain"] == {"source": str(image_folder / "train" / "frog"), "images": 12,
+                                   "epochs_run": 1}
+    assert manifest["device"]
+    for name in ("figures/reconstructions.png", "figures/trajectory.png", "model_retrained.keras",
+                 "tables/retrain_history.csv"):
+        assert (run / name).is_file(), name
+    arrays = np.load(run / "reconstructions.npz")
+    assert sorted(arrays.files) == ["after", "before", "initial"]
+    assert all(arrays[key].shape == (2, 32, 32, 3) for key in arrays.files)
+    assert 100 <= arrays["initial"].min() and arrays["initial"].max() < 101  # the paper's noise
+    assert not np.allclose(arrays["before"], arrays["after"])  # retraining changed the model
+    for phase in ("before", "after"):
+        assert sorted(p.name for p in (run / phase).iterdir()) == ["00.png", "01.png"]
+        for i in range(2):
+            np.testing.assert_array_equal(read_png(run / phase / f"{i:02d}.png"),
+                                          deprocess(arrays[phase][i]))
+    header, rows = read_csv(run / "tables/trajectory.csv")
+    assert header == ["phase", "image", "step", "objective", "probability"]
+    assert len(rows) == 2 * 2 * 4  # phases x images x (steps + 1)
+    assert {(r[0], r[1], r[2]) for r in rows} == {(p, str(i), str(s)) for p in ("before", "after")
+                                                   for i in range(2) for s in range(4)}
+    header, rows = read_csv(run / "tables/final.csv")
+    assert header == ["phase", "image", "objective", "probability", "top1_class", "top1_name"]
+    assert [r[:2] for r in rows] == [["before", "0"], ["before", "1"],
+                                     ["after", "0"], ["after", "1"]]
+    assert all(r[5] == f"class_{r[4]}" and 0 <= float(r[3]) <= 1 for r in rows)
+    import keras
+
+    assert keras.models.load_model(run / "model_retrained.keras").output_shape == (None, 3)
+    assert "mean probability: before" in result.output
+
+
+def test_same_seed_same_files(cli, tiny_plotka):
+    outputs = []
+    for out in ("a", "b"):
+        result = cli("maximize", "--model", tiny_plotka, "--class", "1", "-n", "2", "--steps", "2",
+                     "--jitter", "1", "--seed", "3", "--out", out)
+        assert result.exit_code == 0, result.output
+        outputs.append([(Path(out) / name).read_bytes()
+                        for name in ("before/00.png", "before/01.png", "tables/final.csv",
+                                     "tables/trajectory.csv")])
+    assert outputs[0] == outputs[1]
+    assert not Path("a/after").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--class", "xyzzy"], "unknown class name 'xyzzy'"),
+    (["--class", "3"], "class 3 is out of range"),
+    (["--class", "284", "--retrain-on", "anything"], "nnvisual train --num-classes 1000"),
+    (["--class", "0", "--retrain-on", "missing-folder"], "image source not found: missing-folder"),
+    (["--class", "0", "--steps", "0"], "steps must be at least 1"),
+])
+def test_errors_exit_2_with_one_line_and_no_run_folder(cli, tiny_plotka, args, message):
+    result = cli("maximize", "--model", tiny_plotka, *args)
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not Path("results").exists()
+
+
+def test_a_missing_model_is_an_error(cli):
+    result = cli("maximize", "--model", "nowhere.keras", "--class", "1")
+    assert result.exit_code == 2 and "model not found: nowhere.keras" in result.output
