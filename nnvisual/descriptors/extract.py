@@ -1,0 +1,132 @@
+"""Features of many images, extracted in parallel and cached per image set.
+
+Each image gets the chosen descriptor's keypoints and descriptors (SIFT, dense SIFT, or Harris
+corners described by SIFT) and, for the repeatability table, its Harris corners. OpenCV releases
+the GIL, so a thread pool (joblib) runs images side by side without copying them to processes.
+
+Caching is the one place this package writes a file: :func:`cached_features` keeps the features
+of an image set in ``<cache>/descriptors/<key>.npz``, the key hashing the images' bytes and the
+settings, so scoring the same reconstructions against another set reuses the class images'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+
+import cv2
+import numpy as np
+from joblib import Parallel, delayed
+
+from nnvisual import data
+from nnvisual.descriptors import harris, sift
+
+CACHE_VERSION = "1"
+CHUNK = 64  # images per parallel task
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How features are extracted (a part of ``ScoreBowConfig``)."""
+
+    descriptor: str = "sift"  # sift | dense-sift | harris
+    size: int = 100
+    contrast_threshold: float = 0.03
+    dense_step: int = 10
+    patch_size: float = 16.0
+    harris_max_corners: int = 100
+    harris_quality: float = 0.01
+    harris_min_distance: float = 3.0
+
+    @classmethod
+    def from_config(cls, config) -> Settings:
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFeatures:
+    """One image's descriptor features and its Harris corners ``(N, 2)``."""
+
+    features: sift.Features
+    corners: np.ndarray
+
+
+def image_features(image: np.ndarray, settings: Settings) -> ImageFeatures:
+    """The features of one RGB uint8 image at ``settings.size``."""
+    grey = sift.grey(image, settings.size)
+    corners = harris.harris_corners(grey, settings.harris_max_corners, settings.harris_quality,
+                                    settings.harris_min_distance)
+    if settings.descriptor == "sift":
+        features = sift.sift(grey, settings.contrast_threshold)
+    elif settings.descriptor == "dense-sift":
+        features = sift.dense_sift(grey, settings.dense_step, settings.patch_size)
+    elif settings.descriptor == "harris":
+        features = sift.describe(grey, corners, settings.patch_size)
+    else:
+        raise ValueError(f"unknown descriptor {settings.descriptor!r}")
+    return ImageFeatures(features, corners)
+
+
+def extract(images: np.ndarray, settings: Settings,
+            n_jobs: int | None = None) -> list[ImageFeatures]:
+    """Features of every image, in order, computed by ``n_jobs`` threads (default: all cores).
+
+    OpenCV's own threads are switched off meanwhile (and restored): splitting one 100-pixel
+    image between threads costs more than it saves, and they would contend with the pool's.
+    """
+    def chunk_features(chunk):
+        return [image_features(image, settings) for image in chunk]
+
+    chunks = [images[i:i + CHUNK] for i in range(0, len(images), CHUNK)]
+    jobs = min(n_jobs or os.cpu_count() or 1, len(chunks))
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        parts = (map(chunk_features, chunks) if jobs <= 1 else
+                 Parallel(n_jobs=jobs, prefer="threads")(map(delayed(chunk_features), chunks)))
+        return [f for part in parts for f in part]
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def cache_key(images: np.ndarray, settings: Settings) -> str:
+    digest = hashlib.sha256(f"v{CACHE_VERSION} {settings} {images.shape} {images.dtype}".encode())
+    digest.update(np.ascontiguousarray(images).data)
+    return digest.hexdigest()[:32]
+
+
+def _pack(found: list[ImageFeatures]) -> dict[str, np.ndarray]:
+    return {
+        "counts": np.array([len(f.features) for f in found], np.int64),
+        "points": np.concatenate([sift.EMPTY.points, *(f.features.points for f in found)]),
+        "descriptors": np.concatenate([sift.EMPTY.descriptors,
+                                       *(f.features.descriptors for f in found)]),
+        "corner_counts": np.array([len(f.corners) for f in found], np.int64),
+        "corners": np.concatenate([np.zeros((0, 2), np.float32), *(f.corners for f in found)]),
+    }
+
+
+def _unpack(arrays) -> list[ImageFeatures]:
+    if len(arrays["counts"]) == 0:
+        return []
+    split = np.cumsum(arrays["counts"])[:-1]
+    corner_split = np.cumsum(arrays["corner_counts"])[:-1]
+    return [ImageFeatures(sift.Features(p, d), c) for p, d, c in zip(
+        np.split(arrays["points"], split), np.split(arrays["descriptors"], split),
+        np.split(arrays["corners"], corner_split), strict=True)]
+
+
+def cached_features(images: np.ndarray, settings: Settings) -> list[ImageFeatures]:
+    """:func:`extract`, read from the descriptor cache, or computed and saved there."""
+    from nnvisual.runs import atomic_path
+
+    path = data.cache_dir() / "descriptors" / f"{cache_key(images, settings)}.npz"
+    if path.exists():
+        with np.load(path) as stored:
+            return _unpack(stored)
+    found = extract(images, settings)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **_pack(found))
+    return found
+

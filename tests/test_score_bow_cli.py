@@ -1,0 +1,193 @@
+"""`nnvisual score-bow` end to end on a fabricated maximize run, and its error cases."""
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from nnvisual import runs
+
+SIZE = 64
+N = 4
+
+
+def textured_rgb(seed, size=SIZE):
+    """Random filled circles and rectangles in colour: enough SIFT keypoints at 64 px."""
+    rng = np.random.default_rng(seed)
+    image = np.full((size, size, 3), 128, np.uint8)
+    for _ in range(25):
+        x, y = (int(v) for v in rng.integers(0, size, 2))
+        r, colour = int(rng.integers(2, size // 8)), [int(v) for v in rng.integers(0, 256, 3)]
+        if rng.random() < 0.5:
+            cv2.circle(image, (x, y), r, colour, -1)
+        else:
+            cv2.rectangle(image, (x, y), (x + r, y + 2 * r), colour, -1)
+    return cv2.GaussianBlur(image, (0, 0), 0.8)
+
+
+def image_folder(path, seeds):
+    path.mkdir(parents=True)
+    for seed in seeds:
+        cv2.imwrite(str(path / f"img{seed:03d}.png"), textured_rgb(seed))
+    return path
+
+
+def maximize_run(path, phases=("before", "after"), finish=True, command="maximize"):
+    """A maximize run folder as the maximize command writes it: before/NN.png, after/NN.png."""
+    run = runs.create_run(command, "fake", {"n": N}, out=path)
+    for p, phase in enumerate(phases):
+        for i in range(N):
+            image = textured_rgb(100 * p + i, 32)
+            if phase == "before" and i == N - 1:
+                image[:] = 90  # flat: no keypoints, scored 0, never a crash
+            run.write_image(f"{phase}/{i:02d}.png", image)
+    if finish:
+        run.finish()
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("score-bow-inputs")
+    return {"run": maximize_run(root / "maximize-run"),
+            "classes": image_folder(root / "classes", range(10)),
+            "training": image_folder(root / "training", range(20, 26))}
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_end_to_end_on_a_maximize_run(cli, inputs, isolated):
+    args = ("score-bow", "--reconstructions", inputs["run"], "--class-images", inputs["classes"],
+            "--size", SIZE, "--vocab-size", 5, "--seed", 0)
+    result = cli(*args, "--out", "out")
+    assert result.exit_code == 0, result.output
+    assert "before: median" in result.output and "wrote out" in result.output
+
+    out = isolated / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["command"] == "score-bow"
+    assert manifest["keypoints"]["before"]["without_keypoints"] == 1
+    for figure in ("closest", "contributions"):
+        assert (out / f"figures/{figure}.png").stat().st_size > 10_000
+
+    scores = read_csv(out / "tables/scores.csv")
+    assert list(scores[0]) == ["phase", "reconstruction", "class_image", "score"]
+    assert len(scores) == 2 * N * 10
+    values = np.array([float(r["score"]) for r in scores])
+    assert values.min() >= 0 and values.max() <= 1
+    flat = [float(r["score"]) for r in scores if (r["phase"], r["reconstruction"]) ==
+            ("before", f"{N - 1:02d}.png")]
+    assert flat == [0.0] * 10
+
+    table3 = read_csv(out / "tables/table3.csv")
+    assert [r["phase"] for r in table3] == ["before", "after"]
+    assert list(table3[0]) == ["phase", "n", "mean_max_score", "mean_ci_low", "mean_ci_high",
+                               "median_max_score", "median_ci_low", "median_ci_high"]
+    for row in table3:
+        maxima = [max(float(r["score"]) for r in scores if r["phase"] == row["phase"]
+                      and r["reconstruction"] == f"{i:02d}.png") for i in range(N)]
+        assert int(row["n"]) == N
+        assert float(row["mean_max_score"]) == pytest.approx(np.mean(maxima), abs=1e-5)
+        low, mean, high = (float(row[k]) for k in ("mean_ci_low", "mean_max_score", "mean_ci_high"))
+        assert low <= mean <= high
+
+    (comparison,) = read_csv(out / "tables/comparison.csv")
+    assert comparison["comparison"] == "after - before" and int(comparison["n_pairs"]) == N
+    assert 0 <= float(comparison["p_value"]) <= 1 and comparison["note"] == ""
+
+    contributions = read_csv(out / "tables/contributions.csv")
+    assert list(contributions[0]) == ["phase", "reconstruction", "training_image",
+                                      "inlier_matches", "share"]
+    assert len(contributions) == 2 * N * 10  # training images default to the class images
+    for phase in ("before", "after"):
+        shares = [float(r["share"]) for r in contributions
+                  if r["phase"] == phase and r["reconstruction"] == "00.png"]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-4) or sum(shares) == 0
+
+    harris = read_csv(out / "tables/harris.csv")
+    assert list(harris[0]) == ["phase", "reconstruction", "training_image",
+                               "reconstruction_corners", "image_corners", "repeatability"]
+    assert len(harris) == 2 * N * 10
+
+    keypoints = read_csv(out / "tables/keypoints.csv")
+    assert list(keypoints[0]) == ["set", "image", "keypoints", "harris_corners"]
+    for name, summary in manifest["keypoints"].items():
+        counts = [int(r["keypoints"]) for r in keypoints if r["set"] == name]
+        assert summary["median"] == np.median(counts) and summary["images"] == len(counts)
+    assert [r["set"] for r in keypoints].count("class_images") == 10
+    assert {"before", "after", "class_images"} == {r["set"] for r in keypoints}
+
+    again = cli(*args, "--out", "again")  # same seed, same tables
+    assert again.exit_code == 0, again.output
+    for table in ("scores", "table3", "comparison", "contributions", "harris", "keypoints"):
+        assert ((out / f"tables/{table}.csv").read_bytes()
+                == (isolated / f"again/tables/{table}.csv").read_bytes())
+
+
+def test_plain_folder_with_training_images_and_dense_sift(cli, inputs, isolated):
+    result = cli("score-bow", "--reconstructions", inputs["training"], "--class-images",
+                 inputs["classes"], "--training-images", inputs["run"] / "after",
+                 "--descriptor", "dense-sift", "--size", SIZE, "--vocab-size", 4, "--out", "o")
+    assert result.exit_code == 0, result.output
+    table3 = read_csv(isolated / "o/tables/table3.csv")
+    assert [(r["phase"], r["n"]) for r in table3] == [("training", "6")]
+    (comparison,) = read_csv(isolated / "o/tables/comparison.csv")
+    assert comparison["p_value"] == "nan" and "needs before/ and after/" in comparison["note"]
+    contributions = read_csv(isolated / "o/tables/contributions.csv")
+    assert {r["training_image"] for r in contributions} == {f"{i:02d}.png" for i in range(N)}
+    keypoints = read_csv(isolated / "o/tables/keypoints.csv")
+    assert {r["keypoints"] for r in keypoints} == {str((SIZE // 10) ** 2)}  # the dense grid
+    assert [r["set"] for r in keypoints].count("training_images") == N
+
+
+def test_small_images_are_reported_to_give_few_keypoints(cli, inputs, isolated):
+    result = cli("score-bow", "--reconstructions", inputs["training"], "--class-images",
+                 inputs["classes"], "--size", 24, "--vocab-size", 3, "--out", "small")
+    assert result.exit_code == 0, result.output
+    assert "note: few keypoints per image" in result.output
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "reconstructions not found"),
+    ("empty", "no images"),
+    ("wrong-command", "is a 'train' run, not a 'maximize' run"),
+    ("incomplete", "incomplete 'maximize' run"),
+    ("missing-classes", "image source not found"),
+    ("flat-classes", "only 0 descriptors to build a vocabulary"),
+])
+def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, case, message):
+    reconstructions, classes = inputs["run"], inputs["classes"]
+    if case == "missing":
+        reconstructions = isolated / "nowhere"
+    elif case == "empty":
+        reconstructions = isolated / "empty"
+        reconstructions.mkdir()
+    elif case == "wrong-command":
+        reconstructions = maximize_run(isolated / "train-run", command="train")
+    elif case == "incomplete":
+        reconstructions = maximize_run(isolated / "unfinished", finish=False)
+    elif case == "missing-classes":
+        classes = isolated / "no-classes"
+    else:
+        classes = isolated / "flat"
+        classes.mkdir()
+        for i in range(3):
+            cv2.imwrite(str(classes / f"{i}.png"), np.full((32, 32, 3), 60 * i, np.uint8))
+    result = cli("score-bow", "--reconstructions", reconstructions, "--class-images", classes,
+                 "--size", SIZE, "--out", "out")
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (isolated / "out").exists() and not (isolated / "results").exists()
+
+
+def test_a_maximize_run_without_retraining_is_one_phase(isolated):
+    from nnvisual.descriptors.scoring import load_reconstructions
+
+    (phase,) = load_reconstructions(maximize_run(isolated / "no-retrain", phases=("before",)), 48)
+    assert phase.name == "before" and phase.names == [f"{i:02d}.png" for i in range(N)]
+    assert phase.images.shape == (N, 48, 48, 3) and phase.images.dtype == np.uint8
