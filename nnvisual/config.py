@@ -68,6 +68,7 @@ class DeconvConfig:
     SECTION: ClassVar[str] = "deconv"
     model: str = "vgg16"
     weights: str = "imagenet"
+    image: str | None = None  # None: scikit-learn's sample photo china.jpg
     layers: tuple[str, ...] | None = None  # None: the first convolution of each block
     top_k: int = 8
     mode: str = "max"
@@ -121,7 +122,12 @@ class MaximizeConfig:
         _check(self.init in ("paper", "uniform", "gray"), "init must be paper, uniform or gray")
         _check(min(self.l2_decay, self.tv_weight, self.jitter, self.blur_every) >= 0,
                "regularizer weights (l2_decay, tv_weight, jitter, blur_every) must be >= 0")
+        _check(self.l2_decay < 1, f"l2_decay must be below 1, got {self.l2_decay}")
+        _check(self.blur_sigma > 0, f"blur_sigma must be positive, got {self.blur_sigma}")
         _check(self.retrain_epochs >= 1, "retrain_epochs must be at least 1")
+        _check(self.retrain_lr > 0, f"retrain_lr must be positive, got {self.retrain_lr}")
+        _check(self.retrain_batch_size >= 1, "retrain_batch_size must be at least 1")
+        _check(self.retrain_patience >= 0, "retrain_patience must be >= 0")
         _check(0 < self.retrain_val_split < 1, "retrain_val_split must be in (0, 1)")
 
 
@@ -130,9 +136,17 @@ class ScoreBowConfig:
     """`nnvisual score-bow` (PAPER.md "Descriptors")."""
 
     SECTION: ClassVar[str] = "score_bow"
-    descriptor: str = "sift"
-    size: int = 100
+    descriptor: str = "sift"  # sift | dense-sift | harris (Harris corners with SIFT descriptors)
+    size: int = 100  # side of the grey image the descriptors see, pixels
+    contrast_threshold: float = 0.03  # OpenCV SIFT; = vlfeat peak threshold 0.01 x 3 layers
+    dense_step: int = 10  # dense-sift grid spacing, pixels
+    patch_size: float = 16.0  # dense-sift and harris keypoint diameter, pixels
+    harris_max_corners: int = 100
+    harris_quality: float = 0.01  # corners above this fraction of the best Harris response
+    harris_min_distance: float = 3.0  # pixels between corners
+    repeatability_tolerance: float = 1.5  # pixels (Schmid et al. 2000)
     vocab_size: int = 10
+    idf: str = "smooth"  # smooth: log((1+N)/(1+N_w))+1; plain: Sivic & Zisserman's log(N/N_w)
     ratio: float = 0.8  # Lowe's ratio test
     ransac_iterations: int = 100
     ransac_threshold: float = 15.0  # pixels
@@ -143,9 +157,19 @@ class ScoreBowConfig:
         _check(self.descriptor in ("sift", "dense-sift", "harris"),
                "descriptor must be sift, dense-sift or harris")
         _check(self.size >= 16, f"size must be at least 16 pixels, got {self.size}")
+        _check(self.contrast_threshold >= 0, "contrast_threshold must be >= 0")
+        _check(1 <= self.dense_step <= self.size,
+               f"dense_step must be between 1 and size ({self.size}), got {self.dense_step}")
+        _check(self.patch_size > 0, "patch_size must be positive")
+        _check(self.harris_max_corners >= 1, "harris_max_corners must be at least 1")
+        _check(0 < self.harris_quality < 1, "harris_quality must be in (0, 1)")
+        _check(self.harris_min_distance >= 0, "harris_min_distance must be >= 0")
+        _check(self.repeatability_tolerance > 0, "repeatability_tolerance must be positive")
         _check(self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}")
+        _check(self.idf in ("smooth", "plain"), f"idf must be smooth or plain, got {self.idf}")
         _check(0 < self.ratio <= 1, "ratio must be in (0, 1]")
         _check(self.ransac_iterations >= 1, "ransac_iterations must be at least 1")
+        _check(self.ransac_threshold > 0, "ransac_threshold must be positive")
         _check(self.bootstrap >= 100, "bootstrap must be at least 100")
 
 
