@@ -21,8 +21,8 @@ def reconstructions_figure(images: dict[str, np.ndarray], probabilities: dict[st
     phases = list(images)
     count = max(len(batch) for batch in images.values())
     retrained = len(phases) > 1
-    figure, axes = plt.subplots(len(phases), count, squeeze=False,
-                                figsize=(2.1 * count + 0.6, 2.45 * len(phases) + 0.5))
+    figure, axes = plt.subplots(len(phases), count, squeeze=False, layout="constrained",
+                                figsize=(2.1 * count + 0.6, 2.6 * len(phases) + 0.7))
     for row, phase in enumerate(phases):
         for column in range(count):
             axis = axes[row, column]
@@ -37,7 +37,6 @@ def reconstructions_figure(images: dict[str, np.ndarray], probabilities: dict[st
                 axis.set_title(f"#{column}", fontsize=10)
         axes[row, 0].set_ylabel(_phase_label(phase, retrained), fontsize=11)
     figure.suptitle(f"{title}\np: the model's probability of class {class_label}", fontsize=12)
-    figure.tight_layout()
     return figure
 
 
