@@ -1,0 +1,49 @@
+"""`scripts/reproduce.sh` end to end on a tiny image folder: every step, reuse, and the report."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce.sh"
+TINY = """\
+train: {epochs: 1, batch_size: 8, seed: 0}
+deconv: {top_k: 2, seed: 0}
+maximize: {steps: 3, retrain_epochs: 1, seed: 0}
+score_bow: {size: 64, vocab_size: 4, bootstrap: 200, seed: 0}
+"""
+STEPS = ("train-plotka", "train-plotka-1000", "deconv-plotka", "maximize-284", "score-bow-284")
+
+
+def run_chain(isolated, data):
+    env = dict(os.environ, NNVISUAL_DATA=str(data), NNVISUAL_CACHE=str(isolated / "cache"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(["bash", str(SCRIPT), "tiny.yaml", "out"], cwd=isolated, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_reproduce_chain_writes_every_step_and_the_report(isolated, image_folder):
+    (isolated / "tiny.yaml").write_text(TINY)
+    result = run_chain(isolated, image_folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "deconv-vgg16: skipped" in result.stdout or (isolated / "out" / "deconv-vgg16").is_dir()
+    out = isolated / "out"
+    for step in STEPS:
+        manifest = json.loads((out / step / "manifest.json").read_text())
+        assert manifest["status"] == "complete", step
+        for relative in manifest["outputs"]:
+            assert (out / step / relative).exists(), (step, relative)
+    assert (out / "maximize-284" / "after" / "09.png").exists()  # n = 10 tries, both phases
+    report = (out / "report" / "report.md").read_text()
+    for step in STEPS:
+        assert f"{step}/manifest.json" in report, step
+        for figure in (out / step / "figures").glob("*.png"):
+            assert f"{step}/figures/{figure.name}" in report, (step, figure.name)
+    html = (out / "report" / "index.html").read_text()
+    figures = sum(len(list((out / step / "figures").glob("*.png"))) for step in STEPS)
+    assert html.count("data:image/png;base64,") == figures
+
+    again = run_chain(isolated, image_folder)  # every step reused, nothing recomputed
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(f"== {step}: reused" in again.stdout for step in STEPS), again.stdout
