@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual.errors import UserError
 from nnvisual.optvis.objectives import activation_name
 
 
@@ -28,16 +27,6 @@ class FineTuning:
     val_split: float = 0.3
     patience: int = 3  # epochs without a lower validation loss before stopping
     seed: int = 0
-
-
-def split_validation(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, validation) of a random split holding out ``fraction`` (at least one)."""
-    if count < 2:
-        raise UserError("retraining needs at least 2 images (one held out for validation), "
-                        f"got {count}")
-    order = np.random.default_rng(seed).permutation(count)
-    held_out = min(count - 1, max(1, round(count * fraction)))
-    return np.sort(order[held_out:]), np.sort(order[:held_out])
 
 
 def fine_tune(model, images: np.ndarray, label: int, preprocess: Callable | None = None,
@@ -57,7 +46,9 @@ def fine_tune(model, images: np.ndarray, label: int, preprocess: Callable | None
     inputs = images.astype(np.float32)
     inputs = inputs if preprocess is None else np.asarray(preprocess(inputs))
     labels = np.full(len(inputs), label, np.int64)
-    train, validation = split_validation(len(inputs), settings.val_split, settings.seed)
+    from nnvisual.training import validation_indices
+
+    train, validation = validation_indices(len(inputs), settings.val_split, settings.seed)
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
     history = tuned.fit(inputs[train], labels[train], batch_size=settings.batch_size,
                         epochs=settings.epochs,

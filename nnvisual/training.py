@@ -33,11 +33,19 @@ class Split:
     y_val: np.ndarray
 
 
+def validation_indices(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices (fit, validation) of a random split holding out ``fraction`` of ``count``
+    items, at least one on each side."""
+    if count < 2:
+        raise UserError(f"training needs at least 2 images (one held out for validation), got {count}")
+    order = np.random.default_rng(seed).permutation(count)
+    held_out = min(count - 1, max(1, round(count * fraction)))
+    return np.sort(order[held_out:]), np.sort(order[:held_out])
+
+
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Split:
     """Hold out a random ``fraction`` of (x, y) for validation (PAPER.md: 30%, 35,000/15,000)."""
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, int(round(len(x) * fraction)))
-    val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
+    fit, val = validation_indices(len(x), fraction, seed)
     return Split(x[fit], y[fit], x[val], y[val])
 
 

@@ -13,7 +13,8 @@ from nnvisual.optvis import ClassObjective, Regularizers, initial_images, render
 from nnvisual.optvis import regularizers as priors
 from nnvisual.optvis.param import initial_image
 from nnvisual.optvis.render import normalized_ascent
-from nnvisual.retrain import FineTuning, fine_tune, split_validation
+from nnvisual.retrain import FineTuning, fine_tune
+from nnvisual.training import validation_indices
 
 SIZE = (4, 5)
 
@@ -222,11 +223,11 @@ def test_total_variation_l2_decay_and_clip_by_hand():
 
 
 # -- fine-tuning -----------------------------------------------------------------------------------
-def test_split_validation_holds_out_thirty_percent():
-    train, validation = split_validation(10, 0.3, seed=0)
+def test_validation_indices_hold_out_thirty_percent():
+    train, validation = validation_indices(10, 0.3, seed=0)
     assert len(validation) == 3 and sorted(np.concatenate([train, validation])) == list(range(10))
     with pytest.raises(UserError, match="at least 2 images"):
-        split_validation(1, 0.3, 0)
+        validation_indices(1, 0.3, 0)
 
 
 def test_fine_tune_raises_the_label_probability_on_a_copy():
