@@ -87,7 +87,8 @@ class LoadedModel:
     """A model with what is needed to feed it and name its outputs.
 
     ``preprocess`` maps float32 RGB images in 0..255 of ``image_size`` to the model's input
-    (identity for the CIFAR nets, whose mean subtraction is inside the model).
+    (identity for the CIFAR nets, whose mean subtraction is inside the model). ``class_names``
+    has one name per output (see :func:`nnvisual.classes.model_class_names`).
     """
 
     model: object
@@ -131,10 +132,7 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
 
 def imagenet_class_names() -> tuple[str, ...]:
     """ImageNet's 1000 class names, shipped with nnvisual (``imagenet_classes.json``)."""
-    path = Path(__file__).with_name("imagenet_classes.json")
-    if not path.exists():
-        return tuple(f"class_{i}" for i in range(1000))
-    return tuple(json.loads(path.read_text()))
+    return tuple(json.loads(Path(__file__).with_name("imagenet_classes.json").read_text()))
 
 
 def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> LoadedModel:
@@ -157,8 +155,9 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> Lo
         model = keras.models.load_model(path, safe_mode=not unsafe, compile=False)
     except Exception as exc:
         raise UserError(f"cannot load a Keras model from {path}: {exc}".splitlines()[0]) from None
-    outputs = int(model.output_shape[-1])
-    names = tuple(class_names or ()) + tuple(f"class_{i}" for i in range(len(class_names or ()), outputs))
+    from nnvisual.classes import model_class_names
+
     height, width = model.input_shape[1:3]
     return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
-                       (height, width), _identity, names[:outputs])
+                       (height, width), _identity,
+                       model_class_names(class_names or (), int(model.output_shape[-1])))

@@ -40,14 +40,13 @@ def regularizers_of(config: MaximizeConfig) -> Regularizers:
 def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str, ...]]:
     """``(index, name, names of every output)`` of the class ``spec`` names for ``loaded``;
     UserError for an unknown class, or a model whose input size is not fixed."""
-    from nnvisual.classes import model_class_names, resolve_class
+    from nnvisual.classes import resolve_class
 
     if None in loaded.image_size:
         raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
                         "activation maximization needs one")
-    names = model_class_names(loaded.class_names, int(loaded.model.output_shape[-1]))
-    index, name = resolve_class(spec, names)
-    return index, name, names
+    index, name = resolve_class(spec, loaded.class_names)
+    return index, name, loaded.class_names
 
 
 def priors_description(config: MaximizeConfig) -> str:
