@@ -9,10 +9,8 @@ from nnvisual.config import DeconvConfig
 
 
 @click.command("deconv")
-@click.option("--model", default=None, metavar="vgg16|RUN_DIR|PATH.keras",
-              help="vgg16, a `train` run folder or a saved .keras model (default vgg16).")
-@click.option("--weights", default=None, metavar="imagenet|none|PATH",
-              help="VGG16 weights: imagenet (download), none (random) or a local file.")
+@options.model_option
+@options.weights_option
 @click.option("--image", default=None, metavar="PATH",
               help="Input image (any common format); default scikit-learn's sample china.jpg.")
 @click.option("--layers", default=None, metavar="A,B,...",

@@ -9,9 +9,8 @@ from nnvisual.config import MaximizeConfig, to_dict
 
 @click.command("maximize")
 @options.config_option
-@click.option("--model", default=None, metavar="vgg16|RUN_DIR|PATH.keras",
-              help="Model: vgg16, a train run folder or a .keras file (default vgg16).")
-@click.option("--weights", default=None, metavar="imagenet|none|PATH", help="VGG16 weights.")
+@options.model_option
+@options.weights_option
 @click.option("--class", "target_class", default=None, metavar="INDEX|NAME",
               help='Class to reconstruct: an index (284) or a name ("Siamese cat", cat).')
 @click.option("-n", "n", type=int, default=None, help="Number of reconstructions (default 5).")

@@ -16,6 +16,12 @@ data_option = click.option(
          "default $NNVISUAL_DATA, else cifar10.")
 out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
                           help="Run folder (default results/<command>-<name>-<time>/).")
+model_option = click.option(
+    "--model", default=None, metavar="vgg16|RUN_DIR|PATH.keras",
+    help="vgg16, a `train` run folder or a saved .keras model (default vgg16).")
+weights_option = click.option(
+    "--weights", default=None, metavar="imagenet|none|PATH",
+    help="VGG16 weights: imagenet (download), none (random) or a local file.")
 force_option = click.option("--force", is_flag=True,
                             help="Replace --out if it is an earlier run of the same command.")
 
