@@ -199,8 +199,8 @@ def _format_cell(value):
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (Path, tuple)):
-        return str(value) if isinstance(value, Path) else list(value)
+    if isinstance(value, Path):
+        return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 

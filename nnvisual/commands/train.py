@@ -91,7 +91,7 @@ def command(config_path, data, out, force, resume, **flags):
                        err=True)
             raise click.exceptions.Exit(130) from None
         test = training.evaluate(model, dataset.x_test, dataset.y_test)
-        _write_results(run, config, history, test, dataset.source)
+        _write_results(run, config, history, test)
     click.echo(f"wrote {run.path}")
 
 
@@ -102,7 +102,7 @@ def _write_history(run, history):
     run.write_csv("tables/history.csv", ("epoch", *keys), rows)
 
 
-def _write_results(run, config, history, test, source):
+def _write_results(run, config, history, test):
     """tables/metrics.csv (Tables 1-2 layout, with the test split and the paper's values) and
     figures/curves.png (Figure 2)."""
     from nnvisual.paper import TRAINING_TABLES
@@ -116,4 +116,4 @@ def _write_results(run, config, history, test, source):
                   rows)
     title = f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, batch {config.batch_size}"
     run.write_figure("figures/curves.png", training_curves(history, title))
-    run.manifest.update(test=test, source=source)
+    run.manifest["test"] = test
