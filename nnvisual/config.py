@@ -44,6 +44,7 @@ class TrainConfig:
     early_stopping_patience: int = 3
     subset: int | None = None
     seed: int = 0
+    deterministic: bool = False  # TensorFlow op determinism: the same seed gives the same history
 
     def __post_init__(self):
         _check(self.model in ("plotka", "bonaccorso"),

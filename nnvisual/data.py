@@ -121,6 +121,8 @@ def _folder_key(root: Path, size) -> str:
 def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) -> Dataset:
     """Load ``root/train/<class>/*`` and ``root/test/<class>/*``, decoding once and caching."""
     root = Path(root).expanduser()
+    if root.is_file():
+        raise UserError(f"data must be a folder (DIR/train/<class>/, DIR/test/<class>/), got the file {root}")
     if not root.is_dir():
         raise UserError(f"data folder not found: {root}; {NO_DATA_HELP}")
     train_dir, test_dir = root / "train", root / "test"
@@ -146,8 +148,9 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) 
                 labels.append(np.full(len(paths), label, np.int64))
             arrays[f"x_{split}"] = np.concatenate(images)
             arrays[f"y_{split}"] = np.concatenate(labels)
-        if len(arrays["x_train"]) == 0:
-            raise UserError(f"no images found under {train_dir}/<class>/")
+        for split, split_dir in (("train", train_dir), ("test", test_dir)):
+            if len(arrays[f"x_{split}"]) == 0:
+                raise UserError(f"no images found under {split_dir}/<class>/")
         from nnvisual.runs import atomic_path
 
         with atomic_path(cache) as tmp, open(tmp, "wb") as handle:

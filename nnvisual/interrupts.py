@@ -1,4 +1,5 @@
-"""Turn SIGINT / SIGTERM into a request that long loops honour at a safe point."""
+"""SIGINT / SIGTERM: a request that long loops honour at a safe point (training), or an immediate
+KeyboardInterrupt (commands whose outputs are written only at the end)."""
 
 import contextlib
 import signal
@@ -30,6 +31,21 @@ def stop_on_signals():
         signal.signal(sig, handler)
     try:
         yield request
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals():
+    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt(signal name)`` at once."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

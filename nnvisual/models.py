@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from nnvisual.errors import UserError
 
 CIFAR_INPUT = (32, 32, 3)
 VGG16_INPUT = (224, 224, 3)
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def _mean_subtraction(mean):
@@ -136,7 +138,10 @@ def imagenet_class_names() -> tuple[str, ...]:
 
 
 def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> LoadedModel:
-    """Load ``vgg16``, a ``train`` run folder, or a ``.keras`` file (``safe_mode`` unless ``unsafe``)."""
+    """Load ``vgg16``, a ``train`` run folder, or a ``.keras`` file.
+
+    Keras files are loaded in ``safe_mode`` (no Python code from Lambda layers) unless ``unsafe``.
+    """
     import keras
 
     if spec == "vgg16":
@@ -151,13 +156,27 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> Lo
         path = path / "model.keras"
     if not path.exists():
         raise UserError(f"model not found: {spec} (give vgg16, a train run folder or a .keras file)")
+    cannot = f"cannot load a Keras model from {path}"
+    if path.suffix not in KERAS_SUFFIXES:
+        raise UserError(f"{cannot}: not a model file; give a .keras (or .h5) file, a train run folder "
+                        "or vgg16")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise UserError(f"{cannot}: not a valid .keras file (a .keras file is a zip archive; this one "
+                        "is corrupt, truncated or another format)")
     try:
         model = keras.models.load_model(path, safe_mode=not unsafe, compile=False)
     except Exception as exc:
-        raise UserError(f"cannot load a Keras model from {path}: {exc}".splitlines()[0]) from None
+        if "safe_mode" in str(exc):
+            raise UserError(f"{cannot}: it holds Python code (e.g. a Lambda layer), which is not loaded "
+                            "by default; pass --unsafe only if you trust the file") from None
+        raise UserError(f"{cannot}: {exc}".splitlines()[0]) from None
+    shape = model.input_shape
+    if not (isinstance(shape, tuple) and len(shape) == 4 and shape[-1] == 3):
+        raise UserError(f"{path} does not take RGB images: its input shape is {shape}, not "
+                        "(batch, height, width, 3)")
     from nnvisual.classes import model_class_names
 
-    height, width = model.input_shape[1:3]
+    height, width = shape[1:3]
     return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
                        (height, width), _identity,
                        model_class_names(class_names or (), int(model.output_shape[-1])))

@@ -284,9 +284,16 @@ def _backend() -> str:
 
 @contextlib.contextmanager
 def running(run: Run, keep_on_failure: bool = False):
-    """Finish ``run`` as complete; on an error mark it failed, or delete it unless ``keep_on_failure``."""
+    """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM) mark it interrupted and
+    keep it; on an error mark it failed, or delete it unless ``keep_on_failure``."""
+    from nnvisual.interrupts import Interrupted
+
     try:
         yield run
+    except (KeyboardInterrupt, Interrupted):
+        if run.manifest.get("status") == "running":
+            run.finish("interrupted")
+        raise
     except BaseException:
         if run.manifest.get("status") != "running":  # already finished, e.g. as interrupted
             raise

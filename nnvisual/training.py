@@ -112,16 +112,28 @@ class _EpochEnd(keras.callbacks.Callback):
         self.history, self.on_epoch_end_fn = history, on_epoch_end
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+        self.start, self.epoch = time.perf_counter(), epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss", 0.0)
+        if not np.isfinite(loss):
+            self._diverged(f"the loss is {float(loss)} in batch {batch + 1} of epoch {self.epoch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {}, seconds=time.perf_counter() - self.start)
         if not np.isfinite(logs["loss"]):
-            raise UserError(f"training diverged: the loss is {logs['loss']} in epoch {epoch + 1}; "
-                            f"the run keeps the checkpoint of epoch {epoch}; try a smaller --lr")
+            self._diverged(f"the loss is {float(logs['loss'])} in epoch {epoch + 1}")
+        if not all(np.isfinite(weights).all() for weights in self.model.get_weights()):
+            self._diverged(f"the weights are not finite after epoch {epoch + 1}")
         for key in HISTORY_KEYS:
             self.history[key].append(float(logs[key]))
         self.on_epoch_end_fn(epoch + 1, self.model, self.history)
+
+    def _diverged(self, what: str):
+        """Stop with one line (NaN or infinity); the last checkpoint, if any, stands."""
+        kept = (f"the run keeps the checkpoint of epoch {self.epoch}" if self.epoch
+                else "no checkpoint was written")
+        raise UserError(f"training diverged: {what}; {kept}; train again with a smaller --lr")
 
 
 class _StopWhenRequested(keras.callbacks.Callback):

@@ -11,6 +11,7 @@ from nnvisual.config import DeconvConfig
 @click.command("deconv")
 @options.model_option
 @options.weights_option
+@options.unsafe_option
 @click.option("--image", default=None, metavar="PATH",
               help="Input image (any common format); default scikit-learn's sample china.jpg.")
 @click.option("--layers", default=None, metavar="A,B,...",
@@ -29,7 +30,7 @@ from nnvisual.config import DeconvConfig
 @options.config_option
 @options.out_option
 @options.force_option
-def command(config_path, out, force, data, **flags):
+def command(config_path, out, force, data, unsafe, **flags):
     """Project feature maps to pixel space with DeconvNet (Zeiler & Fergus 2014).
 
     For each layer, the top-k channels by strongest activation on the image are projected
@@ -46,9 +47,9 @@ def command(config_path, out, force, data, **flags):
     from nnvisual.config import to_dict
 
     config = options.resolve_config(DeconvConfig, config_path, **flags)
-    inputs = _load_inputs(config, data)  # every UserError happens here, before the run folder
+    inputs = _load_inputs(config, data, unsafe)  # every UserError happens here, before the run folder
     run = runs.create_run("deconv", inputs.loaded.name, to_dict(config), out, force)
-    with runs.running(run):
+    with options.interruptible(run):
         _write_outputs(run, config, inputs)
     click.echo(f"wrote {run.path}")
 
@@ -77,7 +78,7 @@ def _prepare(loaded):
     return prepare
 
 
-def _load_inputs(config, data_source) -> _Inputs:
+def _load_inputs(config, data_source, unsafe=False) -> _Inputs:
     """Load and check the model, layers, image and (for --top9) dataset; raise UserError."""
     import logging
 
@@ -87,7 +88,7 @@ def _load_inputs(config, data_source) -> _Inputs:
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
     keras.utils.set_random_seed(config.seed)
-    loaded = models.load_model(config.model, config.weights)
+    loaded = models.load_model(config.model, config.weights, unsafe)
     layers = config.layers or deconv.default_layers(loaded.model, loaded.name)
     deconv.check_layers(loaded.model, layers)
     projector = deconv.Projector(loaded.model, config.method)

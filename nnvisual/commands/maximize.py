@@ -5,12 +5,14 @@ import click
 
 from nnvisual.commands import options
 from nnvisual.config import MaximizeConfig, to_dict
+from nnvisual.errors import UserError
 
 
 @click.command("maximize")
 @options.config_option
 @options.model_option
 @options.weights_option
+@options.unsafe_option
 @click.option("--class", "target_class", default=None, metavar="INDEX|NAME",
               help='Class to reconstruct: an index (284) or a name ("Siamese cat", cat).')
 @click.option("-n", "n", type=int, default=None, help="Number of reconstructions (default 5).")
@@ -33,7 +35,7 @@ from nnvisual.config import MaximizeConfig, to_dict
 @options.data_option
 @options.out_option
 @options.force_option
-def command(config_path, out, force, data, **flags):
+def command(config_path, out, force, data, unsafe, **flags):
     """Synthesize images that a model scores as one class, from noise, by gradient ascent.
 
     Example: nnvisual maximize --model results/train-plotka-... --class 284
@@ -43,14 +45,15 @@ def command(config_path, out, force, data, **flags):
     from nnvisual import reconstruction as experiment
 
     config = options.resolve_config(MaximizeConfig, config_path, **flags)
-    loaded = models.load_model(config.model, config.weights)
+    loaded = models.load_model(config.model, config.weights, unsafe)
     index, name, names = experiment.resolve_target(loaded, config.target_class)
     images = (experiment.load_retrain_images(config.retrain_on, data, loaded.image_size)
               if config.retrain_on else None)
     run = runs.create_run("maximize", f"{loaded.name}-{index}", to_dict(config), out, force)
-    with runs.running(run):
+    with options.interruptible(run):
         run.manifest["target_class"] = {"index": index, "name": name}
         result = experiment.reconstruct(loaded, index, config, images)
+        check_finite(result)
         write_outputs(run, result, loaded.name, config, (index, name), names)
         if images is not None:
             run.manifest["retrain"] = {"source": config.retrain_on, "images": len(images),
@@ -59,6 +62,18 @@ def command(config_path, out, force, data, **flags):
                         for phase, rendering in result.phases.items())
     click.echo(f"class {index} ({name}), mean probability: {summary}")
     click.echo(f"wrote {run.path}")
+
+
+def check_finite(result):
+    """Raise UserError if a phase's gradient ascent diverged (NaN or infinite values)."""
+    import numpy as np
+
+    for phase, rendering in result.phases.items():
+        bad_steps = np.flatnonzero(~np.isfinite(rendering.objective).all(axis=1))
+        if bad_steps.size or not np.isfinite(rendering.images).all():
+            when = f" after {bad_steps[0]} steps" if bad_steps.size else ""
+            raise UserError(f"gradient ascent diverged ({phase}): the images or class scores became "
+                            f"NaN or infinite{when}; use a smaller --step-size or --clip")
 
 
 def write_outputs(run, result, model_name, config, target, names):

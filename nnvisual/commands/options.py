@@ -1,5 +1,7 @@
-"""Options shared by several commands, and the config-resolution step every command starts with."""
+"""Options shared by several commands, the config-resolution step every command starts with, and
+the interruptible block every command runs its work in."""
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -22,6 +24,9 @@ model_option = click.option(
 weights_option = click.option(
     "--weights", default=None, metavar="imagenet|none|PATH",
     help="VGG16 weights: imagenet (download), none (random) or a local file.")
+unsafe_option = click.option(
+    "--unsafe", is_flag=True,
+    help="Allow a .keras model to run Python code when loaded (Lambda layers); only for trusted files.")
 force_option = click.option("--force", is_flag=True,
                             help="Replace --out if it is an earlier run of the same command.")
 
@@ -29,3 +34,19 @@ force_option = click.option("--force", is_flag=True,
 def resolve_config(cls, config_path, **flags):
     """The command's config: defaults < the file's section < the flags given (not None)."""
     return load_config(cls, config_path, flags)
+
+
+@contextlib.contextmanager
+def interruptible(run):
+    """Run the block as ``runs.running(run)``; SIGINT or SIGTERM stop it at once, leave ``run``
+    marked interrupted (every file in it whole) and end the command with exit status 130."""
+    from nnvisual import runs
+    from nnvisual.interrupts import interrupt_on_signals
+
+    try:
+        with interrupt_on_signals(), runs.running(run):
+            yield run
+    except KeyboardInterrupt as exc:
+        click.echo(f"Interrupted{f' by {exc}' if str(exc) else ''}: {run.path} is marked interrupted; "
+                   f"to redo it, run the command again with --out {run.path} --force", err=True)
+        raise click.exceptions.Exit(130) from None

@@ -51,7 +51,7 @@ def command(reconstructions, class_images, training_images, data, config_path, o
         "training", *datasets.load_image_source(training_images, data, side)))
     run = runs.create_run("score-bow", Path(reconstructions).resolve().name, to_dict(config),
                           out, force)
-    with runs.running(run):
+    with options.interruptible(run):
         settings = extract.Settings.from_config(config)
         result = scoring.score(phases, classes, training,
                                lambda images: extract.cached_features(images, settings), config)

@@ -24,6 +24,8 @@ from nnvisual.errors import UserError
               help="Rotation 20 deg, shifts 20%, horizontal flips (paper: on).")
 @click.option("--subset", type=int, default=None,
               help="Use N stratified training images (and N/5 test images) for a quick run.")
+@click.option("--deterministic", is_flag=True, default=None,
+              help="TensorFlow op determinism: the same --seed gives the same history (slower).")
 @options.data_option
 @options.seed_option
 @options.out_option
@@ -40,7 +42,8 @@ def command(config_path, data, out, force, resume, **flags):
     Writes model.keras, tables/history.csv, tables/metrics.csv (Tables 1-2 layout plus the
     test split), figures/curves.png (Figure 2) and manifest.json. A checkpoint is written after
     every epoch; Ctrl-C or SIGTERM stops after the current batch, keeping the last epoch's
-    checkpoint, and --resume RUN_DIR continues.
+    checkpoint, and --resume RUN_DIR continues. With --deterministic the same --seed gives
+    the same history, byte for byte.
     """
     import keras
 
@@ -57,13 +60,18 @@ def command(config_path, data, out, force, resume, **flags):
         data = data or run.manifest["data"]
     else:
         config = options.resolve_config(TrainConfig, config_path, **flags)
+    if config.deterministic:
+        _enable_determinism(config.seed)
     source = datasets.resolve_source(data)
     dataset, split = training.training_split(datasets.load_dataset(source), config)
 
     if resume is not None:
-        model = keras.models.load_model(run.file("model.keras"))
-        history = run.manifest["history"]
         run.manifest["status"] = "running"
+        if run.manifest.get("epochs_done"):
+            model = keras.models.load_model(run.file("model.keras"))
+            history = run.manifest["history"]
+        else:  # stopped before the first checkpoint: start afresh in the same folder
+            model, history = training.new_model(config, split), None
     else:
         run = runs.create_run("train", config.model, to_dict(config), out, force)
         model, history = training.new_model(config, split), None
@@ -93,6 +101,17 @@ def command(config_path, data, out, force, resume, **flags):
         test = training.evaluate(model, dataset.x_test, dataset.y_test)
         _write_results(run, config, history, test)
     click.echo(f"wrote {run.path}")
+
+
+def _enable_determinism(seed):
+    """Seed Python, NumPy and the backend, and make TensorFlow's ops (tf.data included) deterministic."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def _write_history(run, history):
