@@ -4,20 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test test-all lint demo reproduce reproduce-bonaccorso bench clean
+.PHONY: help install test test-jax test-all lint demo reproduce reproduce-bonaccorso bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install: $(STAMP)  ## create .venv and install nnvisual with its dev tools
+install: $(STAMP)  ## create .venv and install nnvisual with its dev tools and JAX (CPU)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,jax]"
 	touch $(STAMP)
 
-test: install  ## the default test suite (minutes on a 2-core CPU)
+test: install  ## the default test suite on TensorFlow (minutes on a 2-core CPU)
 	$(BIN)/pytest -q -m "not slow"
+
+test-jax: install  ## the default test suite again on Keras' JAX backend
+	KERAS_BACKEND=jax $(BIN)/pytest -q -m "not slow"
 
 test-all: install  ## every test, the slow end-to-end ones included
 	$(BIN)/pytest -q

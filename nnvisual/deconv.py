@@ -8,11 +8,12 @@ backward rule (``RULES``). Keeping the plain rule gives the gradient (saliency; 
 methods are one mechanism: a copy of the path from the input to the chosen layer, built from the
 model's layers, whose ReLUs carry the method's backward rule. The caller's model is never changed.
 
-All selected channels of a layer are projected in one batched, compiled backward pass: a batch
-of copies of the image, each with its own seed (the activation(s) kept, all others zero), and the
-loss ``sum over the batch of <seed, feature map>``. Projecting from one activation (``max``
-mode), each copy is cropped to an aligned window holding that activation's receptive field:
-nothing outside it reaches the activation, so the projection is unchanged and cheaper.
+All selected channels of a layer are projected in one compiled call: one forward pass of the
+image, then one backward pass vectorized over the channels' seeds (the activation(s) kept, all
+others zero; :func:`~nnvisual.gradients.vector_jacobian_products`). Projecting from one
+activation (``max`` mode), each seed's image is instead cropped to an aligned window holding that
+activation's receptive field and the crops go through as one batch: nothing outside the window
+reaches the activation, so the projection is unchanged and cheaper.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ class Projector:
             self.path(layers[-1])  # built eagerly: copies layers and reads weights
             self._compiled[key] = gradients.compile_function(lambda x: self._forward(x, layers))
         maps = self._compiled[key](np.asarray(images, np.float32))
-        return {name: np.asarray(m) for name, m in zip(layers, maps, strict=True)}
+        return {name: ops.convert_to_numpy(m) for name, m in zip(layers, maps, strict=True)}
 
     def project(self, images: np.ndarray, starts: np.ndarray, layer: str) -> np.ndarray:
         """One backward pass: for each image i, d <starts[i], layer output of image i> / d image i,
@@ -295,7 +296,24 @@ class Projector:
                 return gradient
 
             self._compiled[key] = gradients.compile_function(project)
-        return np.asarray(self._compiled[key](np.asarray(images, np.float32),
+        return ops.convert_to_numpy(self._compiled[key](np.asarray(images, np.float32),
+                                              np.asarray(starts, np.float32)))
+
+    def project_shared(self, image: np.ndarray, starts: np.ndarray, layer: str) -> np.ndarray:
+        """For one image (1, H, W, C) and k seeds (k, h, w, C'), d <starts[i], layer output> /
+        d image for each i, with the method's ReLU rule: one forward pass, one batched backward
+        pass (k, H, W, C)."""
+        key = ("shared", layer)
+        if key not in self._compiled:
+            self.path(layer)
+
+            def project(x, seeds):
+                products = gradients.vector_jacobian_products(
+                    lambda z: self._forward(z, (layer,))[0], x, seeds[:, None])
+                return products[:, 0]
+
+            self._compiled[key] = gradients.compile_function(project)
+        return ops.convert_to_numpy(self._compiled[key](np.asarray(image, np.float32),
                                               np.asarray(starts, np.float32)))
 
     def field(self, layer: str) -> ReceptiveField:
@@ -306,19 +324,25 @@ class Projector:
     def project_channels(self, images, feature_maps, channels, positions, mode: str, layer: str):
         """For each i, project channel ``channels[i]`` of ``feature_maps[i]`` (the layer's output
         for ``images[i]``): only its activation at ``positions[i]`` (``max``) or its whole map
-        (``map``), all in one backward pass.
+        (``map``), all in one compiled call. ``images`` (and ``feature_maps``) may hold a single
+        image shared by every channel: then the forward pass is done once.
 
         In ``max`` mode each image is cropped, where the path allows it, to an aligned window
         holding the activation's receptive field; nothing outside that window reaches the
         activation, so the projection is the same while early layers cost a fraction."""
+        shared = len(images) == 1
+        if shared:
+            feature_maps = np.broadcast_to(feature_maps, (len(channels), *feature_maps.shape[1:]))
         starts = seeds(feature_maps, channels, positions, mode)
         field = self.field(layer)
         windows = [field.window(p, images.shape[1:3]) for p in positions] if mode == "max" else []
         if not windows or None in windows:
+            if shared:
+                return self.project_shared(images, starts, layer)
             return self.project(images, starts, layer)
         height, width = windows[0][2:]
-        crops = np.stack([image[top:top + height, left:left + width]
-                          for image, (top, left, _, _) in zip(images, windows, strict=True)])
+        crops = np.stack([images[0 if shared else i, top:top + height, left:left + width]
+                          for i, (top, left, _, _) in enumerate(windows)])
         crop_seeds = np.zeros((len(crops), *output_size(self.model, layer, (height, width)),
                                feature_maps.shape[-1]), np.float32)
         for i, (channel, (row, col), (top, left, _, _)) in enumerate(
@@ -326,7 +350,7 @@ class Projector:
             crop_row, crop_col = row - top // field.jump[0], col - left // field.jump[1]
             assert 0 <= crop_row < crop_seeds.shape[1] and 0 <= crop_col < crop_seeds.shape[2]
             crop_seeds[i, crop_row, crop_col, channel] = starts[i, row, col, channel]
-        projections = np.zeros(images.shape, np.float32)
+        projections = np.zeros((len(crops), *images.shape[1:]), np.float32)
         for projection, crop, (top, left, _, _) in zip(
                 projections, self.project(crops, crop_seeds, layer), windows, strict=True):
             projection[top:top + height, left:left + width] = crop
@@ -383,10 +407,8 @@ def project_layers(model, image: np.ndarray, layers, top_k: int = 8, mode: str =
     for layer in layers:
         feature_map = maps[layer][0]
         channels, activations, positions = top_channels(feature_map, top_k)
-        k = len(channels)
-        projections = projector.project_channels(
-            np.repeat(image[None], k, axis=0), np.repeat(feature_map[None], k, axis=0), channels,
-            positions, mode, layer)
+        projections = projector.project_channels(image[None], feature_map[None], channels,
+                                                 positions, mode, layer)
         field = projector.field(layer)
         boxes = np.array([field.box(p, image.shape[:2]) for p in positions], dtype=np.int64)
         results.append(LayerProjections(layer, channels, activations, positions, boxes,

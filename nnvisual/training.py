@@ -75,7 +75,12 @@ def input_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: 
     dataset = dataset.batch(batch_size)
     if augment is not None:
         def augment_batch(images, labels):
-            return augment(tf.cast(images, "float32"), training=True), labels
+            # layer by layer: Keras' preprocessing layers then run as TensorFlow ops inside
+            # tf.data whatever the Keras backend (a Sequential would use the backend's ops)
+            images = tf.cast(images, "float32")
+            for layer in augment.layers:
+                images = layer(images, training=True)
+            return images, labels
 
         dataset = dataset.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

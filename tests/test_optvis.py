@@ -36,13 +36,21 @@ def dense_model(separate_softmax: bool, classes: int = 3, seed: int = 0):
 
 
 def conv_model(classes: int = 4, seed: int = 0):
-    """A tiny ReLU convnet with seeded weights, for the optimization's properties."""
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential([
+    """A tiny ReLU convnet with seeded Glorot-uniform weights drawn by NumPy (the same network
+    on every Keras backend), for the optimization's properties."""
+    model = keras.Sequential([
         keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
         keras.layers.Conv2D(6, 3, activation="relu"), keras.layers.MaxPooling2D(2),
         keras.layers.Flatten(), keras.layers.Dense(12, activation="relu"),
         keras.layers.Dense(classes), keras.layers.Activation("softmax")])
+    rng = np.random.default_rng(seed)
+    weights = []
+    for w in model.get_weights():
+        fan_in, fan_out = int(np.prod(w.shape[:-1])), w.shape[-1]
+        limit = np.sqrt(6 / (fan_in + fan_out)) if w.ndim > 1 else 0.0
+        weights.append(rng.uniform(-limit, limit, w.shape).astype(np.float32))
+    model.set_weights(weights)
+    return model
 
 
 def softmax(z):

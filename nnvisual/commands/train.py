@@ -104,14 +104,17 @@ def command(config_path, data, out, force, resume, **flags):
 
 
 def _enable_determinism(seed):
-    """Seed Python, NumPy and the backend, and make TensorFlow's ops (tf.data included) deterministic."""
+    """Seed Python, NumPy and the backend, and make TensorFlow's ops deterministic (tf.data feeds
+    every backend), and PyTorch's on the torch backend (JAX is deterministic by default)."""
     import keras
+    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "torch":
+        import torch
 
-        tf.config.experimental.enable_op_determinism()
+        torch.use_deterministic_algorithms(True)
 
 
 def _write_history(run, history):

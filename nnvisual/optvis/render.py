@@ -41,7 +41,7 @@ class Rendering:
 def normalized_ascent(images, gradient, step_size: float):
     """One ascent step with the gradient divided by its per-image RMS (+1e-5) (Chollet 2016)."""
     rms = ops.sqrt(ops.mean(ops.square(gradient), axis=(1, 2, 3), keepdims=True))
-    return images + step_size * gradient / (rms + RMS_EPSILON)
+    return ops.add(images, ops.divide(ops.multiply(gradient, step_size), rms + RMS_EPSILON))
 
 
 def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size: float,
@@ -60,19 +60,16 @@ def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size
         shifts = np.zeros((steps, len(initial), 2), np.int32)
 
     def step(images, step_shifts, blur_now):
-        # the per-image values are read out of the differentiated function: fine with
-        # tf.GradientTape; a JAX port needs value_and_gradient(..., has_aux=True) instead
-        seen = {}
-
         def total_objective(images):
             looked_at = priors.jitter(images, step_shifts) if regularizers.jitter else images
-            seen["objective"], seen["probability"], _ = objective(looked_at)
-            total = ops.sum(seen["objective"])
+            values, probability, _ = objective(looked_at)
+            total = ops.sum(values)
             if regularizers.tv_weight:
                 total = total - regularizers.tv_weight * ops.sum(priors.total_variation(images))
-            return total
+            return total, (values, probability)
 
-        _, gradient = value_and_gradient(total_objective, images)
+        (_, (values, probability)), gradient = value_and_gradient(total_objective, images,
+                                                                  has_aux=True)
         images = normalized_ascent(images, gradient, step_size)
         if regularizers.l2_decay:
             images = priors.l2_decay(images, regularizers.l2_decay)
@@ -80,7 +77,7 @@ def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size
             images = ops.where(blur_now, priors.blur(images, regularizers.blur_sigma), images)
         if regularizers.clip:
             images = priors.clip(images)
-        return images, seen["objective"], seen["probability"]
+        return images, values, probability
 
     def evaluate(images):
         return objective(images)
