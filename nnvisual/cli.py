@@ -1,8 +1,8 @@
 """The ``nnvisual`` command line: a Click group whose commands live in ``nnvisual.commands``.
 
 Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
-loaded only by the commands that need it. A :class:`~nnvisual.errors.UserError` anywhere ends
-in one line on stderr and exit status 2; Ctrl-C in exit status 130.
+loaded only by the commands that need it. A :class:`~nnvisual.errors.UserError` anywhere, or a
+bad flag or value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
 """
 
 import importlib
@@ -44,6 +44,9 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             raise UsageProblem(str(exc)) from None
+        except click.UsageError as exc:  # a bad flag or value: one line, not Click's usage block
+            where = exc.ctx.command_path if exc.ctx else "nnvisual"
+            raise UsageProblem(f"{exc.format_message()} (see: {where} --help)") from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)

@@ -87,6 +87,10 @@ CASES = [
      "unknown class name 'dragon'", None),
     ("score-bow-unknown-class", "score-bow --reconstructions {maxrun} --class-images cifar10:dragon "
      "--data {data}", "unknown class 'dragon'", None),
+    # flags Click itself rejects: one line too, naming the command's --help
+    ("flag-not-a-number", T + " {data} --epochs ten", "'ten' is not a valid integer", None),
+    ("flag-unknown", M + " --bogus", "No such option '--bogus'", None),
+    ("command-unknown", "trainx", "No such command 'trainx'", None),
     # configs and numbers
     ("config-unknown-key", T + " {data} --config {configs}/unknown-key.yaml",
      "unknown config key 'epoch'", None),
