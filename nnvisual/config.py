@@ -45,6 +45,7 @@ class TrainConfig:
     subset: int | None = None
     seed: int = 0
     deterministic: bool = False  # TensorFlow op determinism: the same seed gives the same history
+    precision: str = "auto"  # float32, mixed_bfloat16, or auto (see training.resolve_precision)
 
     def __post_init__(self):
         _check(self.model in ("plotka", "bonaccorso"),
@@ -60,6 +61,8 @@ class TrainConfig:
                "early_stopping_monitor must be loss, val_loss or none")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
         _check(self.subset is None or self.subset >= 1, f"subset must be at least 1, got {self.subset}")
+        _check(self.precision in ("auto", "float32", "mixed_bfloat16"),
+               f"unknown precision '{self.precision}': choose auto, float32 or mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -50,7 +50,7 @@ def build_plotka(num_classes: int = 10, mean=None):
                      name="dense1"),
         layers.Dropout(0.2, name="dropout5"),
         layers.Dense(num_classes, name="dense2"),
-        layers.Activation("softmax", name="softmax"),
+        layers.Activation("softmax", name="softmax", dtype="float32"),
     ], name="plotka")
 
 
@@ -72,7 +72,7 @@ def build_bonaccorso(num_classes: int = 10, mean=None):
         layers.Flatten(name="flatten"),
         layers.Dense(1024, activation="relu", name="dense1"), layers.Dropout(0.25, name="dropout"),
         layers.Dense(num_classes, name="dense2"),
-        layers.Activation("softmax", name="softmax"),
+        layers.Activation("softmax", name="softmax", dtype="float32"),
     ], name="bonaccorso")
 
 
@@ -137,6 +137,19 @@ def imagenet_class_names() -> tuple[str, ...]:
     return tuple(json.loads(Path(__file__).with_name("imagenet_classes.json").read_text()))
 
 
+def _in_float32(model):
+    """``model`` itself if all its layers compute in float32, else a float32 copy with the same
+    weights (a network ``train`` fitted in mixed precision): analyses always run in float32."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float32"
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> LoadedModel:
     """Load ``vgg16``, a ``train`` run folder, or a ``.keras`` file.
 
@@ -170,6 +183,7 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> Lo
             raise UserError(f"{cannot}: it holds Python code (e.g. a Lambda layer), which is not loaded "
                             "by default; pass --unsafe only if you trust the file") from None
         raise UserError(f"{cannot}: {exc}".splitlines()[0]) from None
+    model = _in_float32(model)
     shape = model.input_shape
     if not (isinstance(shape, tuple) and len(shape) == 4 and shape[-1] == 3):
         raise UserError(f"{path} does not take RGB images: its input shape is {shape}, not "

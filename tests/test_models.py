@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual import models
+from nnvisual import models, training
 
 
 def conv_params(k, c_in, c_out):
@@ -71,3 +71,19 @@ def test_load_model_errors(tmp_path):
         models.load_model(str(tmp_path / "junk.keras"))
     with pytest.raises(UserError, match="weights file not found"):
         models.load_vgg16(str(tmp_path / "absent.h5"))
+
+
+def test_a_mixed_precision_model_is_loaded_to_compute_in_float32(tmp_path):
+    keras.utils.set_random_seed(0)
+    with training.dtype_policy("mixed_bfloat16"):
+        mixed = models.build_plotka(mean=[120.0, 110.0, 100.0])
+    mixed.save(tmp_path / "mixed.keras")
+    loaded = models.load_model(str(tmp_path / "mixed.keras")).model
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    float32 = models.build_plotka(mean=[120.0, 110.0, 100.0])
+    float32.set_weights(mixed.get_weights())  # the same weights, computed in float32
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    logits = [np.asarray(keras.Model(m.inputs, m.get_layer("dense2").output)(x)) for m in (loaded, float32)]
+    np.testing.assert_allclose(logits[0], logits[1], rtol=1e-5, atol=1e-5 * np.abs(logits[1]).max())
+    mixed_logits = np.asarray(keras.Model(mixed.inputs, mixed.get_layer("dense2").output)(x), np.float32)
+    assert np.abs(mixed_logits - logits[1]).max() > 1e-4 * np.abs(logits[1]).max()  # bf16 differs

@@ -49,3 +49,27 @@ def test_resumed_early_stopping_stops_where_an_uninterrupted_run_stops():
     assert run_early_stopping(losses) == 5
     for cut in range(1, 5):
         assert run_early_stopping(losses[cut:], previous=losses[:cut]) == 5
+
+
+def test_auto_precision_is_bfloat16_only_for_tensorflow_on_a_cpu_with_amx():
+    amx, avx512 = {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, {"avx512f", "avx512_bf16"}
+    resolve = training.resolve_precision
+    assert resolve("auto", "tensorflow", amx, gpu=False) == "mixed_bfloat16"
+    assert resolve("auto", "tensorflow", avx512, gpu=False) == "float32"
+    assert resolve("auto", "tensorflow", amx, gpu=True) == "float32"
+    assert resolve("auto", "jax", amx, gpu=False) == "float32"
+    assert resolve("auto", "torch", amx, gpu=False) == "float32"
+    assert resolve("float32", "tensorflow", amx, gpu=False) == "float32"
+    assert resolve("mixed_bfloat16", "jax", set(), gpu=False) == "mixed_bfloat16"
+
+
+def test_mixed_precision_model_keeps_float32_weights_and_softmax():
+    x = np.random.default_rng(0).uniform(0, 255, (64, 32, 32, 3)).astype(np.uint8)
+    split = training.Split(x, np.arange(64) % 10, x[:8], np.arange(8) % 10)
+    model = training.new_model(TrainConfig(precision="mixed_bfloat16"), split)
+    assert keras.config.dtype_policy().name == "float32"  # restored after building
+    assert model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert {weight.dtype for weight in model.weights} == {"float32"}
+    probabilities = model.predict(x[:4], verbose=0)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-6)

@@ -26,6 +26,9 @@ from nnvisual.errors import UserError
               help="Use N stratified training images (and N/5 test images) for a quick run.")
 @click.option("--deterministic", is_flag=True, default=None,
               help="TensorFlow op determinism: the same --seed gives the same history (slower).")
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16"]), default=None,
+              help="Arithmetic (weights stay float32). auto (default): mixed_bfloat16 with "
+                   "TensorFlow on a CPU with Intel AMX, where it trains about 2x faster; else float32.")
 @options.data_option
 @options.seed_option
 @options.out_option
@@ -79,6 +82,9 @@ def command(config_path, data, out, force, resume, **flags):
                             class_names=list(dataset.class_names),
                             images={"fit": len(split.x_fit), "validation": len(split.x_val),
                                     "test": len(dataset.x_test)})
+
+    run.manifest["precision"] = model.dtype_policy.name
+    click.echo(f"training {config.model} in {model.dtype_policy.name}")
 
     def checkpoint(epochs_done, model, history):
         run.save_model("model.keras", model)
