@@ -37,9 +37,9 @@ reproduce: install  ## the whole study with the paper's settings (configs/paper.
 reproduce-bonaccorso: install  ## Table 2: bonaccorso for 250 epochs (hours on a CPU)
 	$(BIN)/nnvisual train --config configs/bonaccorso.yaml --out results/paper/train-bonaccorso
 
-bench: install  ## benchmarks, printed and written to results/bench/
-	mkdir -p results/bench
-	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+bench: install  ## benchmarks vs baselines -> results/bench/bench.csv (BENCH="--quick" or "--only train,deconv")
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,jax,bench]"
+	$(BIN)/python scripts/bench.py $(BENCH)
 
 clean:  ## remove the virtual environment, caches and results (keeps results/README.md)
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,27 +1,27 @@
 """Benchmark: nnvisual's batched DeconvNet projections against a per-channel loop.
 
-VGG16 (random weights, 224x224), the first convolution of each block, 8 channels per layer.
-nnvisual projects a layer's 8 channels in one batched backward pass, each on a window holding
-its activation's receptive field (mode max); the baseline makes one backward pass per channel
-on the whole image with the same compiled function (batch of one). A third row, the batched
-pass on whole images, separates the two gains. All include the forward pass that picks the
-channels, are timed alternately in one process, and the median of the repetitions is reported.
+VGG16 (random weights, 224x224), the first convolution of each block, ``top_k`` channels per
+layer. nnvisual (``deconv.project_layers``) projects a layer's channels in one batched backward
+pass, each on a window holding its activation's receptive field (mode max); the baseline makes
+one backward pass per channel on the whole image with the same compiled function (batch of one).
+A third variant, the batched pass on whole images, separates the two gains. All include the
+forward pass that picks the channels, run once untimed (tracing), then alternately ``repeats``
+times; projections/s is the median repetition's. A last row checks that the projections agree.
 
-    .venv/bin/python scripts/bench_deconv.py [--repeats 3] [--top-k 8]
+    python scripts/bench_deconv.py [--quick] [--repeats 3] [--top-k 8]
 """
 
-import argparse
-import os
-import statistics
-import time
+import bench_harness
+from bench_harness import Row
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
+SIZES = {"default": {"top_k": 8, "repeats": 3}, "quick": {"top_k": 2, "repeats": 1}}
+MODE = "max"
 
 
 def per_channel_loop(projector, image, layers, top_k, mode):
     """The baseline: the same channels and seeds, one backward pass per channel."""
+    import numpy as np
+
     from nnvisual import deconv
 
     maps = projector.feature_maps(image[None], layers)
@@ -35,68 +35,56 @@ def per_channel_loop(projector, image, layers, top_k, mode):
     return projections
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--top-k", type=int, default=8)
-    parser.add_argument("--mode", choices=["max", "map"], default="max")
-    args = parser.parse_args()
+def batched_whole_images(projector, image, layers, top_k, mode):
+    """One batched backward pass per layer, every channel on the whole image."""
+    import numpy as np
 
-    import keras
+    from nnvisual import deconv
+
+    maps = projector.feature_maps(image[None], layers)
+    projections = {}
+    for layer in layers:
+        channels, _, positions = deconv.top_channels(maps[layer][0], top_k)
+        stacked = np.repeat(maps[layer], len(channels), axis=0)
+        projections[layer] = projector.project(np.repeat(image[None], len(channels), axis=0),
+                                               deconv.seeds(stacked, channels, positions, mode), layer)
+    return projections
+
+
+def run(top_k: int, repeats: int) -> list[Row]:
+    """Rows: projections/s per variant, and the largest difference from the baseline's
+    projections relative to the largest projection value."""
+    import numpy as np
     from sklearn.datasets import load_sample_image
 
-    from nnvisual import data, deconv, models, runs
+    from nnvisual import data, deconv, models
 
     loaded = models.load_vgg16("none")
     layers = deconv.default_layers(loaded.model, "vgg16")
     image = data.resize(load_sample_image("china.jpg"), loaded.image_size).astype(np.float32)
     image = np.asarray(loaded.preprocess(image), np.float32)
-    projector = deconv.Projector(loaded.model, "deconvnet")
+    # a projector (its compiled functions) per variant: TensorFlow generalizes a function that
+    # sees several input shapes to unknown shapes, so sharing one would slow every variant down
+    projectors = [deconv.Projector(loaded.model, "deconvnet") for _ in range(3)]
 
-    def batched():
-        results = deconv.project_layers(loaded.model, image, layers, args.top_k, args.mode,
-                                        projector=projector)
+    def nnvisual():
+        results = deconv.project_layers(loaded.model, image, layers, top_k, MODE, projector=projectors[2])
         return {r.layer: r.projections for r in results}
 
-    def batched_whole_images():
-        maps = projector.feature_maps(image[None], layers)
-        projections = {}
-        for layer in layers:
-            channels, _, positions = deconv.top_channels(maps[layer][0], args.top_k)
-            stacked = np.repeat(maps[layer], len(channels), axis=0)
-            projections[layer] = projector.project(
-                np.repeat(image[None], len(channels), axis=0),
-                deconv.seeds(stacked, channels, positions, args.mode), layer)
-        return projections
-
-    def loop():
-        return per_channel_loop(projector, image, layers, args.top_k, args.mode)
-
-    variants = {"nnvisual": batched, "batched, whole image": batched_whole_images,
-                "per-channel loop": loop}
-    outputs = {name: run() for name, run in variants.items()}  # warm-up: traces every shape
+    variants = {"per-channel loop": lambda: per_channel_loop(projectors[0], image, layers, top_k, MODE),
+                "batched, whole image": lambda: batched_whole_images(projectors[1], image, layers, top_k,
+                                                                     MODE),
+                "nnvisual": nnvisual}
+    comparison = bench_harness.alternate(variants, repeats, warm_up=True)
+    outputs = comparison.outputs
     difference = max(float(np.abs(outputs[name][layer] - outputs["per-channel loop"][layer]).max())
                      for name in variants for layer in layers)
     scale = max(float(np.abs(outputs["nnvisual"][layer]).max()) for layer in layers)
-    times = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, run in variants.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-
-    count = len(layers) * args.top_k
-    print(f"VGG16 weights=None 224x224, {len(layers)} layers x {args.top_k} channels = {count} "
-          f"projections (mode {args.mode}, deconvnet); keras {keras.__version__}, "
-          f"backend {keras.backend.backend()}, {runs.device_description()}")
-    print(f"same projections: max |difference| {difference:.3g} (max |value| {scale:.3g})")
-    print(f"{'method':<22} {'median s':>9} {'proj/s':>8} {'speed-up':>9}   runs (s)")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    for name, values in times.items():
-        print(f"{name:<22} {medians[name]:9.2f} {count / medians[name]:8.2f} "
-              f"{medians['per-channel loop'] / medians[name]:8.2f}x   "
-              + " ".join(f"{v:.2f}" for v in values))
+    benchmark = f"deconv VGG16 {len(layers)}x{top_k}"
+    return [*bench_harness.rate_rows(benchmark, "projections", len(layers) * top_k, comparison,
+                                     "per-channel loop"),
+            Row(benchmark, "nnvisual", "max |difference| / max |value|", difference / scale)]
 
 
 if __name__ == "__main__":
-    main()
+    bench_harness.main(__doc__.splitlines()[0], run, SIZES)

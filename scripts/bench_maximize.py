@@ -1,36 +1,39 @@
 """Benchmark `nnvisual maximize`'s gradient ascent against two baselines, in one process.
 
-Seconds for n reconstructions x S steps of the class logit, no regularizers, on plotka (random
-weights, 32x32) and VGG16 (weights=None, 224x224):
+n reconstructions x S steps of the class logit, no regularizers, on plotka (random weights,
+32x32) and VGG16 (weights=None, 224x224):
 
 - nnvisual: the n images as one batch in one compiled step (nnvisual.optvis.render);
-- seed: the study's approach, one image at a time with an uncompiled (eager) step;
+- seed: the study's approach, one image at a time with an uncompiled (eager) step (baseline);
 - tf-keras-vis: ``ActivationMaximization`` (its default RMSprop optimizer; no input modifiers,
-  no regularizers, no clipping), when the package is installed (``pip install tf-keras-vis``).
+  no regularizers, no clipping), when the package is installed (``pip install -e .[bench]``).
 
-Times include tracing/compilation (what a user waits for). The last column, the mean class
-logit of the returned images, shows that the methods reach the same objective (the seed's
-loop is the same update rule; its images agree with nnvisual's to float32 rounding for the
-first steps, then drift apart where a max-pool switch or a ReLU flips). Usage:
-    python scripts/bench_maximize.py [--n 5] [--steps 200] [--vgg-steps 200]
+Rates are image-steps (n x S) per second of the median of ``repeats`` alternating runs, each
+including tracing/compilation (what a user waits for). The mean class logit of the returned
+images shows that the methods reach the same objective (the seed's loop is the same update
+rule; its images agree with nnvisual's to float32 rounding for the first steps, then drift
+apart where a max-pool switch or a ReLU flips).
+
+    python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5] [--repeats 3]
 """
 
-import argparse
-import time
+import bench_harness
+from bench_harness import Row
 
-import keras
-import numpy as np
-
-from nnvisual.gradients import value_and_gradient
-from nnvisual.models import build_plotka, load_vgg16
-from nnvisual.optvis import ClassObjective, initial_images, render
-from nnvisual.optvis.render import normalized_ascent
-
+SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "repeats": 3},
+         "quick": {"n": 2, "steps": 10, "vgg_steps": 1, "repeats": 1}}
 CLASS_INDEX = {"plotka": 3, "vgg16": 284}
+STEP_SIZE = 1.0
 
 
 def seed_approach(objective, initial, steps, step_size):
     """One image at a time, eager: the study's loop (Chollet 2016), without compilation."""
+    import keras
+    import numpy as np
+
+    from nnvisual.gradients import value_and_gradient
+    from nnvisual.optvis.render import normalized_ascent
+
     results = []
     for image in initial:
         x = keras.ops.convert_to_tensor(image[None])
@@ -43,62 +46,56 @@ def seed_approach(objective, initial, steps, step_size):
 
 def tf_keras_vis_approach(objective, initial, steps, step_size):
     """tf-keras-vis ActivationMaximization on the same logits (RMSprop, its default optimizer)."""
+    import keras
     import tensorflow as tf
     from tf_keras_vis.activation_maximization import ActivationMaximization
     from tf_keras_vis.utils.scores import CategoricalScore
 
     inputs = keras.Input(initial.shape[1:])
     preprocessed = inputs if objective.preprocess is None else objective.preprocess(inputs)
-    model = keras.Model(inputs, objective.scores(preprocessed)[0])  # the same logits
+    # the same logits; the inputs a list, as tf-keras-vis passes them
+    model = keras.Model([inputs], objective.scores(preprocessed)[0])
     maximization = ActivationMaximization(model, clone=False)
     score = CategoricalScore([objective.class_index] * len(initial))
     return maximization(score, seed_input=initial, steps=steps, input_range=(None, None),
                         input_modifiers=[], regularizers=[],
-                        optimizer=tf.keras.optimizers.RMSprop(learning_rate=1.0, rho=0.999))
+                        optimizer=tf.keras.optimizers.RMSprop(learning_rate=step_size, rho=0.999))
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
+def run(n: int, steps: int, vgg_steps: int, repeats: int) -> list[Row]:
+    """Rows per model: image-steps/s of each method, and the mean final class logit."""
+    import functools
+    import importlib.util
 
+    import keras
+    import numpy as np
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=200, help="steps on plotka")
-    parser.add_argument("--vgg-steps", type=int, default=200, help="steps on VGG16")
-    parser.add_argument("--step-size", type=float, default=1.0)
-    args = parser.parse_args()
-    try:
-        import tf_keras_vis  # noqa: F401
+    from nnvisual.models import build_plotka, load_vgg16
+    from nnvisual.optvis import ClassObjective, initial_images, render
 
-        baselines = {"seed (eager, 1 image at a time)": seed_approach,
-                     "tf-keras-vis ActivationMaximization": tf_keras_vis_approach}
-    except ImportError:
-        print("tf-keras-vis is not installed: benchmarking against the seed approach only")
-        baselines = {"seed (eager, 1 image at a time)": seed_approach}
-
+    methods = {"seed (eager, 1 image at a time)": seed_approach,
+               "nnvisual": lambda *args: render(*args).images}
+    if importlib.util.find_spec("tf_keras_vis"):
+        methods["tf-keras-vis"] = tf_keras_vis_approach
     keras.utils.set_random_seed(0)
-    models = {"plotka": (build_plotka(10), (32, 32), None, args.steps)}
     vgg = load_vgg16("none")
-    models["vgg16"] = (vgg.model, vgg.image_size, vgg.preprocess, args.vgg_steps)
-    print(f"n = {args.n} reconstructions, class logit, step size {args.step_size:g}, "
-          f"{keras.backend.backend()} backend, times include compilation\n")
-    print(f"{'model':8} {'steps':>5}  {'method':38} {'seconds':>8}  {'x nnvisual':>10}  "
-          "final logit (mean)", flush=True)
-    for name, (model, size, preprocess, steps) in models.items():
+    models = {"plotka": (build_plotka(10), (32, 32), None, steps),
+              "vgg16": (vgg.model, vgg.image_size, vgg.preprocess, vgg_steps)}
+    rows = []
+    for name, (model, size, preprocess, model_steps) in models.items():
         objective = ClassObjective(model, CLASS_INDEX[name], "logit", preprocess)
-        initial = initial_images("paper", size, 0, range(args.n))
-        methods = {"nnvisual (1 batch, compiled step)":
-                   lambda *a: render(*a).images, **baselines}
-        ours = None
-        for label, method in methods.items():
-            seconds, images = timed(method, objective, initial, steps, args.step_size)
-            ours = ours or seconds
-            final = keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()
-            print(f"{name:8} {steps:5d}  {label:38} {seconds:8.2f}  {seconds / ours:10.2f}  "
-                  f"{final:.4g}", flush=True)
+        initial = initial_images("paper", size, 0, range(n))
+        comparison = bench_harness.alternate(
+            {label: functools.partial(method, objective, initial, model_steps, STEP_SIZE)
+             for label, method in methods.items()}, repeats, warm_up=False)
+        benchmark = f"maximize {name} {n}x{model_steps}"
+        rows += bench_harness.rate_rows(benchmark, "image-steps", n * model_steps, comparison,
+                                        "seed (eager, 1 image at a time)")
+        rows += [Row(benchmark, label, "final logit (mean)",
+                     float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))
+                 for label, images in comparison.outputs.items()]
+    return rows
+
 
 if __name__ == "__main__":
-    main()
+    bench_harness.main(__doc__.splitlines()[0], run, SIZES)

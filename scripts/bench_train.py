@@ -1,29 +1,40 @@
-"""Training throughput of nnvisual's input pipeline against the straightforward Keras baseline.
+"""Training throughput of nnvisual's training against the straightforward Keras baseline.
 
-Baseline: ``model.fit`` on NumPy arrays, with the study's augmentation done by Keras
+Baseline: ``model.fit`` on NumPy arrays, float32, with the study's augmentation done by Keras
 preprocessing layers placed in front of the same network (so it runs inside the training step,
-on the CPU). nnvisual: the ``tf.data`` pipeline of ``nnvisual.training`` (batches augmented in
-parallel, prefetched). Both train plotka, batch 128, same images, same number of epochs, in the
-same process, alternating, ``--repeats`` times; the median images/s and the ratio are printed.
-Also prints the machine's float32 matrix-multiply rate and each variant's training FLOP rate as a
-fraction of it. Usage: python scripts/bench_train.py [--images 6000] [--epochs 2] [--repeats 3]
+on the CPU). nnvisual: ``nnvisual train`` as it runs by default, the ``tf.data`` pipeline of
+``nnvisual.training`` (batches augmented in parallel, prefetched) feeding the network in the
+precision ``--precision auto`` picks on this machine (``training.resolve_precision``). Two more
+variants separate the gains: the pipeline in float32, and the pipeline in float32 without
+augmentation, the ceiling of what any input pipeline can reach at float32 (a model that never
+waits). All train plotka (batch 128, the paper's augmentation) from the same initial weights on
+the same CIFAR-10 training images: one untimed epoch each (tracing), then ``repeats`` epochs
+each, alternating; images/s is the median epoch's (CPU ms/image: process CPU time, all threads;
+CPU cores busy: CPU over wall time, the median epoch's). Then the test accuracy of each (the
+same seed: equal within noise), the machine's matrix-multiply rate in float32 and bfloat16 (best
+of 5, 2048x2048) and each variant's training FLOP rate as a fraction of the rate of the type it
+computes in.
+
+    NNVISUAL_DATA=~/.cache/nnvisual-data/cifar10-jpeg python scripts/bench_train.py [--quick]
 """
 
-import argparse
 import statistics
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
+import bench_harness
+from bench_harness import Row
 
-from nnvisual import training
-from nnvisual.config import TrainConfig
-from nnvisual.models import build_plotka
+SIZES = {"default": {"images": 5000, "repeats": 7}, "quick": {"images": 500, "repeats": 1}}
+BASELINE = "keras-baseline"
+FLOAT32 = "nnvisual pipeline, float32"
+CEILING = "nnvisual pipeline, float32, no augmentation (ceiling)"
 
 
 def forward_flops(model) -> int:
     """Multiply-adds x 2 of one image's forward pass through the Conv2D and Dense layers."""
+    import keras
+    import numpy as np
+
     flops = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
@@ -35,9 +46,12 @@ def forward_flops(model) -> int:
     return flops
 
 
-def matmul_gflops(n=2048, repeats=5) -> float:
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+def matmul_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
+    """The machine's matrix-multiply rate (GFLOP/s) in ``dtype``, best of ``repeats``."""
+    import tensorflow as tf
+
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
     tf.linalg.matmul(a, b).numpy()
     best = float("inf")
     for _ in range(repeats):
@@ -47,50 +61,63 @@ def matmul_gflops(n=2048, repeats=5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def baseline(x, y, config):
-    augment = training.augmenter(config, seed=0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), *augment.layers,
-                              *build_plotka(mean=training.channel_means(x)).layers])
-    training.compile_model(model, config.lr)
-    start = time.perf_counter()
-    model.fit(x.astype("float32"), y, batch_size=config.batch_size, epochs=config.epochs, verbose=0)
-    return len(x) * config.epochs / (time.perf_counter() - start)
+def run(images: int, repeats: int) -> list[Row]:
+    """Rows per variant: images/s, CPU ms/image, CPU cores busy, test accuracy, GFLOP/s and its
+    fraction of the matmul peak of its type; and the peaks. Trains on ``images`` CIFAR-10
+    training images and tests on images / 5 test images (stratified subsets, seed 0)."""
+    import keras
 
+    from nnvisual import data, training
+    from nnvisual.config import TrainConfig
+    from nnvisual.models import build_plotka
 
-def nnvisual_pipeline(x, y, config):
-    model = training.compile_model(build_plotka(mean=training.channel_means(x)), config.lr)
-    data = training.input_pipeline(x, y, config.batch_size, shuffle_seed=0,
-                                   augment=training.augmenter(config, seed=0))
-    start = time.perf_counter()
-    model.fit(data, epochs=config.epochs, verbose=0)
-    return len(x) * config.epochs / (time.perf_counter() - start)
+    dataset = data.subset_dataset(data.load_dataset(), images, seed=0)
+    x, y = dataset.x_train, dataset.y_train
+    config = TrainConfig(batch_size=128)
+    precision = training.resolve_precision(config.precision)
+    default = f"nnvisual ({precision})"
 
+    def plotka(precision="float32"):  # the same initial weights for every variant
+        keras.utils.set_random_seed(config.seed)
+        with training.dtype_policy(precision):
+            return build_plotka(mean=training.channel_means(x))
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=6000)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (args.images, 32, 32, 3), dtype=np.uint8)
-    y = rng.integers(0, 10, args.images)
-    config = TrainConfig(epochs=args.epochs, batch_size=128)
-    variants = {"keras-baseline": baseline, "nnvisual": nnvisual_pipeline}
-    rates = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, run in variants.items():
-            rates[name].append(run(x, y, config))
-    peak = matmul_gflops()
-    train_flops = 3 * forward_flops(build_plotka())  # forward + backward ~ 3x forward
-    print(f"machine: float32 matmul {peak:.1f} GFLOP/s; plotka training {train_flops / 1e6:.0f} MFLOP/image")
-    print(f"{'variant':<16}{'images/s':>10}{'ratio':>8}{'GFLOP/s':>10}{'of peak':>9}")
-    base = statistics.median(rates["keras-baseline"])
-    for name, values in rates.items():
-        median = statistics.median(values)
-        gflops = median * train_flops / 1e9
-        print(f"{name:<16}{median:>10.0f}{median / base:>8.2f}{gflops:>10.1f}{gflops / peak:>9.1%}")
+    augmentation = training.augmenter(config, seed=config.seed)
+    baseline = training.compile_model(
+        keras.Sequential([keras.Input(x.shape[1:]), *augmentation.layers, *plotka().layers]), config.lr)
+    models = {BASELINE: baseline, default: training.compile_model(plotka(precision), config.lr),
+              FLOAT32: training.compile_model(plotka(), config.lr),
+              CEILING: training.compile_model(plotka(), config.lr)}
+    if precision == "float32":  # the default is the float32 pipeline itself
+        del models[FLOAT32]
+    pipeline = training.input_pipeline(x, y, config.batch_size, shuffle_seed=config.seed,
+                                       augment=training.augmenter(config, seed=config.seed))
+    plain = training.input_pipeline(x, y, config.batch_size, shuffle_seed=config.seed)
+    x_float = x.astype("float32")
+    feeds = {name: pipeline for name in models} | {CEILING: plain}
+    variants = {BASELINE: lambda: baseline.fit(x_float, y, batch_size=config.batch_size, verbose=0)}
+    variants |= {name: (lambda model=model, feed=feeds[name]: model.fit(feed, shuffle=False, verbose=0))
+                 for name, model in models.items() if name != BASELINE}
+    comparison = bench_harness.alternate(variants, repeats, warm_up=True)
+    rows = bench_harness.rate_rows("train", "images", len(x), comparison, BASELINE)
+    cpu_ms = {name: seconds / len(x) * 1e3 for name, seconds in comparison.medians("cpu").items()}
+    rows += bench_harness.ratio_rows("train", "CPU ms/image", cpu_ms, BASELINE)
+    rows += [Row("train", name, "CPU cores busy", statistics.median(
+        cpu / wall for cpu, wall in zip(comparison.cpu[name], comparison.wall[name], strict=True)))
+        for name in variants]
+    accuracy = {name: training.evaluate(model, dataset.x_test, dataset.y_test)["accuracy"]
+                for name, model in models.items()}
+    rows += bench_harness.ratio_rows("train", f"test accuracy, {repeats + 1} epochs", accuracy, BASELINE)
+    peaks = {dtype: matmul_gflops(dtype) for dtype in ("float32", "bfloat16")}
+    train_flops = 3 * forward_flops(baseline)  # forward + backward ~ 3x forward
+    gflops = {name: len(x) / seconds * train_flops / 1e9 for name, seconds in comparison.medians().items()}
+    rows += bench_harness.ratio_rows("train", "GFLOP/s", gflops, BASELINE)
+    rows += [Row("train", name, f"fraction of {dtype} matmul peak", value / peaks[dtype])
+             for name, value in gflops.items()
+             for dtype in ["bfloat16" if "bfloat16" in name else "float32"]]
+    rows += [Row("train", "machine", f"{dtype} matmul GFLOP/s", peak) for dtype, peak in peaks.items()]
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    bench_harness.main(__doc__.splitlines()[0], run, SIZES)

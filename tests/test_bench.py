@@ -1,0 +1,93 @@
+"""The benchmark suite's harness (scripts/bench_harness.py, scripts/bench.py), without timing asserts."""
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import bench  # noqa: E402
+import bench_harness  # noqa: E402
+from bench_harness import Comparison, Row  # noqa: E402
+
+FAKE_BENCHMARK = '''
+import numpy as np
+from bench_harness import Row
+
+SIZES = {"default": {"megabytes": 1}, "quick": {"megabytes": 1}}
+
+
+def run(megabytes):
+    block = np.ones(megabytes * 2**20 // 8)  # written, so resident
+    return [Row("fake", "nnvisual", "megabytes", block.nbytes / 2**20)]
+'''
+
+
+def test_alternate_runs_every_variant_in_turn_after_a_warm_up():
+    calls = []
+    variants = {name: (lambda name=name: calls.append(name) or len(calls)) for name in ("base", "ours")}
+    comparison = bench_harness.alternate(variants, repeats=3, warm_up=True)
+    assert calls == ["base", "ours"] * 4
+    assert {name: len(times) for name, times in comparison.wall.items()} == {"base": 3, "ours": 3}
+    assert {name: len(times) for name, times in comparison.cpu.items()} == {"base": 3, "ours": 3}
+    assert comparison.outputs == {"base": 7, "ours": 8}  # what the last round returned
+    assert bench_harness.alternate(variants, repeats=1, warm_up=False).outputs == {"base": 9, "ours": 10}
+
+
+def test_rates_are_work_per_median_second_with_ratios_to_the_baseline():
+    comparison = Comparison(wall={"base": [1.0, 3.0, 2.0], "ours": [9.0, 0.5, 0.5]},
+                            cpu={"base": [1.0], "ours": [4.0]}, outputs={})
+    rows = bench_harness.rate_rows("b", "images", 10, comparison, "base")
+    assert rows == [Row("b", "base", "images/s", 5.0, 1.0), Row("b", "ours", "images/s", 20.0, 4.0)]
+    cpu = bench_harness.ratio_rows("b", "CPU seconds", comparison.medians("cpu"), "base")
+    assert [row.ratio_to_baseline for row in cpu] == [1.0, 4.0]
+
+
+def test_table_columns_line_up():
+    rows = [Row("train", "keras-baseline", "images/s", 512.25, 1.0),
+            Row("train", "machine", "float32 matmul GFLOP/s", 195.5)]
+    lines = bench_harness.format_table(rows, {"train": 1442.4}).splitlines()
+    assert lines[0].split() == ["benchmark", "variant", "metric", "value", "ratio", "peak", "RSS", "MB"]
+    assert lines[1].endswith("512.2  1.00x         1442")
+    assert lines[2].endswith("195.5                1442")
+    assert lines[0].index("metric") == lines[1].index("images/s") == lines[2].index("float32")
+
+
+def test_each_benchmark_runs_in_its_own_process_with_its_own_memory_peak(tmp_path, monkeypatch):
+    (tmp_path / "fake_bench.py").write_text(FAKE_BENCHMARK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    big_rows, big_rss = bench.run_in_child("fake_bench", {"megabytes": 400})
+    small_rows, small_rss = bench.run_in_child("fake_bench", {"megabytes": 1})
+    assert big_rows == [Row("fake", "nnvisual", "megabytes", 400.0)]
+    assert big_rss > 400 and small_rss < big_rss - 300  # per process, not cumulative
+    assert "Traceback" in bench.run_in_child("fake_bench", {"megabytes": -1})  # the error comes back
+
+
+def test_csv_has_the_issue_columns_and_is_written_whole(tmp_path):
+    rows = [Row("deconv", "per-channel loop", "projections/s", 6.0, 1.0),
+            Row("deconv", "nnvisual", "max |difference| / max |value|", 0.0)]
+    path = tmp_path / "bench" / "bench.csv"
+    bench.write_csv(path, rows, {"deconv": 2841.2}, "CPU X, 2 cores", "numpy 2")
+    assert [p.name for p in path.parent.iterdir()] == ["bench.csv"]  # no temporary left behind
+    with open(path, newline="") as stream:
+        written = list(csv.DictReader(stream))
+    assert list(written[0]) == ["benchmark", "variant", "metric", "value", "ratio_to_baseline",
+                                "peak_rss_mb", "machine", "versions"]
+    assert [(r["value"], r["ratio_to_baseline"], r["peak_rss_mb"]) for r in written] == [
+        ("6", "1", "2841"), ("0", "", "2841")]
+    assert written[0]["machine"] == "CPU X, 2 cores"
+
+
+def test_machine_and_versions():
+    assert bench.machine_description().endswith(" cores")
+    assert "numpy " in bench.versions()
+
+
+def test_unknown_benchmark_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--only", "train,nope"])
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main()
+    assert exit_info.value.code == 2
+    assert "unknown benchmark(s) nope" in capsys.readouterr().err
