@@ -18,8 +18,9 @@ SIZES = {"default": {"top_k": 8, "repeats": 3}, "quick": {"top_k": 2, "repeats":
 MODE = "max"
 
 
-def per_channel_loop(projector, image, layers, top_k, mode):
-    """The baseline: the same channels and seeds, one backward pass per channel."""
+def whole_image_projections(projector, image, layers, top_k, mode, per_channel: bool):
+    """The channels nnvisual picks, each projected on the whole image: one backward pass per
+    channel (``per_channel``, the baseline) or one batched pass per layer."""
     import numpy as np
 
     from nnvisual import deconv
@@ -30,24 +31,10 @@ def per_channel_loop(projector, image, layers, top_k, mode):
         channels, _, positions = deconv.top_channels(maps[layer][0], top_k)
         stacked = np.repeat(maps[layer], len(channels), axis=0)
         seeds = deconv.seeds(stacked, channels, positions, mode)
-        projections[layer] = np.concatenate([projector.project(image[None], seeds[i:i + 1], layer)
-                                             for i in range(len(channels))])
-    return projections
-
-
-def batched_whole_images(projector, image, layers, top_k, mode):
-    """One batched backward pass per layer, every channel on the whole image."""
-    import numpy as np
-
-    from nnvisual import deconv
-
-    maps = projector.feature_maps(image[None], layers)
-    projections = {}
-    for layer in layers:
-        channels, _, positions = deconv.top_channels(maps[layer][0], top_k)
-        stacked = np.repeat(maps[layer], len(channels), axis=0)
-        projections[layer] = projector.project(np.repeat(image[None], len(channels), axis=0),
-                                               deconv.seeds(stacked, channels, positions, mode), layer)
+        images = np.repeat(image[None], len(channels), axis=0)
+        batches = [slice(i, i + 1) for i in range(len(channels))] if per_channel else [slice(None)]
+        projections[layer] = np.concatenate([projector.project(images[batch], seeds[batch], layer)
+                                             for batch in batches])
     return projections
 
 
@@ -71,9 +58,10 @@ def run(top_k: int, repeats: int) -> list[Row]:
         results = deconv.project_layers(loaded.model, image, layers, top_k, MODE, projector=projectors[2])
         return {r.layer: r.projections for r in results}
 
-    variants = {"per-channel loop": lambda: per_channel_loop(projectors[0], image, layers, top_k, MODE),
-                "batched, whole image": lambda: batched_whole_images(projectors[1], image, layers, top_k,
-                                                                     MODE),
+    variants = {"per-channel loop": lambda: whole_image_projections(projectors[0], image, layers, top_k,
+                                                                    MODE, per_channel=True),
+                "batched, whole image": lambda: whole_image_projections(projectors[1], image, layers, top_k,
+                                                                        MODE, per_channel=False),
                 "nnvisual": nnvisual}
     comparison = bench_harness.alternate(variants, repeats, warm_up=True)
     outputs = comparison.outputs

@@ -1,6 +1,11 @@
-"""Shared fixtures: an isolated working folder and cache, a CLI runner, a tiny image-folder dataset."""
+"""Shared fixtures: an isolated working folder and cache, a CLI runner, a tiny image-folder dataset,
+a tiny saved model; and a helper that signals a real ``nnvisual`` process mid-run."""
 
+import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -61,3 +66,34 @@ def shared_cifar():
     if SHARED_CIFAR is None or not (SHARED_CIFAR / "train").is_dir():
         pytest.skip("NNVISUAL_DATA does not point to an unpacked CIFAR-10 image folder")
     return SHARED_CIFAR
+
+
+@pytest.fixture
+def tiny_plotka(tmp_path):
+    """An untrained 3-way plotka saved as a .keras file."""
+    import keras
+
+    from nnvisual.models import build_plotka
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path / "tiny.keras"
+    build_plotka(num_classes=3, mean=[120, 120, 120]).save(path)
+    return path
+
+
+def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: float = 240):
+    """Run ``python -m nnvisual *args`` in ``cwd`` (its run folder ``cwd/run``), send ``signum``
+    ``delay`` seconds after ``ready(manifest)`` first holds, and return (exit status, output)."""
+    env = dict(os.environ, NNVISUAL_CACHE=str(cwd / "cache"))
+    process = subprocess.Popen([sys.executable, "-m", "nnvisual", *map(str, args)], cwd=cwd, env=env,
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    manifest_path = cwd / "run" / "manifest.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if manifest_path.exists() and ready(json.loads(manifest_path.read_text())):
+            time.sleep(delay)
+            process.send_signal(signum)
+            break
+        time.sleep(0.02)
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output

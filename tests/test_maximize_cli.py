@@ -11,19 +11,6 @@ import pytest
 from nnvisual.display import deprocess
 
 
-@pytest.fixture
-def tiny_plotka(tmp_path):
-    """An untrained 3-way plotka saved as a .keras file."""
-    import keras
-
-    from nnvisual.models import build_plotka
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path / "tiny.keras"
-    build_plotka(num_classes=3, mean=[120, 120, 120]).save(path)
-    return path
-
-
 def read_csv(path):
     with open(path) as handle:
         rows = list(csv.reader(handle))

@@ -8,24 +8,13 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import keras
 import numpy as np
 import pytest
 
-
-@pytest.fixture
-def tiny_plotka(tmp_path):
-    """An untrained 3-way plotka saved as a .keras file."""
-    from nnvisual.models import build_plotka
-
-    keras.utils.set_random_seed(0)
-    path = tmp_path / "tiny.keras"
-    build_plotka(num_classes=3, mean=[120, 120, 120]).save(path)
-    return path
+from tests.conftest import signal_when
 
 
 def one_error_line(result, after_progress=False):
@@ -101,21 +90,12 @@ def test_deterministic_training_repeats_its_history(cli, image_folder, isolated,
 
 # -- interruptions ------------------------------------------------------------------------------
 def test_sigterm_during_maximize_keeps_an_interrupted_run(tiny_plotka, isolated):
-    command = [sys.executable, "-m", "nnvisual", "maximize", "--model", str(tiny_plotka), "--class", "1",
-               "-n", "2", "--steps", "1000000", "--out", "run"]
-    env = dict(os.environ, NNVISUAL_CACHE=str(isolated / "cache"))
-    process = subprocess.Popen(command, cwd=isolated, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    status, output = signal_when(
+        ["maximize", "--model", tiny_plotka, "--class", "1", "-n", "2", "--steps", "1000000", "--out", "run"],
+        isolated, lambda manifest: manifest["status"] == "running", signal.SIGTERM,
+        delay=1.0, timeout=120)  # 1 s: into the gradient-ascent loop
     manifest_path = isolated / "run" / "manifest.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if manifest_path.exists() and json.loads(manifest_path.read_text())["status"] == "running":
-            time.sleep(1.0)  # into the gradient-ascent loop
-            process.send_signal(signal.SIGTERM)
-            break
-        time.sleep(0.05)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output
+    assert status == 130, output
     assert "Interrupted by SIGTERM: run is marked interrupted" in output
     assert "Traceback" not in output
     manifest = json.loads(manifest_path.read_text())

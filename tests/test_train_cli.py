@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 
-from tests.conftest import write_image_folder
+from tests.conftest import signal_when, write_image_folder
 
 
 def read_csv(path):
@@ -84,20 +83,11 @@ def test_existing_output_folder_needs_force(cli, image_folder, isolated):
 def test_sigint_stops_after_a_checkpoint_and_resume_finishes(isolated):
     data = write_image_folder(isolated / "data", per_class=(200, 4))
     (isolated / "c.yaml").write_text("train:\n  epochs: 4\n  batch_size: 8\n  early_stopping_monitor: none\n")
-    command = [sys.executable, "-m", "nnvisual", "train", "--config", "c.yaml", "--data", str(data),
-               "--out", "run"]
-    env = dict(os.environ, NNVISUAL_CACHE=str(isolated / "cache"))
-    process = subprocess.Popen(command, cwd=isolated, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    status, output = signal_when(["train", "--config", "c.yaml", "--data", data, "--out", "run"], isolated,
+                                 lambda manifest: manifest.get("epochs_done") == 1, signal.SIGINT)
     manifest_path = isolated / "run" / "manifest.json"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        if manifest_path.exists() and json.loads(manifest_path.read_text()).get("epochs_done") == 1:
-            process.send_signal(signal.SIGINT)
-            break
-        time.sleep(0.02)
-    output, _ = process.communicate(timeout=240)
-    assert process.returncode == 130, output
+    env = dict(os.environ, NNVISUAL_CACHE=str(isolated / "cache"))
+    assert status == 130, output
     assert "--resume run" in output
     manifest = json.loads(manifest_path.read_text())
     assert (manifest["status"], manifest["epochs_done"]) == ("interrupted", 1)
