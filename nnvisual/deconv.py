@@ -333,10 +333,10 @@ class Projector:
         shared = len(images) == 1
         if shared:
             feature_maps = np.broadcast_to(feature_maps, (len(channels), *feature_maps.shape[1:]))
-        starts = seeds(feature_maps, channels, positions, mode)
         field = self.field(layer)
         windows = [field.window(p, images.shape[1:3]) for p in positions] if mode == "max" else []
         if not windows or None in windows:
+            starts = seeds(feature_maps, channels, positions, mode)
             if shared:
                 return self.project_shared(images, starts, layer)
             return self.project(images, starts, layer)
@@ -349,7 +349,7 @@ class Projector:
                 zip(channels, positions, windows, strict=True)):
             crop_row, crop_col = row - top // field.jump[0], col - left // field.jump[1]
             assert 0 <= crop_row < crop_seeds.shape[1] and 0 <= crop_col < crop_seeds.shape[2]
-            crop_seeds[i, crop_row, crop_col, channel] = starts[i, row, col, channel]
+            crop_seeds[i, crop_row, crop_col, channel] = feature_maps[i, row, col, channel]
         projections = np.zeros((len(crops), *images.shape[1:]), np.float32)
         for projection, crop, (top, left, _, _) in zip(
                 projections, self.project(crops, crop_seeds, layer), windows, strict=True):
