@@ -207,7 +207,7 @@ def resolve_precision(requested: str, backend: str | None = None, flags: set[str
 
     ``auto`` is ``mixed_bfloat16`` (bfloat16 arithmetic, float32 weights; Micikevicius et al.
     2018, Kalamkar et al. 2019) where it was measured to pay: TensorFlow running on a CPU with
-    Intel AMX bfloat16 tiles (``amx_bf16``), where plotka trains about 2.3x faster at the same
+    Intel AMX bfloat16 tiles (``amx_bf16``), where plotka trains about 2x faster at the same
     accuracy (docs/performance.md). Everywhere else (other CPUs, GPUs, the JAX and PyTorch
     backends) it is ``float32``. ``backend``, ``flags`` and ``gpu`` default to this process's.
     """
