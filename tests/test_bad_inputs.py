@@ -102,6 +102,9 @@ CASES = [
     ("config-negative-epochs", "train --data {data} --config {configs}/negative-epochs.yaml",
      "epochs must be at least 1, got -2", None),
     ("train-negative-epochs-flag", "train --data {data} --epochs -1", "epochs must be at least 1", None),
+    ("train-config-unknown-precision", T + " {data} --config {configs}/half-precision.yaml",
+     "unknown precision 'float16': choose auto, float32 or mixed_bfloat16", None),
+    ("train-flag-unknown-precision", T + " {data} --precision float16", "'float16' is not one of", None),
     ("maximize-negative-steps", M + " --steps -5", "steps must be at least 1, got -5", None),
     ("maximize-config-n-0", "maximize --model {model} --config {configs}/n-0.yaml",
      "n must be at least 1, got 0", None),
@@ -246,7 +249,8 @@ def _build_inputs(root):
                        "wrong-type": "train:\n  lr: fast\n",
                        "not-yaml": "deconv: [top_k: 1\n",
                        "negative-epochs": "train:\n  epochs: -2\n",
-                       "n-0": "maximize:\n  n: 0\n"}.items():
+                       "n-0": "maximize:\n  n: 0\n",
+                       "half-precision": "train:\n  precision: float16\n"}.items():
         (configs / f"{name}.yaml").write_text(text)
     return paths
 
