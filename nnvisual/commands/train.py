@@ -142,6 +142,7 @@ def _write_results(run, config, history, test):
     run.write_csv("tables/metrics.csv",
                   ("metric", "training", "validation", "test", "paper_training", "paper_validation"),
                   rows)
-    title = f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, batch {config.batch_size}"
+    title = (f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, "
+             f"batch {config.batch_size}, {run.manifest['precision']}")
     run.write_figure("figures/curves.png", training_curves(history, title))
     run.manifest["test"] = test
