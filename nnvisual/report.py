@@ -236,13 +236,15 @@ def _table(manifest: dict, name: str, header: list[str], rows: list[list[str]], 
 
 
 def _training_run(manifest: dict) -> dict:
-    """The model and what sets the run apart: epochs, head width, subset."""
+    """The model and what sets the run apart: epochs, head width, subset, precision."""
     config = manifest.get("config") or {}
     details = [f"{manifest.get('epochs_done', config.get('epochs', '?'))} epochs"]
     if config.get("num_classes", 10) != 10:
         details.append(f"{config['num_classes']}-way head")
     if config.get("subset"):
         details.append(f"subset of {config['subset']} images")
+    if manifest.get("precision", "float32") != "float32":
+        details.append(f"in {manifest['precision']}")
     return {"model": str(config.get("model", "?")), "details": ", ".join(details)}
 
 
