@@ -77,27 +77,28 @@ def run(images: int, repeats: int) -> list[Row]:
     precision = training.resolve_precision(config.precision)
     default = f"nnvisual ({precision})"
 
-    def plotka(precision="float32"):  # the same initial weights for every variant
+    def plotka(policy="float32"):  # the same initial weights for every variant
         keras.utils.set_random_seed(config.seed)
-        with training.dtype_policy(precision):
+        with training.dtype_policy(policy):
             return build_plotka(mean=training.channel_means(x))
 
     augmentation = training.augmenter(config, seed=config.seed)
     baseline = training.compile_model(
         keras.Sequential([keras.Input(x.shape[1:]), *augmentation.layers, *plotka().layers]), config.lr)
-    models = {BASELINE: baseline, default: training.compile_model(plotka(precision), config.lr),
-              FLOAT32: training.compile_model(plotka(), config.lr),
-              CEILING: training.compile_model(plotka(), config.lr)}
-    if precision == "float32":  # the default is the float32 pipeline itself
-        del models[FLOAT32]
     pipeline = training.input_pipeline(x, y, config.batch_size, shuffle_seed=config.seed,
                                        augment=training.augmenter(config, seed=config.seed))
     plain = training.input_pipeline(x, y, config.batch_size, shuffle_seed=config.seed)
+    # each pipeline variant: (precision, feed)
+    pipelines = {default: (precision, pipeline), FLOAT32: ("float32", pipeline), CEILING: ("float32", plain)}
+    if precision == "float32":  # the default is the float32 pipeline itself
+        del pipelines[FLOAT32]
+    precisions = {BASELINE: "float32"} | {name: policy for name, (policy, _) in pipelines.items()}
+    models = {BASELINE: baseline} | {name: training.compile_model(plotka(policy), config.lr)
+                                     for name, (policy, _) in pipelines.items()}
     x_float = x.astype("float32")
-    feeds = {name: pipeline for name in models} | {CEILING: plain}
     variants = {BASELINE: lambda: baseline.fit(x_float, y, batch_size=config.batch_size, verbose=0)}
-    variants |= {name: (lambda model=model, feed=feeds[name]: model.fit(feed, shuffle=False, verbose=0))
-                 for name, model in models.items() if name != BASELINE}
+    variants |= {name: (lambda model=models[name], feed=feed: model.fit(feed, shuffle=False, verbose=0))
+                 for name, (_, feed) in pipelines.items()}
     comparison = bench_harness.alternate(variants, repeats, warm_up=True)
     rows = bench_harness.rate_rows("train", "images", len(x), comparison, BASELINE)
     cpu_ms = {name: seconds / len(x) * 1e3 for name, seconds in comparison.medians("cpu").items()}
@@ -112,9 +113,10 @@ def run(images: int, repeats: int) -> list[Row]:
     train_flops = 3 * forward_flops(baseline)  # forward + backward ~ 3x forward
     gflops = {name: len(x) / seconds * train_flops / 1e9 for name, seconds in comparison.medians().items()}
     rows += bench_harness.ratio_rows("train", "GFLOP/s", gflops, BASELINE)
-    rows += [Row("train", name, f"fraction of {dtype} matmul peak", value / peaks[dtype])
-             for name, value in gflops.items()
-             for dtype in ["bfloat16" if "bfloat16" in name else "float32"]]
+    compute_dtypes = {name: "bfloat16" if policy == "mixed_bfloat16" else "float32"
+                      for name, policy in precisions.items()}
+    rows += [Row("train", name, f"fraction of {compute_dtypes[name]} matmul peak",
+                 value / peaks[compute_dtypes[name]]) for name, value in gflops.items()]
     rows += [Row("train", "machine", f"{dtype} matmul GFLOP/s", peak) for dtype, peak in peaks.items()]
     return rows
 
