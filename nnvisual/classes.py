@@ -2,21 +2,31 @@
 
 A model's class names are its training classes (a ``train`` run records them), then placeholders
 ``class_<i>`` for outputs that were never trained on a named class. Those placeholders of a
-1000-way head take ImageNet's names, as in the study (PAPER.md: a CIFAR network with a 1000-way
-head, so that ImageNet class 284, "Siamese cat", exists). Names match case-insensitively, with
-spaces, underscores and hyphens alike ("siamese cat" = "Siamese_cat").
+1000-way head take ImageNet's names, as in the study (docs/study.md, "Class reconstruction": a
+CIFAR network with a 1000-way head, so that ImageNet class 284, "Siamese cat", exists). Names
+match case-insensitively, with spaces, underscores and hyphens alike ("siamese cat" = "Siamese_cat").
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from nnvisual.errors import UserError
 
 IMAGENET_SIZE = 1000
 WIDEN_HEAD_HELP = "train the network with a wider head: nnvisual train --num-classes 1000"
+
+
+@functools.cache
+def imagenet_class_names() -> tuple[str, ...]:
+    """ImageNet's 1000 class names in Keras' index order, shipped with nnvisual
+    (``imagenet_classes.json``), so that names work offline."""
+    return tuple(json.loads(Path(__file__).with_name("imagenet_classes.json").read_text()))
 
 
 def _placeholder(index: int) -> str:
@@ -30,8 +40,6 @@ def _normalize(name: str) -> str:
 def model_class_names(class_names: Sequence[str], num_outputs: int) -> tuple[str, ...]:
     """One name per output: the given names, with ImageNet's names for a 1000-way head's
     untrained outputs (named ``class_<i>``)."""
-    from nnvisual.models import imagenet_class_names
-
     names = list(class_names[:num_outputs])
     names += [_placeholder(i) for i in range(len(names), num_outputs)]
     if num_outputs == IMAGENET_SIZE:
@@ -68,8 +76,6 @@ def resolve_class(spec: str | int, class_names: Sequence[str]) -> tuple[int, str
 
 
 def _unknown_name_message(text: str, wanted: str, class_names: Sequence[str]) -> str:
-    from nnvisual.models import imagenet_class_names
-
     count = len(class_names)
     if count < IMAGENET_SIZE:
         imagenet = [_normalize(name) for name in imagenet_class_names()]

@@ -6,6 +6,7 @@ bad flag or value, ends in one line on stderr and exit status 2; Ctrl-C in exit 
 """
 
 import importlib
+import logging
 import os
 
 import click
@@ -22,6 +23,17 @@ COMMANDS = {
     "score-bow": "nnvisual.commands.score_bow",
     "report": "nnvisual.commands.report",
 }
+
+
+class _OneLineWarnings(logging.Handler):
+    """The library's warnings (e.g. a damaged cache being rebuilt) as ``warning: ...`` lines."""
+
+    def emit(self, record):
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
+_logger = logging.getLogger("nnvisual")
+_logger.addHandler(_OneLineWarnings(logging.WARNING))
 
 
 class UsageProblem(click.ClickException):

@@ -4,6 +4,10 @@ A config file (``configs/paper.yaml``) has one section per command (``train``, `
 ``maximize``, ``score_bow``). Precedence: dataclass defaults < the file's section < flags given
 on the command line. Unknown sections or keys and values of the wrong type are errors that name
 the key.
+
+Each config is the one source of its command's defaults and checks; the choices come from
+:mod:`nnvisual.choices`, and the library's settings objects (``Regularizers``, ``FineTuning``,
+``extract.Settings``) are built from a config by :func:`settings_from`, never re-typed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import ClassVar
 
 import yaml
 
+from nnvisual import choices
+from nnvisual.choices import one_of
 from nnvisual.errors import UserError
 
 
@@ -24,9 +30,27 @@ def _check(condition: bool, message: str) -> None:
         raise UserError(message)
 
 
+def _check_choice(value: str, key: str, allowed: tuple[str, ...]) -> None:
+    _check(value in allowed, f"unknown {key} '{value}': choose {one_of(allowed)}")
+
+
+def settings_from(config, cls, prefix: str = ""):
+    """A library settings dataclass ``cls`` filled from ``config``'s fields of the same names
+    (``prefix + name`` first, e.g. ``retrain_epochs`` for ``FineTuning.epochs``); a ValueError
+    of its checks becomes a UserError."""
+    values = {}
+    for field in dataclasses.fields(cls):
+        key = prefix + field.name if hasattr(config, prefix + field.name) else field.name
+        values[field.name] = getattr(config, key)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """`nnvisual train` (PAPER.md "Training"; defaults are the paper's plotka settings)."""
+    """`nnvisual train` (docs/study.md, "Training"; defaults are the paper's plotka settings)."""
 
     SECTION: ClassVar[str] = "train"
     model: str = "plotka"
@@ -48,8 +72,7 @@ class TrainConfig:
     precision: str = "auto"  # float32, mixed_bfloat16, or auto (see training.resolve_precision)
 
     def __post_init__(self):
-        _check(self.model in ("plotka", "bonaccorso"),
-               f"unknown model '{self.model}': choose plotka or bonaccorso")
+        _check_choice(self.model, "model", choices.TRAINABLE_MODELS)
         _check(self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}")
         _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
         _check(self.lr > 0, f"lr must be positive, got {self.lr}")
@@ -57,17 +80,16 @@ class TrainConfig:
         _check(0 < self.val_split < 1, f"val_split must be in (0, 1), got {self.val_split}")
         _check(0 <= self.rotation <= 180, f"rotation must be in [0, 180] degrees, got {self.rotation}")
         _check(0 <= self.shift < 1, f"shift must be in [0, 1), got {self.shift}")
-        _check(self.early_stopping_monitor in ("loss", "val_loss", "none"),
-               "early_stopping_monitor must be loss, val_loss or none")
+        _check_choice(self.early_stopping_monitor, "early_stopping_monitor",
+                      choices.EARLY_STOPPING_MONITORS)
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
         _check(self.subset is None or self.subset >= 1, f"subset must be at least 1, got {self.subset}")
-        _check(self.precision in ("auto", "float32", "mixed_bfloat16"),
-               f"unknown precision '{self.precision}': choose auto, float32 or mixed_bfloat16")
+        _check_choice(self.precision, "precision", choices.PRECISIONS)
 
 
 @dataclasses.dataclass(frozen=True)
 class DeconvConfig:
-    """`nnvisual deconv` (PAPER.md "DeconvNet feature maps")."""
+    """`nnvisual deconv` (docs/study.md, "DeconvNet")."""
 
     SECTION: ClassVar[str] = "deconv"
     model: str = "vgg16"
@@ -84,16 +106,15 @@ class DeconvConfig:
 
     def __post_init__(self):
         _check(self.top_k >= 1, f"top_k must be at least 1, got {self.top_k}")
-        _check(self.mode in ("max", "map"), f"mode must be max or map, got {self.mode}")
-        _check(self.method in ("deconvnet", "guided", "gradient"),
-               f"method must be deconvnet, guided or gradient, got {self.method}")
-        _check(self.top9_split in ("train", "test"), "top9_split must be train or test")
+        _check_choice(self.mode, "mode", choices.DECONV_MODES)
+        _check_choice(self.method, "method", choices.DECONV_METHODS)
+        _check_choice(self.top9_split, "top9_split", choices.SPLITS)
         _check(self.top9_images >= 9, f"top9_images must be at least 9, got {self.top9_images}")
 
 
 @dataclasses.dataclass(frozen=True)
 class MaximizeConfig:
-    """`nnvisual maximize` (PAPER.md "Class reconstruction by activation maximization")."""
+    """`nnvisual maximize` (docs/study.md, "Class reconstruction")."""
 
     SECTION: ClassVar[str] = "maximize"
     model: str = "vgg16"
@@ -122,12 +143,11 @@ class MaximizeConfig:
         _check(self.n >= 1, f"n must be at least 1, got {self.n}")
         _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
         _check(self.step_size > 0, f"step_size must be positive, got {self.step_size}")
-        _check(self.objective in ("logit", "softmax"), "objective must be logit or softmax")
-        _check(self.init in ("paper", "uniform", "gray"), "init must be paper, uniform or gray")
-        _check(min(self.l2_decay, self.tv_weight, self.jitter, self.blur_every) >= 0,
-               "regularizer weights (l2_decay, tv_weight, jitter, blur_every) must be >= 0")
-        _check(self.l2_decay < 1, f"l2_decay must be below 1, got {self.l2_decay}")
-        _check(self.blur_sigma > 0, f"blur_sigma must be positive, got {self.blur_sigma}")
+        _check_choice(self.objective, "objective", choices.OBJECTIVES)
+        _check_choice(self.init, "init", choices.INITS)
+        from nnvisual.optvis.regularizers import Regularizers
+
+        settings_from(self, Regularizers)  # its own checks of the priors' values
         _check(self.retrain_epochs >= 1, "retrain_epochs must be at least 1")
         _check(self.retrain_lr > 0, f"retrain_lr must be positive, got {self.retrain_lr}")
         _check(self.retrain_batch_size >= 1, "retrain_batch_size must be at least 1")
@@ -137,10 +157,10 @@ class MaximizeConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ScoreBowConfig:
-    """`nnvisual score-bow` (PAPER.md "Descriptors")."""
+    """`nnvisual score-bow` (docs/study.md, "Bag of visual words")."""
 
     SECTION: ClassVar[str] = "score_bow"
-    descriptor: str = "sift"  # sift | dense-sift | harris (Harris corners with SIFT descriptors)
+    descriptor: str = "sift"  # sift, dense-sift, or harris (Harris corners with SIFT descriptors)
     size: int = 100  # side of the grey image the descriptors see, pixels
     contrast_threshold: float = 0.03  # OpenCV SIFT; = vlfeat peak threshold 0.01 x 3 layers
     dense_step: int = 10  # dense-sift grid spacing, pixels
@@ -158,8 +178,7 @@ class ScoreBowConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _check(self.descriptor in ("sift", "dense-sift", "harris"),
-               "descriptor must be sift, dense-sift or harris")
+        _check_choice(self.descriptor, "descriptor", choices.DESCRIPTORS)
         _check(self.size >= 16, f"size must be at least 16 pixels, got {self.size}")
         _check(self.contrast_threshold >= 0, "contrast_threshold must be >= 0")
         _check(1 <= self.dense_step <= self.size,
@@ -170,7 +189,7 @@ class ScoreBowConfig:
         _check(self.harris_min_distance >= 0, "harris_min_distance must be >= 0")
         _check(self.repeatability_tolerance > 0, "repeatability_tolerance must be positive")
         _check(self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}")
-        _check(self.idf in ("smooth", "plain"), f"idf must be smooth or plain, got {self.idf}")
+        _check_choice(self.idf, "idf", choices.IDF_WEIGHTINGS)
         _check(0 < self.ratio <= 1, "ratio must be in (0, 1]")
         _check(self.ransac_iterations >= 1, "ransac_iterations must be at least 1")
         _check(self.ransac_threshold > 0, "ransac_threshold must be positive")

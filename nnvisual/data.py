@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -38,10 +39,6 @@ class Dataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     source: str
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NNVISUAL_CACHE", Path.home() / ".cache" / "nnvisual"))
 
 
 def resolve_source(data: str | None) -> str:
@@ -134,11 +131,9 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) 
     test_classes = tuple(p.name for p in _class_folders(test_dir))
     if test_classes != classes:
         raise UserError(f"class folders of {test_dir} differ from those of {train_dir}")
-    cache = cache_dir() / "datasets" / f"{root.name}-{_folder_key(root, image_size)}.npz"
-    if cache.exists():
-        with np.load(cache) as stored:
-            arrays = {key: stored[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    else:
+    cache = cache_path("datasets", f"{root.name}-{_folder_key(root, image_size)}.npz")
+
+    def decode() -> dict[str, np.ndarray]:
         arrays = {}
         for split, split_dir in (("train", train_dir), ("test", test_dir)):
             images, labels = [], []
@@ -146,15 +141,13 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) 
                 paths = list_images(split_dir / name)
                 images.append(read_images(paths, image_size))
                 labels.append(np.full(len(paths), label, np.int64))
+            if not sum(len(part) for part in labels):
+                raise UserError(f"no images found under {split_dir}/<class>/")
             arrays[f"x_{split}"] = np.concatenate(images)
             arrays[f"y_{split}"] = np.concatenate(labels)
-        for split, split_dir in (("train", train_dir), ("test", test_dir)):
-            if len(arrays[f"x_{split}"]) == 0:
-                raise UserError(f"no images found under {split_dir}/<class>/")
-        from nnvisual.runs import atomic_path
+        return arrays
 
-        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+    arrays = cached_arrays(cache, ("x_train", "y_train", "x_test", "y_test"), decode)
     return Dataset(**arrays, class_names=classes, source=f"image folder {root} (cache: {cache})")
 
 

@@ -1,6 +1,6 @@
 """Project feature maps back to pixel space: DeconvNet, guided backpropagation and saliency.
 
-PAPER.md ("DeconvNet feature maps"). Zeiler & Fergus (2014) go down from one activation:
+docs/study.md, "DeconvNet". Zeiler & Fergus (2014) go down from one activation:
 unpool with the forward max-pooling switches, rectify, filter with the transposed kernels, no
 bias. That is the backward pass of the network from that activation with one change: ReLU's
 backward rule (``RULES``). Keeping the plain rule gives the gradient (saliency; Simonyan et al.
@@ -27,10 +27,10 @@ import numpy as np
 from keras import ops
 
 from nnvisual import gradients
+from nnvisual.choices import DECONV_METHODS, DECONV_MODES
 from nnvisual.errors import UserError
 
-METHODS = ("deconvnet", "guided", "gradient")
-MODES = ("max", "map")
+METHODS, MODES = DECONV_METHODS, DECONV_MODES
 RULES = {
     # backward rule of ReLU: upstream gradient g, forward input x
     "deconvnet": "relu(g)",  # Zeiler & Fergus 2014: rectify the signal going down
@@ -396,12 +396,10 @@ class LayerProjections:
     field_size: tuple[int, int]  # receptive field of the layer's units before clipping
 
 
-def project_layers(model, image: np.ndarray, layers, top_k: int = 8, mode: str = "max",
-                   method: str = "deconvnet", projector: Projector | None = None
-                   ) -> list[LayerProjections]:
+def project_layers(projector: Projector, image: np.ndarray, layers, top_k: int = 8,
+                   mode: str = "max") -> list[LayerProjections]:
     """Project the ``top_k`` strongest channels of each layer for one preprocessed image
-    (H, W, C)."""
-    projector = projector or Projector(model, method)
+    (H, W, C), with the projector's model and method."""
     maps = projector.feature_maps(image[None], layers)
     results = []
     for layer in layers:
@@ -431,12 +429,12 @@ class TopImages:
     field_size: tuple[int, int]
 
 
-def top_images(model, images: np.ndarray, prepare: Callable, channels_by_layer: dict, n: int = 9,
-               mode: str = "max", method: str = "deconvnet", batch_size: int = 64,
-               projector: Projector | None = None) -> list[TopImages]:
+def top_images(projector: Projector, images: np.ndarray, prepare: Callable,
+               channels_by_layer: dict, n: int = 9, mode: str = "max",
+               batch_size: int = 64) -> list[TopImages]:
     """Scan ``images`` (uint8, batched forward passes; ``prepare`` turns a uint8 batch into model
-    input), keep each channel's ``n`` strongest images and project each of them separately."""
-    projector = projector or Projector(model, method)
+    input), keep each channel's ``n`` strongest images and project each of them separately
+    with the projector's model and method."""
     layers = list(channels_by_layer)
     maxima = {layer: [] for layer in layers}
     where = {layer: [] for layer in layers}

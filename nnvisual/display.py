@@ -1,7 +1,7 @@
 """Turn float images (projections, reconstructions) into displayable uint8 RGB.
 
-The study's display normalization (Chollet 2016; PAPER.md): centre on the mean, scale to a
-standard deviation of 0.1, add 0.5, clip to [0, 1], scale to 0..255.
+The study's display normalization (Chollet 2016; docs/study.md, "Display normalization"): centre
+on the mean, scale to a standard deviation of 0.1, add 0.5, clip to [0, 1], scale to 0..255.
 """
 
 import numpy as np

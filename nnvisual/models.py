@@ -1,4 +1,4 @@
-"""The study's networks (PAPER.md) and model loading.
+"""The study's networks (docs/study.md, "The two networks") and model loading.
 
 ``plotka`` (Plotka 2017) and ``bonaccorso`` (Bonaccorso 2017) take raw 0..255 RGB CIFAR images:
 per-channel mean subtraction is the model's first layer (``mean_subtraction``, a Keras
@@ -9,13 +9,13 @@ separate final layer (``softmax``) so that the pre-softmax output (``dense2``) c
 from __future__ import annotations
 
 import dataclasses
-import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from nnvisual.classes import imagenet_class_names, model_class_names
 from nnvisual.errors import UserError
 
 CIFAR_INPUT = (32, 32, 3)
@@ -83,6 +83,12 @@ def build_model(name: str, num_classes: int = 10, mean=None):
     return BUILDERS[name](num_classes=num_classes, mean=mean)
 
 
+def activation_name(layer) -> str | None:
+    """The name of ``layer``'s activation function (``relu``, ``softmax``...), or None."""
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) if activation is not None else None
+
+
 # -- loading --------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class LoadedModel:
@@ -132,11 +138,6 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
     return LoadedModel(model, "vgg16", VGG16_INPUT[:2], vgg16.preprocess_input, imagenet_class_names())
 
 
-def imagenet_class_names() -> tuple[str, ...]:
-    """ImageNet's 1000 class names, shipped with nnvisual (``imagenet_classes.json``)."""
-    return tuple(json.loads(Path(__file__).with_name("imagenet_classes.json").read_text()))
-
-
 def _in_float32(model):
     """``model`` itself if all its layers compute in float32, else a float32 copy with the same
     weights (a network ``train`` fitted in mixed precision): analyses always run in float32."""
@@ -150,23 +151,19 @@ def _in_float32(model):
     return copy
 
 
-def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> LoadedModel:
-    """Load ``vgg16``, a ``train`` run folder, or a ``.keras`` file.
+def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
+               class_names: tuple[str, ...] = ()) -> LoadedModel:
+    """Load ``vgg16`` (with ``weights``, see :func:`load_vgg16`) or a Keras model file whose
+    outputs are named ``class_names`` (see :func:`nnvisual.classes.model_class_names`).
 
     Keras files are loaded in ``safe_mode`` (no Python code from Lambda layers) unless ``unsafe``.
+    A ``train`` run folder is resolved to its ``model.keras`` by the command layer.
     """
     import keras
 
     if spec == "vgg16":
         return load_vgg16(weights)
     path = Path(spec)
-    class_names = None
-    if path.is_dir():
-        from nnvisual.runs import require_complete_run
-
-        manifest = require_complete_run(path, "train")
-        class_names = manifest.get("class_names")
-        path = path / "model.keras"
     if not path.exists():
         raise UserError(f"model not found: {spec} (give vgg16, a train run folder or a .keras file)")
     cannot = f"cannot load a Keras model from {path}"
@@ -188,9 +185,7 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False) -> Lo
     if not (isinstance(shape, tuple) and len(shape) == 4 and shape[-1] == 3):
         raise UserError(f"{path} does not take RGB images: its input shape is {shape}, not "
                         "(batch, height, width, 3)")
-    from nnvisual.classes import model_class_names
-
     height, width = shape[1:3]
     return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
                        (height, width), _identity,
-                       model_class_names(class_names or (), int(model.output_shape[-1])))
+                       model_class_names(class_names, int(model.output_shape[-1])))

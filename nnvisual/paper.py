@@ -1,4 +1,5 @@
-"""The study's reported numbers (Reda & Xu 2019; shared docs PAPER.md), to compare against."""
+"""The study's reported numbers (Reda & Xu 2019; docs/study.md, "Training" for Tables 1-2 and
+"Bag of visual words" for Table 3), to compare against."""
 
 TRAINING_TABLES = {  # Tables 1 and 2: final training / validation accuracy and loss
     "plotka": {"accuracy": (0.566, 0.515), "loss": (1.213, 1.344), "epochs": 10},

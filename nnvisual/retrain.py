@@ -1,4 +1,4 @@
-"""Fine-tuning for the retraining experiment (PAPER.md, "Class reconstruction"): the study
+"""Fine-tuning for the retraining experiment (docs/study.md, "Class reconstruction"): the study
 retrained its network on images of the target class, all labelled with that class (ImageNet 284,
 "Siamese cat"), holding out 30% for validation, with Adam (learning rate 1e-3), batches of 32,
 10 epochs, early stopping on the validation loss and no augmentation.
@@ -14,28 +14,28 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual.optvis.objectives import activation_name
+from nnvisual.models import activation_name
 
 
 @dataclasses.dataclass(frozen=True)
 class FineTuning:
-    """Settings of :func:`fine_tune`; the defaults are the study's."""
+    """Settings of :func:`fine_tune`: ``MaximizeConfig``'s ``retrain_*`` fields and its seed
+    (the study's values are its defaults)."""
 
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    val_split: float = 0.3
-    patience: int = 3  # epochs without a lower validation loss before stopping
-    seed: int = 0
+    epochs: int
+    lr: float
+    batch_size: int
+    val_split: float
+    patience: int  # epochs without a lower validation loss before stopping
+    seed: int
 
 
-def fine_tune(model, images: np.ndarray, label: int, preprocess: Callable | None = None,
-              settings: FineTuning | None = None):
+def fine_tune(model, images: np.ndarray, label: int, settings: FineTuning,
+              preprocess: Callable | None = None):
     """Train a copy of ``model`` on ``images`` (uint8 RGB, the model's size), all labelled
     ``label``; return ``(fine-tuned copy, history)`` with history ``{metric: [per epoch]}``."""
     import keras
 
-    settings = settings or FineTuning()
     keras.utils.set_random_seed(settings.seed)
     tuned = keras.models.clone_model(model)
     tuned.set_weights(model.get_weights())

@@ -1,6 +1,6 @@
 """Run folders: one per command invocation, with a manifest and atomically written outputs.
 
-Layout (DESIGN.md "Run folders")::
+Layout (docs/architecture.md, "Run folders")::
 
     results/<command>-<name>-<YYYYmmdd-HHMMSS>/
         manifest.json   command line, resolved config, versions, device, status, outputs + sha256
@@ -10,7 +10,8 @@ Layout (DESIGN.md "Run folders")::
 Every file goes to a temporary name in the same folder and is renamed into place, so an
 interrupted run never leaves a truncated file. The manifest's ``status`` is ``running`` until
 the command finishes (``complete``), is interrupted (``interrupted``) or fails (``failed``).
-Only this module and the command layer write files.
+Files are written through :mod:`nnvisual.files`; only this module, the command layer and
+:mod:`nnvisual.cache` write files.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
 import platform
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -33,47 +32,10 @@ import numpy as np
 import yaml
 
 from nnvisual.errors import UserError
+from nnvisual.files import atomic_path, sha256_file, write_bytes_atomic
 
 RESULTS_DIR = Path("results")
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
-
-    The file gets the permissions of an ordinary new file (0666 less the umask).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 def versions() -> dict:

@@ -1,4 +1,4 @@
-"""Training the study's CIFAR-10 networks (PAPER.md "Training"; Tables 1-2, Figure 2).
+"""Training the study's CIFAR-10 networks (docs/study.md, "Training"; Tables 1-2, Figure 2).
 
 Adam, sparse categorical cross-entropy (the same loss as categorical cross-entropy on one-hot
 labels), a random validation split, augmentation (rotation, shifts, horizontal flip) applied on
@@ -45,7 +45,8 @@ def validation_indices(count: int, fraction: float, seed: int) -> tuple[np.ndarr
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Split:
-    """Hold out a random ``fraction`` of (x, y) for validation (PAPER.md: 30%, 35,000/15,000)."""
+    """Hold out a random ``fraction`` of (x, y) for validation (docs/study.md, "Training": 30%,
+    35,000/15,000)."""
     fit, val = validation_indices(len(x), fraction, seed)
     return Split(x[fit], y[fit], x[val], y[val])
 

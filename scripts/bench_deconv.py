@@ -55,7 +55,7 @@ def run(top_k: int, repeats: int) -> list[Row]:
     projectors = [deconv.Projector(loaded.model, "deconvnet") for _ in range(3)]
 
     def nnvisual():
-        results = deconv.project_layers(loaded.model, image, layers, top_k, MODE, projector=projectors[2])
+        results = deconv.project_layers(projectors[2], image, layers, top_k, MODE)
         return {r.layer: r.projections for r in results}
 
     variants = {"per-channel loop": lambda: whole_image_projections(projectors[0], image, layers, top_k,

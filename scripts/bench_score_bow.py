@@ -27,11 +27,12 @@ def run(size: int, class_images: int, repeats: int) -> list[Row]:
     import numpy as np
 
     from nnvisual import data
-    from nnvisual.config import ScoreBowConfig
-    from nnvisual.descriptors import extract, scoring, sift, tables
+    from nnvisual.config import ScoreBowConfig, settings_from
+    from nnvisual.descriptors import extract, sift
+    from nnvisual.steps import score_bow as scoring
 
     config = ScoreBowConfig(size=size)
-    settings = extract.Settings.from_config(config)
+    settings = settings_from(config, extract.Settings)
     side = (config.size, config.size)
     cats, cat_names = data.load_image_source("cifar10:cat", None, side)
     classes = scoring.ImageSet("class", cats[:class_images], cat_names[:class_images])
@@ -46,8 +47,8 @@ def run(size: int, class_images: int, repeats: int) -> list[Row]:
 
     def pipeline():
         result = scoring.score([phase], classes, classes, lambda x: extract.extract(x, settings), config)
-        tables.table3(result, config.bootstrap, config.seed)
-        tables.comparison(result, config.bootstrap, config.seed)
+        scoring.table3_table(result, config.bootstrap, config.seed)
+        scoring.comparison_table(result, config.bootstrap, config.seed)
         return result
 
     variants = {BASELINE: sift_alone,

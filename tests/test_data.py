@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nnvisual import data
+from nnvisual.cache import cache_dir
 from nnvisual.errors import UserError
 
 
@@ -22,7 +23,7 @@ def test_image_folder_loads_sorted_classes_and_labels(image_folder):
 
 def test_decode_cache_is_reused_and_invalidated(image_folder, monkeypatch):
     first = data.load_image_folder(image_folder)
-    assert list((data.cache_dir() / "datasets").glob("*.npz"))
+    assert list((cache_dir() / "datasets").glob("*.npz"))
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again although cached")

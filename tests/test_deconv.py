@@ -50,7 +50,8 @@ HAND_EXPECTED = {
 
 @pytest.mark.parametrize("method", deconv.METHODS)
 def test_hand_worked_example(method):
-    (result,) = deconv.project_layers(hand_model(), HAND_IMAGE, ["conv2"], top_k=1, method=method)
+    (result,) = deconv.project_layers(deconv.Projector(hand_model(), method), HAND_IMAGE, ["conv2"],
+                                      top_k=1)
     assert result.channels.tolist() == [0]
     assert result.activations.tolist() == [3.0]
     assert result.positions.tolist() == [[0, 0]]
@@ -106,8 +107,8 @@ def test_agrees_with_layer_by_layer_deconvnet(seed, mode):
     network, model, image = random_network(seed)
     output, _ = reference.forward(network, image)
     for method in deconv.METHODS:
-        (result,) = deconv.project_layers(model, image, ["conv2"], top_k=3, mode=mode,
-                                          method=method)
+        (result,) = deconv.project_layers(deconv.Projector(model, method), image, ["conv2"],
+                                          top_k=3, mode=mode)
         expected = []
         for channel, (row, col) in zip(result.channels, result.positions, strict=True):
             assert output[row, col, channel] == pytest.approx(output[:, :, channel].max(), rel=1e-6)
@@ -127,12 +128,13 @@ def test_first_layer_agrees_and_methods_differ():
     network, model, image = random_network(2)  # five live channels in conv2
     projections = {}
     for method in deconv.METHODS:
-        (result,) = deconv.project_layers(model, image, ["conv2"], top_k=5, mode="map",
-                                          method=method)
+        (result,) = deconv.project_layers(deconv.Projector(model, method), image, ["conv2"],
+                                          top_k=5, mode="map")
         projections[method] = result.projections
     assert not np.allclose(projections["deconvnet"], projections["guided"])
     assert not np.allclose(projections["guided"], projections["gradient"])
-    (first,) = deconv.project_layers(model, image, ["conv1"], top_k=2, mode="map")
+    (first,) = deconv.project_layers(deconv.Projector(model), image, ["conv1"], top_k=2,
+                                     mode="map")
     output, _ = reference.forward(network[:2], image)
     for channel, projection in zip(first.channels, first.projections, strict=True):
         seed_map = np.zeros_like(output)
@@ -144,8 +146,8 @@ def test_first_layer_agrees_and_methods_differ():
 def test_gradient_method_is_the_plain_gradient():
     """method=gradient is Keras' own gradient of <seed, layer output> on the unmodified model."""
     _, model, image = random_network(2)
-    (result,) = deconv.project_layers(model, image, ["conv2"], top_k=2, mode="map",
-                                      method="gradient")
+    (result,) = deconv.project_layers(deconv.Projector(model, "gradient"), image, ["conv2"],
+                                      top_k=2, mode="map")
     submodel = keras.Model(model.inputs[0], model.get_layer("conv2").output)
     output = keras.ops.convert_to_numpy(submodel(image[None]))[0]
     for channel, projection in zip(result.channels, result.projections, strict=True):
@@ -160,7 +162,7 @@ def test_gradient_method_is_the_plain_gradient():
 def test_batched_projection_equals_one_at_a_time():
     _, model, image = random_network(3)
     projector = deconv.Projector(model, "guided")
-    (batched,) = deconv.project_layers(model, image, ["conv2"], top_k=4, projector=projector)
+    (batched,) = deconv.project_layers(projector, image, ["conv2"], top_k=4)
     feature_map = projector.feature_maps(image[None], ["conv2"])["conv2"]
     for i, (channel, position) in enumerate(zip(batched.channels, batched.positions, strict=True)):
         seed_map = deconv.seeds(feature_map, [channel], [position], "max")
@@ -235,7 +237,7 @@ def test_callers_model_is_unchanged():
     before_output = keras.ops.convert_to_numpy(model(image[None]))
     activations = [layer.activation for layer in model.layers if hasattr(layer, "activation")]
     for method in deconv.METHODS:
-        deconv.project_layers(model, image, ["conv2", "conv5"], top_k=2, method=method)
+        deconv.project_layers(deconv.Projector(model, method), image, ["conv2", "conv5"], top_k=2)
     assert model.get_config() == before_config
     after = [layer.activation for layer in model.layers if hasattr(layer, "activation")]
     assert after == activations
@@ -267,8 +269,8 @@ def test_unsupported_layers_on_the_path_are_refused(bad_layer, message):
                               bad_layer(), layers.Conv2D(2, 3, name="target")])
     image = np.zeros((8, 8, 3), np.float32)
     with pytest.raises(UserError, match=message):
-        deconv.project_layers(model, image, ["target"], top_k=1)
-    deconv.project_layers(model, image, ["first"], top_k=1)  # not on the path to 'first'
+        deconv.project_layers(deconv.Projector(model), image, ["target"], top_k=1)
+    deconv.project_layers(deconv.Projector(model), image, ["first"], top_k=1)  # not on the path to 'first'
 
 
 def test_branching_model_is_refused():
@@ -277,7 +279,8 @@ def test_branching_model_is_refused():
     b = layers.Conv2D(2, 3, padding="same", name="b")(inputs)
     model = keras.Model(inputs, layers.Conv2D(2, 3, name="target")(layers.Add(name="add")([a, b])))
     with pytest.raises(UserError, match="not a simple chain"):
-        deconv.project_layers(model, np.zeros((8, 8, 3), np.float32), ["target"], top_k=1)
+        deconv.project_layers(deconv.Projector(model), np.zeros((8, 8, 3), np.float32),
+                              ["target"], top_k=1)
 
 
 # -- Zeiler & Fergus Figure 2 -------------------------------------------------------------------
@@ -291,16 +294,16 @@ def test_top_images_are_the_strongest_and_projected_alone(mode):
         return batch.astype(np.float32) / 64.0
 
     projector = deconv.Projector(model, "deconvnet")
-    (top,) = deconv.top_images(model, images, prepare, {"conv2": [1, 4]}, n=9, mode=mode,
-                               batch_size=7, projector=projector)
+    (top,) = deconv.top_images(projector, images, prepare, {"conv2": [1, 4]}, n=9, mode=mode,
+                               batch_size=7)
     maps = projector.feature_maps(prepare(images), ["conv2"])["conv2"]
     for i, channel in enumerate([1, 4]):
         maxima = maps[..., channel].reshape(len(images), -1).max(axis=1)
         assert top.indices[i].tolist() == np.argsort(-maxima, kind="stable")[:9].tolist()
         np.testing.assert_allclose(top.activations[i], np.sort(maxima)[::-1][:9], rtol=1e-6)
         for j, index in enumerate(top.indices[i][:3]):
-            (alone,) = deconv.project_layers(model, prepare(images[index]), ["conv2"], top_k=5,
-                                             mode=mode, projector=projector)
+            (alone,) = deconv.project_layers(projector, prepare(images[index]), ["conv2"], top_k=5,
+                                             mode=mode)
             rank = alone.channels.tolist().index(channel)
             assert top.positions[i, j].tolist() == alone.positions[rank].tolist()
             np.testing.assert_allclose(top.projections[i, j], alone.projections[rank], rtol=1e-5,

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from nnvisual.config import ScoreBowConfig, settings_from
 from nnvisual.descriptors import bow, extract, harris, matching, sift, stats
 from nnvisual.errors import UserError
 
@@ -205,7 +206,7 @@ def test_fewer_than_two_matches_give_no_inliers():
 def test_parallel_extraction_matches_serial_and_the_cache_round_trips(tmp_path):
     images = np.stack([np.repeat(textured(64, seed=s)[..., None], 3, axis=2) for s in range(5)])
     images[2] = 100  # a flat image: no keypoints, no corners
-    settings = extract.Settings(size=64)
+    settings = settings_from(ScoreBowConfig(size=64), extract.Settings)
     serial = extract.extract(images, settings, n_jobs=1)
     parallel = extract.extract(images, settings, n_jobs=2)
     computed = extract.cached_features(images, settings)
@@ -223,8 +224,9 @@ def test_parallel_extraction_matches_serial_and_the_cache_round_trips(tmp_path):
 @pytest.mark.parametrize("descriptor", ["dense-sift", "harris"])
 def test_descriptor_choices(descriptor):
     image = np.repeat(textured(64)[..., None], 3, axis=2)
-    found = extract.image_features(image, extract.Settings(descriptor=descriptor, size=64,
-                                                           dense_step=8))
+    settings = settings_from(ScoreBowConfig(descriptor=descriptor, size=64, dense_step=8),
+                             extract.Settings)
+    found = extract.image_features(image, settings)
     if descriptor == "dense-sift":
         assert len(found.features) == 64
     else:

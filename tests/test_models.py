@@ -1,4 +1,4 @@
-"""The study's networks, layer by layer and parameter by parameter (PAPER.md)."""
+"""The study's networks, layer by layer and parameter by parameter (docs/study.md, "The two networks")."""
 
 import keras
 import numpy as np

@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-from nnvisual.classes import model_class_names, resolve_class
+from nnvisual.classes import imagenet_class_names, model_class_names, resolve_class
 from nnvisual.data import CIFAR10_CLASSES
 from nnvisual.errors import UserError
-from nnvisual.models import imagenet_class_names
 from nnvisual.optvis import ClassObjective, Regularizers, initial_images, render
 from nnvisual.optvis import regularizers as priors
 from nnvisual.optvis.param import initial_image
@@ -175,7 +174,8 @@ def test_a_batch_equals_its_images_rendered_alone_with_every_regularizer_on():
     # (a few steps: over hundreds, float32 rounding eventually flips a ReLU or a max-pool switch
     # somewhere and the runs drift apart, batched or not)
     model = conv_model()
-    regularizers = Regularizers(l2_decay=0.01, tv_weight=1e-3, jitter=2, blur_every=2, clip=True)
+    regularizers = Regularizers(l2_decay=0.01, tv_weight=1e-3, jitter=2, blur_every=2,
+                                blur_sigma=1.0, clip=True)
     x0 = initial_images("uniform", (8, 8), 5, range(3))
     batch = render(ClassObjective(model, 1, "softmax"), x0, 6, 3.0, regularizers, seed=5)
     for i in range(3):
@@ -243,8 +243,8 @@ def test_fine_tune_raises_the_label_probability_on_a_copy():
     weights = [w.copy() for w in model.get_weights()]
     images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 3)).astype(np.uint8)
     before = model.predict(images.astype(np.float32), verbose=0)[:, 3].mean()
-    settings = FineTuning(epochs=3, lr=1e-2, batch_size=8)
-    tuned, history = fine_tune(model, images, 3, settings=settings)
+    settings = FineTuning(epochs=3, lr=1e-2, batch_size=8, val_split=0.3, patience=3, seed=0)
+    tuned, history = fine_tune(model, images, 3, settings)
     after = tuned.predict(images.astype(np.float32), verbose=0)[:, 3].mean()
     assert after > before
     assert set(history) >= {"loss", "val_loss", "accuracy"} and 1 <= len(history["loss"]) <= 3
@@ -255,7 +255,7 @@ def test_fine_tune_raises_the_label_probability_on_a_copy():
 
 def test_resolve_target_needs_a_fixed_input_size():
     from nnvisual.models import LoadedModel
-    from nnvisual.reconstruction import resolve_target
+    from nnvisual.steps.maximize import resolve_target
 
     model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(3, activation="softmax")])

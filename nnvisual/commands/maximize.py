@@ -1,11 +1,11 @@
 """``nnvisual maximize``: class reconstruction by activation maximization, and the retraining
-experiment (PAPER.md, Algorithm 1 and Figure 5)."""
+experiment (docs/study.md; Algorithm 1 and Figure 5). The experiment is ``steps.maximize``."""
 
 import click
 
+from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import MaximizeConfig, to_dict
-from nnvisual.errors import UserError
 
 
 @click.command("maximize")
@@ -18,9 +18,9 @@ from nnvisual.errors import UserError
 @click.option("-n", "n", type=int, default=None, help="Number of reconstructions (default 5).")
 @click.option("--steps", type=int, default=None, help="Gradient-ascent steps (default 20).")
 @click.option("--step-size", type=float, default=None, help="Step size (default 1e-4).")
-@click.option("--objective", type=click.Choice(["logit", "softmax"]), default=None,
+@click.option("--objective", type=click.Choice(choices.OBJECTIVES), default=None,
               help="Maximize the class score before (logit) or after the softmax.")
-@click.option("--init", type=click.Choice(["paper", "uniform", "gray"]), default=None,
+@click.option("--init", type=click.Choice(choices.INITS), default=None,
               help="Initial images: paper (noise in [0,1) + 100), uniform or gray.")
 @click.option("--l2-decay", type=float, default=None, help="L2 decay per step (Yosinski 2015).")
 @click.option("--tv-weight", type=float, default=None,
@@ -41,20 +41,20 @@ def command(config_path, out, force, data, unsafe, **flags):
     Example: nnvisual maximize --model results/train-plotka-... --class 284
     --retrain-on cifar10:cat -n 5 (reconstructions before and after fine-tuning).
     """
-    from nnvisual import models, runs
-    from nnvisual import reconstruction as experiment
+    from nnvisual import runs
+    from nnvisual.steps import maximize as step
 
     config = options.resolve_config(MaximizeConfig, config_path, **flags)
-    loaded = models.load_model(config.model, config.weights, unsafe)
-    index, name, names = experiment.resolve_target(loaded, config.target_class)
-    images = (experiment.load_retrain_images(config.retrain_on, data, loaded.image_size)
+    loaded = options.load_model(config.model, config.weights, unsafe)
+    index, name, names = step.resolve_target(loaded, config.target_class)
+    images = (step.load_retrain_images(config.retrain_on, data, loaded.image_size)
               if config.retrain_on else None)
     run = runs.create_run("maximize", f"{loaded.name}-{index}", to_dict(config), out, force)
     with options.interruptible(run):
         run.manifest["target_class"] = {"index": index, "name": name}
-        result = experiment.reconstruct(loaded, index, config, images)
-        check_finite(result)
-        write_outputs(run, result, loaded.name, config, (index, name), names)
+        result = step.reconstruct(loaded, index, config, images)
+        step.check_finite(result)
+        _write_outputs(run, result, loaded.name, config, (index, name), names)
         if images is not None:
             run.manifest["retrain"] = {"source": config.retrain_on, "images": len(images),
                                        "epochs_run": len(result.history["loss"])}
@@ -64,23 +64,11 @@ def command(config_path, out, force, data, unsafe, **flags):
     click.echo(f"wrote {run.path}")
 
 
-def check_finite(result):
-    """Raise UserError if a phase's gradient ascent diverged (NaN or infinite values)."""
-    import numpy as np
-
-    for phase, rendering in result.phases.items():
-        bad_steps = np.flatnonzero(~np.isfinite(rendering.objective).all(axis=1))
-        if bad_steps.size or not np.isfinite(rendering.images).all():
-            when = f" after {bad_steps[0]} steps" if bad_steps.size else ""
-            raise UserError(f"gradient ascent diverged ({phase}): the images or class scores became "
-                            f"NaN or infinite{when}; use a smaller --step-size or --clip")
-
-
-def write_outputs(run, result, model_name, config, target, names):
+def _write_outputs(run, result, model_name, config, target, names):
     """Write the reconstructions, tables, figures and fine-tuned model into ``run``."""
-    from nnvisual import reconstruction as experiment
     from nnvisual.display import deprocess
     from nnvisual.plots import maximize as plots
+    from nnvisual.steps import maximize as step
 
     index, name = target
     shown = {phase: [deprocess(image) for image in r.images] for phase, r in result.phases.items()}
@@ -89,14 +77,12 @@ def write_outputs(run, result, model_name, config, target, names):
             run.write_image(f"{phase}/{i:02d}.png", image)
     run.write_npz("reconstructions.npz", initial=result.initial,
                   **{phase: r.images for phase, r in result.phases.items()})
-    run.write_csv("tables/trajectory.csv", experiment.TRAJECTORY_HEADER,
-                  experiment.trajectory_rows(result.phases))
-    run.write_csv("tables/final.csv", experiment.FINAL_HEADER,
-                  experiment.final_rows(result.phases, names))
+    run.write_csv("tables/trajectory.csv", *step.trajectory_table(result))
+    run.write_csv("tables/final.csv", *step.final_table(result, names))
     label = f"{index} ({name.replace('_', ' ')})"
     title = (f"Class {label} reconstructed from {model_name}: {config.objective} objective, "
              f"{config.steps} steps of {config.step_size:g},\n"
-             f"{experiment.priors_description(config)}")
+             f"{step.priors_description(config)}")
     run.write_figure("figures/reconstructions.png", plots.reconstructions_figure(
         shown, {phase: r.probability[-1] for phase, r in result.phases.items()}, title, label))
     run.write_figure("figures/trajectory.png", plots.trajectory_figure(
@@ -104,5 +90,5 @@ def write_outputs(run, result, model_name, config, target, names):
         {phase: r.probability for phase, r in result.phases.items()},
         f"class {config.objective} (objective)", f"Gradient ascent on class {label}, {model_name}"))
     if result.retrained_model is not None:
-        run.write_csv("tables/retrain_history.csv", *experiment.history_rows(result.history))
+        run.write_csv("tables/retrain_history.csv", *step.retrain_history_table(result.history))
         run.save_model("model_retrained.keras", result.retrained_model)

@@ -1,5 +1,6 @@
-"""Options shared by several commands, the config-resolution step every command starts with, and
-the interruptible block every command runs its work in."""
+"""Options shared by several commands, the config-resolution step every command starts with,
+``--model`` resolution (a ``train`` run folder to its model file), and the interruptible block
+every command runs its work in."""
 
 import contextlib
 from pathlib import Path
@@ -34,6 +35,19 @@ force_option = click.option("--force", is_flag=True,
 def resolve_config(cls, config_path, **flags):
     """The command's config: defaults < the file's section < the flags given (not None)."""
     return load_config(cls, config_path, flags)
+
+
+def load_model(spec: str, weights: str, unsafe: bool = False):
+    """``models.load_model`` of ``--model``, where a complete ``train`` run folder stands for its
+    ``model.keras`` with the class names it recorded."""
+    from nnvisual import models, runs
+
+    path = Path(spec)
+    if spec != "vgg16" and path.is_dir():
+        manifest = runs.require_complete_run(path, "train")
+        return models.load_model(str(path / "model.keras"), weights, unsafe,
+                                 tuple(manifest.get("class_names") or ()))
+    return models.load_model(spec, weights, unsafe)
 
 
 @contextlib.contextmanager

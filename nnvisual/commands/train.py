@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import TrainConfig, load_config, to_dict
 from nnvisual.errors import UserError
@@ -12,7 +13,7 @@ from nnvisual.errors import UserError
 
 @click.command("train")
 @options.config_option
-@click.option("--model", type=click.Choice(["plotka", "bonaccorso"]), default=None,
+@click.option("--model", type=click.Choice(choices.TRAINABLE_MODELS), default=None,
               help="Network of the study (default plotka).")
 @click.option("--num-classes", type=int, default=None,
               help="Width of the output layer (default 10; the class-284 experiment uses 1000).")
@@ -26,7 +27,7 @@ from nnvisual.errors import UserError
               help="Use N stratified training images (and N/5 test images) for a quick run.")
 @click.option("--deterministic", is_flag=True, default=None,
               help="TensorFlow op determinism: the same --seed gives the same history (slower).")
-@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16"]), default=None,
+@click.option("--precision", type=click.Choice(choices.PRECISIONS), default=None,
               help="Arithmetic (weights stay float32). auto (default): mixed_bfloat16 with "
                    "TensorFlow on a CPU with Intel AMX, where it trains about 2x faster; else float32.")
 @options.data_option
@@ -52,6 +53,7 @@ def command(config_path, data, out, force, resume, **flags):
 
     from nnvisual import data as datasets
     from nnvisual import runs, training
+    from nnvisual.steps import train as step
 
     if resume is not None:
         if config_path is not None or any(value is not None for value in flags.values()):
@@ -64,7 +66,7 @@ def command(config_path, data, out, force, resume, **flags):
     else:
         config = options.resolve_config(TrainConfig, config_path, **flags)
     if config.deterministic:
-        _enable_determinism(config.seed)
+        step.enable_determinism(config.seed)
     source = datasets.resolve_source(data)
     dataset, split = training.training_split(datasets.load_dataset(source), config)
 
@@ -88,7 +90,7 @@ def command(config_path, data, out, force, resume, **flags):
 
     def checkpoint(epochs_done, model, history):
         run.save_model("model.keras", model)
-        _write_history(run, history)
+        run.write_csv("tables/history.csv", *step.history_table(history))
         run.manifest.update(history=history, epochs_done=epochs_done)
         run.save_manifest()
 
@@ -96,53 +98,24 @@ def command(config_path, data, out, force, resume, **flags):
 
     with runs.running(run, keep_on_failure=True), stop_on_signals() as stop:
         try:
-            history = training.fit(model, split, config, history, checkpoint, stop,
-                                   verbose=1 if sys.stdout.isatty() else 2)
+            result = step.train(model, dataset, split, config, history, checkpoint, stop,
+                                verbose=1 if sys.stdout.isatty() else 2)
         except Interrupted as exc:
             run.finish("interrupted")
             click.echo(f"Interrupted by {exc} after {run.manifest.get('epochs_done', 0)} of "
                        f"{config.epochs} epochs; continue with: nnvisual train --resume {run.path}",
                        err=True)
             raise click.exceptions.Exit(130) from None
-        test = training.evaluate(model, dataset.x_test, dataset.y_test)
-        _write_results(run, config, history, test)
+        _write_results(run, config, result)
     click.echo(f"wrote {run.path}")
 
 
-def _enable_determinism(seed):
-    """Seed Python, NumPy and the backend, and make TensorFlow's ops deterministic (tf.data feeds
-    every backend), and PyTorch's on the torch backend (JAX is deterministic by default)."""
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    if keras.backend.backend() == "torch":
-        import torch
-
-        torch.use_deterministic_algorithms(True)
-
-
-def _write_history(run, history):
-    from nnvisual.training import HISTORY_KEYS as keys
-
-    rows = [(epoch + 1, *(history[key][epoch] for key in keys)) for epoch in range(len(history["loss"]))]
-    run.write_csv("tables/history.csv", ("epoch", *keys), rows)
-
-
-def _write_results(run, config, history, test):
-    """tables/metrics.csv (Tables 1-2 layout, with the test split and the paper's values) and
-    figures/curves.png (Figure 2)."""
-    from nnvisual.paper import TRAINING_TABLES
+def _write_results(run, config, result):
+    """tables/metrics.csv (Tables 1-2) and figures/curves.png (Figure 2)."""
     from nnvisual.plots.training import training_curves
+    from nnvisual.steps import train as step
 
-    paper = TRAINING_TABLES[config.model]
-    rows = [(name.capitalize(), history[key][-1], history[f"val_{key}"][-1], test[key], *paper[key])
-            for name, key in (("accuracy", "accuracy"), ("loss", "loss"))]
-    run.write_csv("tables/metrics.csv",
-                  ("metric", "training", "validation", "test", "paper_training", "paper_validation"),
-                  rows)
-    title = (f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, "
-             f"batch {config.batch_size}, {run.manifest['precision']}")
-    run.write_figure("figures/curves.png", training_curves(history, title))
-    run.manifest["test"] = test
+    run.write_csv("tables/metrics.csv", *step.metrics_table(config.model, result))
+    title = step.curves_title(config, result.history, run.manifest["precision"])
+    run.write_figure("figures/curves.png", training_curves(result.history, title))
+    run.manifest["test"] = result.test

@@ -4,8 +4,8 @@ Each image gets the chosen descriptor's keypoints and descriptors (SIFT, dense S
 corners described by SIFT) and, for the repeatability table, its Harris corners. OpenCV releases
 the GIL, so a thread pool (joblib) runs images side by side without copying them to processes.
 
-Caching is the one place this package writes a file: :func:`cached_features` keeps the features
-of an image set in ``<cache>/descriptors/<key>.npz``, the key hashing the images' bytes and the
+:func:`cached_features` keeps the features of an image set in the cache
+(:mod:`nnvisual.cache`, ``descriptors/<key>.npz``), the key hashing the images' bytes and the
 settings, so scoring the same reconstructions against another set reuses the class images'.
 """
 
@@ -19,29 +19,27 @@ import cv2
 import numpy as np
 from joblib import Parallel, delayed
 
-from nnvisual import data
+from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.descriptors import harris, sift
 
 CACHE_VERSION = "1"
 CHUNK = 64  # images per parallel task
+PACKED = ("counts", "points", "descriptors", "corner_counts", "corners")  # arrays of a cache
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """How features are extracted (a part of ``ScoreBowConfig``)."""
+    """How features are extracted: the fields of ``ScoreBowConfig`` of the same names, where
+    their defaults and meanings are documented."""
 
-    descriptor: str = "sift"  # sift | dense-sift | harris
-    size: int = 100
-    contrast_threshold: float = 0.03
-    dense_step: int = 10
-    patch_size: float = 16.0
-    harris_max_corners: int = 100
-    harris_quality: float = 0.01
-    harris_min_distance: float = 3.0
-
-    @classmethod
-    def from_config(cls, config) -> Settings:
-        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
+    descriptor: str  # one of choices.DESCRIPTORS
+    size: int
+    contrast_threshold: float
+    dense_step: int
+    patch_size: float
+    harris_max_corners: int
+    harris_quality: float
+    harris_min_distance: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,15 +116,7 @@ def _unpack(arrays) -> list[ImageFeatures]:
 
 
 def cached_features(images: np.ndarray, settings: Settings) -> list[ImageFeatures]:
-    """:func:`extract`, read from the descriptor cache, or computed and saved there."""
-    from nnvisual.runs import atomic_path
-
-    path = data.cache_dir() / "descriptors" / f"{cache_key(images, settings)}.npz"
-    if path.exists():
-        with np.load(path) as stored:
-            return _unpack(stored)
-    found = extract(images, settings)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **_pack(found))
-    return found
-
+    """:func:`extract`, read from the descriptor cache, or computed and stored there."""
+    arrays = cached_arrays(cache_path("descriptors", f"{cache_key(images, settings)}.npz"), PACKED,
+                           lambda: _pack(extract(images, settings)))
+    return _unpack(arrays)

@@ -1,4 +1,5 @@
-"""Geometric matching of one image's SIFT features against a collection's (PAPER.md "Descriptors").
+"""Geometric matching of one image's SIFT features against a collection's (docs/study.md,
+"Bag of visual words").
 
 Each query descriptor's two nearest descriptors in a collection image are found (Euclidean);
 the match to the nearest is kept when it is clearly better than the second (Lowe's ratio test,

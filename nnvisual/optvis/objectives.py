@@ -1,9 +1,9 @@
 """Objectives: the class score that activation maximization drives up.
 
 The study maximized "the mean of the chosen class output", in its final experiment the output
-before the softmax (PAPER.md; Simonyan et al. 2014 argue for the unnormalized score: the
-softmax can rise by pushing the other classes down). Both are read here without touching the
-user's model:
+before the softmax (docs/study.md, "Class reconstruction"; Simonyan et al. 2014 argue for the
+unnormalized score: the softmax can rise by pushing the other classes down). Both are read here
+without touching the user's model:
 
 - a model ending in a separate softmax ``Activation`` (the CIFAR nets): the logits are that
   layer's input;
@@ -21,14 +21,9 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
+from nnvisual.choices import OBJECTIVES
 from nnvisual.errors import UserError
-
-OBJECTIVES = ("logit", "softmax")
-
-
-def activation_name(layer) -> str | None:
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None) if activation is not None else None
+from nnvisual.models import activation_name
 
 
 def logits_and_probabilities(model) -> keras.Model:

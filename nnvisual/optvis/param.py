@@ -1,7 +1,7 @@
 """Initial images for activation maximization, in the model's 0..255 RGB image space.
 
-- ``paper``: uniform noise in [0, 1) plus 100, as in the study's code (PAPER.md; Chollet 2016
-  started from noise around 128);
+- ``paper``: uniform noise in [0, 1) plus 100, as in the study's code (docs/study.md,
+  "Class reconstruction"; Chollet 2016 started from noise around 128);
 - ``uniform``: uniform noise over the whole range [0, 255);
 - ``gray``: mid-grey 128 with uniform noise in [-1, 1), so that the n images still differ.
 
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-INITS = ("paper", "uniform", "gray")
+from nnvisual.choices import INITS
 
 
 def image_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:

@@ -22,20 +22,26 @@ JITTER_STREAM = 1  # random stream of the jitter offsets (stream 0 draws the ini
 
 @dataclasses.dataclass(frozen=True)
 class Regularizers:
-    """Which priors to apply, and how strongly; the defaults switch every one off."""
+    """Which priors to apply, and how strongly (``MaximizeConfig`` holds the defaults: none)."""
 
-    l2_decay: float = 0.0  # fraction of (x - CENTER) removed after each step
-    tv_weight: float = 0.0  # weight of the total-variation penalty in the objective
-    jitter: int = 0  # largest random shift in pixels before each gradient
-    blur_every: int = 0  # blur every k steps (0: never)
-    blur_sigma: float = 1.0  # Gaussian standard deviation of that blur, in pixels
-    clip: bool = False  # keep pixels in [LOW, HIGH]
+    l2_decay: float  # fraction of (x - CENTER) removed after each step
+    tv_weight: float  # weight of the total-variation penalty in the objective
+    jitter: int  # largest random shift in pixels before each gradient
+    blur_every: int  # blur every k steps (0: never)
+    blur_sigma: float  # Gaussian standard deviation of that blur, in pixels
+    clip: bool  # keep pixels in [LOW, HIGH]
 
     def __post_init__(self):
         if not 0 <= self.l2_decay < 1:
             raise ValueError(f"l2_decay must be in [0, 1), got {self.l2_decay}")
-        if min(self.tv_weight, self.jitter, self.blur_every) < 0 or self.blur_sigma <= 0:
-            raise ValueError("tv_weight, jitter and blur_every must be >= 0 and blur_sigma > 0")
+        if min(self.tv_weight, self.jitter, self.blur_every) < 0:
+            raise ValueError("regularizer weights (tv_weight, jitter, blur_every) must be >= 0")
+        if self.blur_sigma <= 0:
+            raise ValueError(f"blur_sigma must be positive, got {self.blur_sigma}")
+
+
+NO_PRIORS = Regularizers(l2_decay=0.0, tv_weight=0.0, jitter=0, blur_every=0, blur_sigma=1.0,
+                         clip=False)
 
 
 def l2_decay(images, rate: float):

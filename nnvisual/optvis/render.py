@@ -51,7 +51,7 @@ def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size
     steps of ``step_size``, with ``regularizers`` (default: none). ``indices`` name the images
     for the jitter's random streams (default 0..n-1; see
     :func:`~nnvisual.optvis.regularizers.jitter_offsets`)."""
-    regularizers = regularizers or Regularizers()
+    regularizers = regularizers or priors.NO_PRIORS
     initial = np.asarray(initial, dtype=np.float32)
     indices = list(range(len(initial)) if indices is None else indices)
     if regularizers.jitter:

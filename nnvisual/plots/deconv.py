@@ -1,4 +1,5 @@
-"""Figures of DeconvNet projections (PAPER.md Figures 3 and 4; Zeiler & Fergus 2014 Figure 2).
+"""Figures of DeconvNet projections (docs/study.md, "DeconvNet": Figures 3 and 4;
+Zeiler & Fergus 2014 Figure 2).
 
 Every projection is shown with the study's display normalization, ``display.deprocess``:
 (x - mean) / std * 0.1 + 0.5, clipped to [0, 1], computed per panel (per crop for crops).

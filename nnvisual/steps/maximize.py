@@ -1,8 +1,10 @@
-"""The study's class-reconstruction experiment (PAPER.md, Algorithm 1 and Figure 5).
+"""Step ``maximize``: the study's class reconstruction and retraining experiment
+(docs/study.md, "Class reconstruction"; Algorithm 1 and Figure 5).
 
 Reconstruct n images of a class by activation maximization ("before"); optionally fine-tune the
 model on real images of that class and reconstruct again from the same initial images and the
-same random jitter ("after"). Returns arrays and table rows; the command layer writes them.
+same random jitter ("after"). :func:`reconstruct` returns the arrays; the ``*_table`` functions
+turn them into (header, rows); the command layer writes them.
 """
 
 from __future__ import annotations
@@ -11,14 +13,11 @@ import dataclasses
 
 import numpy as np
 
-from nnvisual.config import MaximizeConfig
+from nnvisual.config import MaximizeConfig, settings_from
 from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
 from nnvisual.optvis import ClassObjective, Regularizers, Rendering, initial_images, render
 from nnvisual.retrain import FineTuning, fine_tune
-
-TRAJECTORY_HEADER = ("phase", "image", "step", "objective", "probability")
-FINAL_HEADER = ("phase", "image", "objective", "probability", "top1_class", "top1_name")
 
 
 @dataclasses.dataclass
@@ -29,12 +28,6 @@ class Reconstructions:
     phases: dict[str, Rendering]
     retrained_model: object | None = None
     history: dict[str, list[float]] | None = None
-
-
-def regularizers_of(config: MaximizeConfig) -> Regularizers:
-    return Regularizers(l2_decay=config.l2_decay, tv_weight=config.tv_weight,
-                        jitter=config.jitter, blur_every=config.blur_every,
-                        blur_sigma=config.blur_sigma, clip=config.clip)
 
 
 def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str, ...]]:
@@ -76,7 +69,7 @@ def reconstruct(loaded: LoadedModel, class_index: int, config: MaximizeConfig,
     """Run the experiment: "before" reconstructions, then, given ``retrain_images``, fine-tuning
     and "after" reconstructions from the same initial images."""
     initial = initial_images(config.init, loaded.image_size, config.seed, range(config.n))
-    regularizers = regularizers_of(config)
+    regularizers = settings_from(config, Regularizers)
 
     def reconstruct_with(model) -> Rendering:
         objective = ClassObjective(model, class_index, config.objective, loaded.preprocess)
@@ -84,38 +77,45 @@ def reconstruct(loaded: LoadedModel, class_index: int, config: MaximizeConfig,
 
     result = Reconstructions(initial, {"before": reconstruct_with(loaded.model)})
     if retrain_images is not None:
-        settings = FineTuning(epochs=config.retrain_epochs, lr=config.retrain_lr,
-                              batch_size=config.retrain_batch_size,
-                              val_split=config.retrain_val_split,
-                              patience=config.retrain_patience, seed=config.seed)
+        settings = settings_from(config, FineTuning, prefix="retrain_")
         result.retrained_model, result.history = fine_tune(
-            loaded.model, retrain_images, class_index, loaded.preprocess, settings)
+            loaded.model, retrain_images, class_index, settings, loaded.preprocess)
         result.phases["after"] = reconstruct_with(result.retrained_model)
     return result
 
 
-def trajectory_rows(phases: dict[str, Rendering]):
-    """Rows of ``tables/trajectory.csv``: the objective and probability of every image per step."""
-    for phase, rendering in phases.items():
-        steps, count = rendering.objective.shape
-        for image in range(count):
-            for step in range(steps):
-                yield (phase, image, step, rendering.objective[step, image],
-                       rendering.probability[step, image])
+def check_finite(result: Reconstructions) -> None:
+    """Raise UserError if a phase's gradient ascent diverged (NaN or infinite values)."""
+    for phase, rendering in result.phases.items():
+        bad_steps = np.flatnonzero(~np.isfinite(rendering.objective).all(axis=1))
+        if bad_steps.size or not np.isfinite(rendering.images).all():
+            when = f" after {bad_steps[0]} steps" if bad_steps.size else ""
+            raise UserError(f"gradient ascent diverged ({phase}): the images or class scores became "
+                            f"NaN or infinite{when}; use a smaller --step-size or --clip")
 
 
-def final_rows(phases: dict[str, Rendering], class_names: tuple[str, ...]):
-    """Rows of ``tables/final.csv``: each returned image's objective, probability and top class."""
-    for phase, rendering in phases.items():
-        for image, top in enumerate(rendering.top_class):
-            yield (phase, image, rendering.objective[-1, image], rendering.probability[-1, image],
-                   int(top), class_names[top])
+def trajectory_table(result: Reconstructions):
+    """``tables/trajectory.csv``: the objective and probability of every image at every step."""
+    rows = [(phase, image, step, rendering.objective[step, image],
+             rendering.probability[step, image])
+            for phase, rendering in result.phases.items()
+            for image in range(rendering.objective.shape[1])
+            for step in range(rendering.objective.shape[0])]
+    return ("phase", "image", "step", "objective", "probability"), rows
 
 
-def history_rows(history: dict[str, list[float]]):
-    """Rows of ``tables/retrain_history.csv``: epoch, then each metric Keras recorded."""
+def final_table(result: Reconstructions, class_names: tuple[str, ...]):
+    """``tables/final.csv``: each returned image's objective, probability and top class."""
+    rows = [(phase, image, rendering.objective[-1, image], rendering.probability[-1, image],
+             int(top), class_names[top])
+            for phase, rendering in result.phases.items()
+            for image, top in enumerate(rendering.top_class)]
+    return ("phase", "image", "objective", "probability", "top1_class", "top1_name"), rows
+
+
+def retrain_history_table(history: dict[str, list[float]]):
+    """``tables/retrain_history.csv``: epoch, then each metric Keras recorded."""
     keys = sorted(history)
-    header = ("epoch", *keys)
     rows = [(epoch + 1, *(history[key][epoch] for key in keys))
             for epoch in range(len(history[keys[0]]))]
-    return header, rows
+    return ("epoch", *keys), rows

@@ -1,0 +1,75 @@
+"""Step ``train``: the study's CIFAR-10 networks trained and evaluated (docs/study.md,
+"Training"; Tables 1-2, Figure 2).
+
+The method (input pipeline, augmentation, early stopping, precision) is :mod:`nnvisual.training`;
+this module holds what the experiment adds to it: reproducibility (:func:`enable_determinism`),
+training then testing (:func:`train`), and the tables and figure title of a result. The caller's
+``on_epoch_end`` writes the checkpoints; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from nnvisual import training
+from nnvisual.config import TrainConfig
+from nnvisual.data import Dataset
+from nnvisual.interrupts import StopRequest
+from nnvisual.paper import TRAINING_TABLES
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """A trained network's history (one value per epoch and key of ``training.HISTORY_KEYS``)
+    and its loss and accuracy on the test split."""
+
+    history: dict[str, list[float]]
+    test: dict[str, float]
+
+
+def enable_determinism(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and make TensorFlow's ops deterministic (tf.data feeds
+    every backend), and PyTorch's on the torch backend (JAX is deterministic by default)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
+
+
+def train(model, dataset: Dataset, split: training.Split, config: TrainConfig,
+          history: dict | None = None, on_epoch_end: Callable = lambda *args: None,
+          stop: StopRequest | None = None, verbose: int | str = "auto") -> TrainResult:
+    """Fit ``model`` on ``split`` up to ``config.epochs`` (continuing after ``history``'s
+    epochs; see :func:`nnvisual.training.fit`), then evaluate it on ``dataset``'s test split."""
+    history = training.fit(model, split, config, history, on_epoch_end, stop, verbose)
+    return TrainResult(history, training.evaluate(model, dataset.x_test, dataset.y_test))
+
+
+def history_table(history: dict[str, list[float]]):
+    """``tables/history.csv``: one row per epoch."""
+    keys = training.HISTORY_KEYS
+    rows = [(epoch + 1, *(history[key][epoch] for key in keys))
+            for epoch in range(len(history["loss"]))]
+    return ("epoch", *keys), rows
+
+
+def metrics_table(model_name: str, result: TrainResult):
+    """``tables/metrics.csv``: Tables 1-2's layout (final training and validation accuracy and
+    loss) with the test split and the paper's values beside them."""
+    paper = TRAINING_TABLES[model_name]
+    history, test = result.history, result.test
+    rows = [(name.capitalize(), history[key][-1], history[f"val_{key}"][-1], test[key], *paper[key])
+            for name, key in (("accuracy", "accuracy"), ("loss", "loss"))]
+    return ("metric", "training", "validation", "test", "paper_training", "paper_validation"), rows
+
+
+def curves_title(config: TrainConfig, history: dict[str, list[float]], precision: str) -> str:
+    """The title of Figure 2's curves: the network, its epochs and its training settings."""
+    return (f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, "
+            f"batch {config.batch_size}, {precision}")

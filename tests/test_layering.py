@@ -1,0 +1,88 @@
+"""The package's layering holds by itself: compute modules never reach the command layer.
+
+Steps and methods return values; only ``commands/`` (with ``runs`` for run folders and ``plots``
+for figures) turns them into files and terminal output. Every import in a compute module, at
+the top or inside a function, is read from its source.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import nnvisual
+
+PACKAGE = Path(nnvisual.__file__).parent
+COMMAND_LAYER = ("nnvisual.runs", "nnvisual.plots", "nnvisual.commands", "nnvisual.cli",
+                 "nnvisual.report", "click")
+COMPUTE = sorted(
+    path for path in PACKAGE.rglob("*.py")
+    if path.relative_to(PACKAGE).parts[0] not in ("commands", "plots", "report")
+    and path.name not in ("cli.py", "__main__.py", "runs.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports (``from a.b import c`` counts as ``a.b`` and ``a.b.c``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def reaches_command_layer(module: str) -> bool:
+    return any(module == layer or module.startswith(layer + ".") for layer in COMMAND_LAYER)
+
+
+def test_the_compute_modules_are_found():
+    found = {str(path.relative_to(PACKAGE)) for path in COMPUTE}
+    assert {"deconv.py", "steps/train.py", "steps/score_bow.py", "optvis/render.py",
+            "descriptors/extract.py", "data.py", "models.py"} <= found
+
+
+@pytest.mark.parametrize("path", COMPUTE, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_compute_module_does_not_import_the_command_layer(path):
+    offending = sorted(m for m in imported_modules(path) if reaches_command_layer(m))
+    assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
+
+
+def test_the_check_sees_a_function_level_import(tmp_path):
+    module = tmp_path / "module.py"
+    module.write_text("def f():\n    from nnvisual.runs import create_run\n    import click\n")
+    assert {m for m in imported_modules(module) if reaches_command_layer(m)} == {
+        "nnvisual.runs", "nnvisual.runs.create_run", "click"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycle_between_modules():
+    """No two modules import each other, directly or through others (imports inside functions
+    count: they hide a cycle, they do not remove it)."""
+    paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: {m for m in imported_modules(path) if m in paths and m != name}
+             for name, path in paths.items()}
+    for package in [name for name in graph if paths[name].name == "__init__.py"]:
+        graph[package] = set()  # a package's __init__ re-exports its modules: not a cycle
+    state, stack = {}, []
+
+    def visit(name):
+        state[name] = "open"
+        stack.append(name)
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(
+                    stack[stack.index(target):] + [target]))
+            if target not in state:
+                visit(target)
+        stack.pop()
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
