@@ -39,7 +39,7 @@ def reaches_command_layer(module: str) -> bool:
 
 def test_the_compute_modules_are_found():
     found = {str(path.relative_to(PACKAGE)) for path in COMPUTE}
-    assert {"deconv.py", "steps/train.py", "steps/score_bow.py", "optvis/render.py",
+    assert {"deconv/path.py", "steps/train.py", "steps/score_bow.py", "optvis/render.py",
             "descriptors/extract.py", "data.py", "models.py"} <= found
 
 

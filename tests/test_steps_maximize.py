@@ -1,0 +1,82 @@
+"""steps.maximize: the class target, the divergence check and the tables, by hand."""
+
+import keras
+import numpy as np
+import pytest
+
+from nnvisual.errors import UserError
+from nnvisual.models import LoadedModel
+from nnvisual.optvis import Rendering
+from nnvisual.steps import maximize as step
+
+
+def rendering(objective, probability, top_class):
+    objective = np.asarray(objective, np.float32)
+    return Rendering(np.zeros((objective.shape[1], 2, 2, 3), np.float32), objective,
+                     np.asarray(probability, np.float32), np.asarray(top_class))
+
+
+def two_phases():
+    before = rendering([[1, 2], [3, 4]], [[0.1, 0.2], [0.3, 0.4]], [2, 0])
+    after = rendering([[5, 6], [7, 8]], [[0.5, 0.6], [0.7, 0.8]], [1, 1])
+    return step.Reconstructions(np.zeros((2, 2, 2, 3), np.float32),
+                                {"before": before, "after": after})
+
+
+def test_resolve_target_needs_a_fixed_input_size():
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    with pytest.raises(UserError, match="no fixed input size"):
+        step.resolve_target(LoadedModel(model, "any", (None, None), None, ()), "1")
+    fixed = LoadedModel(model, "any", (8, 8), None, ("a", "b", "c"))
+    assert step.resolve_target(fixed, "B") == (1, "b", ("a", "b", "c"))
+
+
+def test_trajectory_table_lists_every_step_of_every_image():
+    header, rows = step.trajectory_table(two_phases())
+    assert header == ("phase", "image", "step", "objective", "probability")
+    assert [(p, i, s, round(float(o), 6), round(float(q), 6)) for p, i, s, o, q in rows] == [
+        ("before", 0, 0, 1, 0.1), ("before", 0, 1, 3, 0.3),
+        ("before", 1, 0, 2, 0.2), ("before", 1, 1, 4, 0.4),
+        ("after", 0, 0, 5, 0.5), ("after", 0, 1, 7, 0.7),
+        ("after", 1, 0, 6, 0.6), ("after", 1, 1, 8, 0.8)]
+
+
+def test_final_table_names_each_images_top_class():
+    header, rows = step.final_table(two_phases(), ("cat", "dog", "frog"))
+    assert header == ("phase", "image", "objective", "probability", "top1_class", "top1_name")
+    assert [(p, i, round(float(o), 6), round(float(q), 6), c, n)
+            for p, i, o, q, c, n in rows] == [
+        ("before", 0, 3, 0.3, 2, "frog"), ("before", 1, 4, 0.4, 0, "cat"),
+        ("after", 0, 7, 0.7, 1, "dog"), ("after", 1, 8, 0.8, 1, "dog")]
+
+
+def test_retrain_history_table_has_sorted_metric_columns():
+    header, rows = step.retrain_history_table({"val_loss": [3.0, 2.0], "loss": [1.0, 0.5]})
+    assert header == ("epoch", "loss", "val_loss")
+    assert rows == [(1, 1.0, 3.0), (2, 0.5, 2.0)]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("objective", "diverged \\(after\\).*NaN or infinite after 1 steps"),
+    ("images", "diverged \\(after\\).*NaN or infinite; use"),
+])
+def test_check_finite_names_the_phase_and_the_step(bad, message):
+    result = two_phases()
+    step.check_finite(result)  # all finite: no error
+    after = result.phases["after"]
+    if bad == "objective":
+        after.objective[1, 0] = np.nan
+    else:
+        after.images[1, 0, 0, 0] = np.inf
+    with pytest.raises(UserError, match=message):
+        step.check_finite(result)
+
+
+def test_priors_description_in_words():
+    from nnvisual.config import MaximizeConfig
+
+    assert step.priors_description(MaximizeConfig()) == "no regularizer"
+    described = step.priors_description(MaximizeConfig(l2_decay=0.01, jitter=2, blur_every=4,
+                                                       clip=True))
+    assert described == "L2 decay 0.01, jitter 2 px, blur every 4 (sigma 1), clipped to 0..255"
