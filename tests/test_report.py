@@ -1,4 +1,7 @@
-"""`nnvisual report`: tables beside the paper's, embedded figures, flagged runs, errors."""
+"""`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors.
+
+The run-folder builders here are shared by the tests of each module of :mod:`nnvisual.report`.
+"""
 
 import base64
 import csv
@@ -239,13 +242,3 @@ def test_report_renders_in_headless_chromium(report, isolated):
     line = np.abs(shot - (31, 119, 180)).sum(axis=2) < 12  # the figure's line (not link blue)
     assert line.sum() > 50
 
-
-def test_a_training_table_names_what_sets_its_run_apart():
-    from nnvisual.report import _training_run
-
-    manifest = {"config": {"model": "plotka", "epochs": 10, "num_classes": 1000, "subset": 500},
-                "epochs_done": 4, "precision": "mixed_bfloat16"}
-    assert _training_run(manifest) == {
-        "model": "plotka", "details": "4 epochs, 1000-way head, subset of 500 images, in mixed_bfloat16"}
-    assert _training_run({"config": {"model": "bonaccorso", "epochs": 250}, "precision": "float32"}) == {
-        "model": "bonaccorso", "details": "250 epochs"}
