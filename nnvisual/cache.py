@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnvisual.files import atomic_path
+from nnvisual.files import DiskError, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def cached_arrays(path: Path, keys, build: Callable[[], dict[str, np.ndarray]]
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-    except OSError as exc:
+    except (OSError, DiskError) as exc:  # e.g. a full disk: the run goes on without a cache
         log.warning("could not store the cache %s (%s); continuing without it", path,
-                    exc.strerror or exc)
+                    exc.strerror if isinstance(exc, OSError) else exc)
     return arrays

@@ -13,6 +13,7 @@ Each config is the one source of its command's defaults and checks; the choices 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -48,8 +49,22 @@ def settings_from(config, cls, prefix: str = ""):
         raise UserError(str(exc)) from None
 
 
+class _Config:
+    """Checks shared by every command's config: each float is finite, then the config's own."""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type == "float" and not math.isfinite(value):
+                raise UserError(f"config key '{field.name}' must be a finite number, got {value}")
+        self.check()
+
+    def check(self):
+        raise NotImplementedError
+
+
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_Config):
     """`nnvisual train` (docs/study.md, "Training"; defaults are the paper's plotka settings)."""
 
     SECTION: ClassVar[str] = "train"
@@ -71,7 +86,7 @@ class TrainConfig:
     deterministic: bool = False  # TensorFlow op determinism: the same seed gives the same history
     precision: str = "auto"  # float32, mixed_bfloat16, or auto (see training.resolve_precision)
 
-    def __post_init__(self):
+    def check(self):
         _check_choice(self.model, "model", choices.TRAINABLE_MODELS)
         _check(self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}")
         _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
@@ -88,7 +103,7 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class DeconvConfig:
+class DeconvConfig(_Config):
     """`nnvisual deconv` (docs/study.md, "DeconvNet")."""
 
     SECTION: ClassVar[str] = "deconv"
@@ -104,7 +119,7 @@ class DeconvConfig:
     top9_images: int = 2000  # dataset images scanned for the top-9 view
     seed: int = 0
 
-    def __post_init__(self):
+    def check(self):
         _check(self.top_k >= 1, f"top_k must be at least 1, got {self.top_k}")
         _check_choice(self.mode, "mode", choices.DECONV_MODES)
         _check_choice(self.method, "method", choices.DECONV_METHODS)
@@ -113,7 +128,7 @@ class DeconvConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class MaximizeConfig:
+class MaximizeConfig(_Config):
     """`nnvisual maximize` (docs/study.md, "Class reconstruction")."""
 
     SECTION: ClassVar[str] = "maximize"
@@ -139,7 +154,7 @@ class MaximizeConfig:
     retrain_patience: int = 3
     seed: int = 0
 
-    def __post_init__(self):
+    def check(self):
         _check(self.n >= 1, f"n must be at least 1, got {self.n}")
         _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
         _check(self.step_size > 0, f"step_size must be positive, got {self.step_size}")
@@ -156,7 +171,7 @@ class MaximizeConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ScoreBowConfig:
+class ScoreBowConfig(_Config):
     """`nnvisual score-bow` (docs/study.md, "Bag of visual words")."""
 
     SECTION: ClassVar[str] = "score_bow"
@@ -177,7 +192,7 @@ class ScoreBowConfig:
     bootstrap: int = 10000
     seed: int = 0
 
-    def __post_init__(self):
+    def check(self):
         _check_choice(self.descriptor, "descriptor", choices.DESCRIPTORS)
         _check(self.size >= 16, f"size must be at least 16 pixels, got {self.size}")
         _check(self.contrast_threshold >= 0, "contrast_threshold must be >= 0")

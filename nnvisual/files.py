@@ -1,16 +1,33 @@
 """Atomic file writing, the one way nnvisual puts bytes on disk (run folders and caches).
 
-A file is written to a temporary name in its own folder and renamed into place, so a reader
-never sees a half-written file, whatever stops the writer (a crash, a signal, a full disk).
+A file is written to a temporary name in its own folder, flushed to the disk (fsync) and renamed
+into place, so a reader never sees a half-written or empty file, whatever stops the writer (a
+crash, a signal, a full disk): the target is the old file or the whole new one. A full disk or
+quota, a read-only file system and an I/O error are the user's to fix: they end as one
+:class:`DiskError` line naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from nnvisual.errors import UserError
+
+DISK_ERRORS = {  # errno -> what the user is told
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EIO: "input/output error",
+}
+
+
+class DiskError(UserError):
+    """The disk refused a write (full, over quota, read-only or failing)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -28,24 +45,47 @@ def _umask() -> int:
     return mask
 
 
+def _fsync(path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def disk_errors(path: Path):
+    """Turn a disk's refusal (:data:`DISK_ERRORS`) inside the block into a DiskError naming
+    ``path``; other errors pass unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        raise DiskError(f"{DISK_ERRORS[exc.errno]} while writing {path}") from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+    """Yield a temporary path beside ``path``; if the block succeeds, flush it to the disk and
+    rename it to ``path``.
 
     The file gets the permissions of an ordinary new file (0666 less the umask); on any error
-    the temporary file is removed and ``path`` is left as it was.
+    the temporary file is removed and ``path`` is left as it was (a disk's refusal becomes a
+    :class:`DiskError`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    tmp = None
+    with disk_errors(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
+                                       dir=path.parent)
+            os.close(fd)
+            yield Path(tmp)
+            _fsync(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

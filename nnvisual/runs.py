@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from nnvisual.errors import UserError
-from nnvisual.files import atomic_path, sha256_file, write_bytes_atomic
+from nnvisual.files import DiskError, atomic_path, disk_errors, sha256_file, write_bytes_atomic
 
 RESULTS_DIR = Path("results")
 MANIFEST = "manifest.json"
@@ -123,12 +123,22 @@ class Run:
 
     def save_model(self, relative: str, model) -> Path:
         target = self.path / relative
-        with atomic_path(target) as tmp:
-            keras_tmp = tmp.with_suffix(".keras")  # Keras insists on the extension
-            model.save(keras_tmp)
-            os.replace(keras_tmp, tmp)
+        with atomic_path(target) as tmp:  # the temporary name keeps the .keras Keras insists on
+            model.save(tmp)
         self._record(relative)
         return target
+
+    def move(self, relative: str, new_relative: str) -> None:
+        """Rename an output within the run folder (atomically, replacing ``new_relative``)."""
+        with disk_errors(self.path / new_relative):
+            os.replace(self.path / relative, self.path / new_relative)
+        self.manifest["outputs"].pop(relative, None)
+        self._record(new_relative)
+
+    def remove(self, relative: str) -> None:
+        """Delete an output that the finished run no longer needs."""
+        (self.path / relative).unlink(missing_ok=True)
+        self.manifest["outputs"].pop(relative, None)
 
     def _write(self, relative: str, data: bytes) -> Path:
         target = self.path / relative
@@ -222,9 +232,12 @@ def create_run(command: str, name: str, config: dict, out: Path | None = None,
         "outputs": {},
     }
     run = Run(path, manifest)
-    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    run._record("config.yaml")
-    run.save_manifest()
+    try:
+        run.write_text("config.yaml", yaml.safe_dump(config, sort_keys=False))
+        run.save_manifest()
+    except DiskError:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return run
 
 
@@ -256,7 +269,8 @@ def _backend() -> str:
 @contextlib.contextmanager
 def running(run: Run, keep_on_failure: bool = False):
     """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM) mark it interrupted and
-    keep it; on an error mark it failed, or delete it unless ``keep_on_failure``."""
+    keep it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk
+    that keeps the failure from being recorded leaves the last manifest written, whole."""
     from nnvisual.interrupts import Interrupted
 
     try:
@@ -269,9 +283,15 @@ def running(run: Run, keep_on_failure: bool = False):
         if run.manifest.get("status") != "running":  # already finished, e.g. as interrupted
             raise
         if keep_on_failure:
-            run.finish("failed")
+            with contextlib.suppress(DiskError):  # a full disk: the older manifest stands
+                run.finish("failed")
         else:
             shutil.rmtree(run.path, ignore_errors=True)
         raise
     if run.manifest.get("status") == "running":
-        run.finish("complete")
+        try:
+            run.finish("complete")
+        except DiskError:
+            if not keep_on_failure:
+                shutil.rmtree(run.path, ignore_errors=True)
+            raise

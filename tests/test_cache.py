@@ -71,5 +71,5 @@ def test_a_cache_that_cannot_be_stored_is_skipped(isolated, caplog, monkeypatch)
     with caplog.at_level(logging.WARNING, logger="nnvisual.cache"):
         got = cache.cached_arrays(path, ("x", "y"), Builder())
     np.testing.assert_array_equal(got["y"], arrays()["y"])
-    assert "could not store the cache" in caplog.text and "No space left" in caplog.text
+    assert "could not store the cache" in caplog.text and "no space left on device" in caplog.text
     assert not path.exists() and list(path.parent.iterdir()) == []  # no temporary left behind

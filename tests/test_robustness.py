@@ -102,7 +102,7 @@ def test_sigterm_during_maximize_keeps_an_interrupted_run(tiny_plotka, isolated)
     assert manifest["status"] == "interrupted" and manifest["ended"]
     assert not list((isolated / "run").rglob("*.tmp*"))  # nothing half-written
     for relative, digest in manifest["outputs"].items():  # whatever was written is whole
-        from nnvisual.runs import sha256_file
+        from nnvisual.files import sha256_file
 
         assert digest == sha256_file(isolated / "run" / relative)
 
@@ -138,6 +138,7 @@ def test_training_that_diverges_at_once_fails_without_a_checkpoint(cli, image_fo
     manifest = json.loads((isolated / "run" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "epochs_done" not in manifest
     assert not (isolated / "run" / "model.keras").exists()
+    assert not (isolated / "run" / "checkpoints").exists()
 
 
 def test_training_that_diverges_later_keeps_the_last_good_checkpoint(cli, image_folder, isolated,
@@ -161,7 +162,8 @@ def test_training_that_diverges_later_keeps_the_last_good_checkpoint(cli, image_
     assert re.search(r"training diverged: the (loss is (nan|inf) in batch \d+ of|weights are not finite "
                      r"after) epoch 2; the run keeps the checkpoint of epoch 1;", line), line
     assert [row["epoch"] for row in read_rows(run / "tables/history.csv")] == ["1"]
-    weights = keras.models.load_model(run / "model.keras").get_weights()
+    assert manifest["checkpoints"] == ["checkpoints/epoch-001.keras"]
+    weights = keras.models.load_model(run / "checkpoints/epoch-001.keras").get_weights()
     assert all(np.isfinite(w).all() for w in weights)
     assert not list(run.rglob("*.tmp*"))
 

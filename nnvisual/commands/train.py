@@ -49,10 +49,9 @@ def command(config_path, data, out, force, resume, **flags):
     checkpoint, and --resume RUN_DIR continues. With --deterministic the same --seed gives
     the same history, byte for byte.
     """
-    import keras
-
     from nnvisual import data as datasets
     from nnvisual import runs, training
+    from nnvisual.commands import checkpoints
     from nnvisual.steps import train as step
 
     if resume is not None:
@@ -72,11 +71,9 @@ def command(config_path, data, out, force, resume, **flags):
 
     if resume is not None:
         run.manifest["status"] = "running"
-        if run.manifest.get("epochs_done"):
-            model = keras.models.load_model(run.file("model.keras"))
-            history = run.manifest["history"]
-        else:  # stopped before the first checkpoint: start afresh in the same folder
-            model, history = training.new_model(config, split), None
+        model, history = checkpoints.load(run)
+        if model is None:  # stopped before the first checkpoint: start afresh in the same folder
+            model = training.new_model(config, split)
     else:
         run = runs.create_run("train", config.model, to_dict(config), out, force)
         model, history = training.new_model(config, split), None
@@ -89,10 +86,7 @@ def command(config_path, data, out, force, resume, **flags):
     click.echo(f"training {config.model} in {model.dtype_policy.name}")
 
     def checkpoint(epochs_done, model, history):
-        run.save_model("model.keras", model)
-        run.write_csv("tables/history.csv", *step.history_table(history))
-        run.manifest.update(history=history, epochs_done=epochs_done)
-        run.save_manifest()
+        checkpoints.save(run, model, epochs_done, history)
 
     from nnvisual.interrupts import Interrupted, stop_on_signals
 
@@ -107,6 +101,7 @@ def command(config_path, data, out, force, resume, **flags):
                        err=True)
             raise click.exceptions.Exit(130) from None
         _write_results(run, config, result)
+        checkpoints.finish(run)
     click.echo(f"wrote {run.path}")
 
 
