@@ -13,8 +13,15 @@ DECONV_MODES = ("max", "map")  # deconv.seeds: from the strongest activation or 
 SPLITS = ("train", "test")  # data.Dataset
 OBJECTIVES = ("logit", "softmax")  # optvis.objectives.ClassObjective
 INITS = ("paper", "uniform", "gray")  # optvis.param.initial_image
+PARAMS = ("pixel", "fft")  # optvis.param: raw pixels, or lucid's 1/f-scaled Fourier spectrum
 DESCRIPTORS = ("sift", "dense-sift", "harris")  # descriptors.extract.image_features
 IDF_WEIGHTINGS = ("smooth", "plain")  # descriptors.bow.VisualVocabulary
+SMOOTHGRAD_BASES = ("saliency", "gradient-x-input", "guided", "deconvnet")  # attribution.gradient_methods
+CAM_METHODS = ("gradcam", "gradcam++", "scorecam", "guided-gradcam")  # attribution.cam
+ATTRIBUTION_METHODS = (*SMOOTHGRAD_BASES, "integrated-gradients", "smoothgrad", *CAM_METHODS,
+                       "occlusion")  # attribution.attribute
+BASELINES = ("black", "blur", "noise")  # attribution.baselines
+RANDOMIZATIONS = ("cascading", "independent")  # sanity.randomization
 
 
 def one_of(choices) -> str:

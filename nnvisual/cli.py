@@ -22,6 +22,8 @@ COMMANDS = {
     "maximize": "nnvisual.commands.maximize",
     "score-bow": "nnvisual.commands.score_bow",
     "report": "nnvisual.commands.report",
+    "attribute": "nnvisual.commands.attribute",
+    "sanity": "nnvisual.commands.sanity",
 }
 
 

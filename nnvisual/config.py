@@ -146,6 +146,13 @@ class MaximizeConfig(_Config):
     blur_every: int = 0
     blur_sigma: float = 1.0
     clip: bool = False
+    param: str = "pixel"  # lucid's parametrizations (optvis.param): pixel or fft
+    decorrelate: bool = False
+    learning_rate: float = 0.05  # Adam, for fft or decorrelated images (lucid's default)
+    transforms: str = "none"  # optvis.transforms: none, standard or a list
+    diversity: float = 0.0
+    diversity_layer: str | None = None
+    channel_grid: str | None = None  # LAYER or LAYER:C1,C2,...
     retrain_on: str | None = None
     retrain_epochs: int = 10
     retrain_lr: float = 1e-3
@@ -158,8 +165,19 @@ class MaximizeConfig(_Config):
         _check(self.n >= 1, f"n must be at least 1, got {self.n}")
         _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
         _check(self.step_size > 0, f"step_size must be positive, got {self.step_size}")
-        _check_choice(self.objective, "objective", choices.OBJECTIVES)
+        if self.objective not in choices.OBJECTIVES:  # an expression (optvis.objective_parser)
+            from nnvisual.optvis.objective_parser import parse_objective
+
+            parse_objective(self.objective, lambda spec: 0)
         _check_choice(self.init, "init", choices.INITS)
+        _check_choice(self.param, "param", choices.PARAMS)
+        _check(self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}")
+        _check(self.diversity >= 0, f"diversity must be >= 0, got {self.diversity}")
+        _check(not self.diversity or self.diversity_layer,
+               "diversity needs a diversity_layer (--diversity-layer LAYER)")
+        from nnvisual.optvis.transforms import parse_transforms
+
+        parse_transforms(self.transforms)
         from nnvisual.optvis.regularizers import Regularizers
 
         settings_from(self, Regularizers)  # its own checks of the priors' values
@@ -211,7 +229,68 @@ class ScoreBowConfig(_Config):
         _check(self.bootstrap >= 100, "bootstrap must be at least 100")
 
 
-SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig)}
+def _check_methods(methods, allowed) -> None:
+    _check(len(methods) >= 1, "give at least one method")
+    for method in methods:
+        _check_choice(method, "method", allowed)
+
+
+@dataclasses.dataclass(frozen=True)
+class AttributeConfig(_Config):
+    """`nnvisual attribute` (docs/sanity-checks.md; nnvisual.attribution)."""
+
+    SECTION: ClassVar[str] = "attribute"
+    model: str = "vgg16"
+    weights: str = "imagenet"
+    images: str | None = None  # an image file or a folder of images
+    methods: tuple[str, ...] = ("saliency", "integrated-gradients", "gradcam")
+    target_class: str = "auto"  # auto: each image's top-1 class
+    layer: str | None = None  # CAM layer; None: the last 4-D feature map
+    batch_size: int = 16
+    baseline: str = "black"
+    steps: int = 50  # integrated gradients, Gauss-Legendre points
+    samples: int = 25  # smoothgrad (Smilkov et al. 2017 use 25-50)
+    noise: float = 0.15  # smoothgrad, fraction of the image's range (Smilkov et al.: 10-20%)
+    smoothgrad_base: str = "saliency"
+    window: int | None = None  # occlusion; None: 1/8 of the smaller image side
+    stride: int | None = None  # occlusion; None: half the window
+    seed: int = 0
+
+    def check(self):
+        _check_methods(self.methods, choices.ATTRIBUTION_METHODS)
+        _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
+        _check_choice(self.baseline, "baseline", choices.BASELINES)
+        _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
+        _check(self.samples >= 1, f"samples must be at least 1, got {self.samples}")
+        _check(self.noise >= 0, f"noise must be >= 0, got {self.noise}")
+        _check_choice(self.smoothgrad_base, "smoothgrad_base", choices.SMOOTHGRAD_BASES)
+        _check(self.window is None or self.window >= 1, f"window must be at least 1, got {self.window}")
+        _check(self.stride is None or self.stride >= 1, f"stride must be at least 1, got {self.stride}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SanityConfig(AttributeConfig):
+    """`nnvisual sanity` (Adebayo et al. 2018; Petsiuk et al. 2018; docs/sanity-checks.md)."""
+
+    SECTION: ClassVar[str] = "sanity"
+    methods: tuple[str, ...] = ("saliency", "integrated-gradients", "gradcam", "guided",
+                                "deconvnet")
+    randomizations: tuple[str, ...] = ("cascading", "independent")
+    max_images: int = 16  # the first images of the folder
+    curve_steps: int = 32  # deletion/insertion: pixels changed in this many equal steps
+    bootstrap: int = 2000
+
+    def check(self):
+        super().check()
+        for mode in self.randomizations:
+            _check_choice(mode, "randomization", choices.RANDOMIZATIONS)
+        _check(self.max_images >= 2, f"max_images must be at least 2, got {self.max_images}")
+        _check(self.curve_steps >= 2, f"curve_steps must be at least 2, got {self.curve_steps}")
+        _check(self.bootstrap >= 100, "bootstrap must be at least 100")
+
+
+SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig,
+                                         AttributeConfig, SanityConfig)}
 
 
 def _coerce(key: str, value, annotation):

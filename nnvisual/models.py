@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnvisual import efficientnet_lite
 from nnvisual.classes import imagenet_class_names, model_class_names
 from nnvisual.errors import UserError
 
@@ -138,6 +139,17 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
     return LoadedModel(model, "vgg16", VGG16_INPUT[:2], vgg16.preprocess_input, imagenet_class_names())
 
 
+def load_efficientnet_lite(variant: str, weights: str = "imagenet") -> LoadedModel:
+    """EfficientNet-Lite0/1/2 (Tan & Le 2019) with the ImageNet weights of its registry package
+    (see :mod:`nnvisual.efficientnet_lite`); it has no other weights."""
+    if weights != "imagenet":
+        raise UserError(f"{variant} comes with its ImageNet weights only: leave out --weights "
+                        f"(or give --weights imagenet), not {weights!r}")
+    model, size = efficientnet_lite.build_efficientnet_lite(variant)
+    return LoadedModel(model, variant, (size, size), efficientnet_lite.preprocess,
+                       imagenet_class_names())
+
+
 def _in_float32(model):
     """``model`` itself if all its layers compute in float32, else a float32 copy with the same
     weights (a network ``train`` fitted in mixed precision): analyses always run in float32."""
@@ -153,7 +165,8 @@ def _in_float32(model):
 
 def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
                class_names: tuple[str, ...] = ()) -> LoadedModel:
-    """Load ``vgg16`` (with ``weights``, see :func:`load_vgg16`) or a Keras model file whose
+    """Load ``vgg16`` (with ``weights``, see :func:`load_vgg16`), ``efficientnet-lite0/1/2``
+    (:func:`load_efficientnet_lite`) or a Keras model file whose
     outputs are named ``class_names`` (see :func:`nnvisual.classes.model_class_names`).
 
     Keras files are loaded in ``safe_mode`` (no Python code from Lambda layers) unless ``unsafe``.
@@ -163,9 +176,12 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
 
     if spec == "vgg16":
         return load_vgg16(weights)
+    if spec in efficientnet_lite.VARIANTS:
+        return load_efficientnet_lite(spec, weights)
     path = Path(spec)
     if not path.exists():
-        raise UserError(f"model not found: {spec} (give vgg16, a train run folder or a .keras file)")
+        raise UserError(f"model not found: {spec} (give vgg16, efficientnet-lite0, a train run folder "
+                        "or a .keras file)")
     cannot = f"cannot load a Keras model from {path}"
     if path.suffix not in KERAS_SUFFIXES:
         raise UserError(f"{cannot}: not a model file; give a .keras (or .h5) file, a train run folder "

@@ -1,12 +1,15 @@
 """Benchmark: nnvisual's batched DeconvNet projections against a per-channel loop.
 
-VGG16 (random weights, 224x224), the first convolution of each block, ``top_k`` channels per
-layer. nnvisual (``deconv.project_layers``) projects a layer's channels in one batched backward
-pass, each on a window holding its activation's receptive field (mode max); the baseline makes
-one backward pass per channel on the whole image with the same compiled function (batch of one).
-A third variant, the batched pass on whole images, separates the two gains. All include the
-forward pass that picks the channels, run once untimed (tracing), then alternately ``repeats``
-times; projections/s is the median repetition's. A last row checks that the projections agree.
+VGG16 (random weights, 224x224), the first convolution of each block, and MobileNetV2 (random
+weights, 224x224: a graph with residual adds, depthwise convolutions and ReLU6), each stage's
+last feature map; ``top_k`` channels per layer. nnvisual (``deconv.project_layers``) projects a
+layer's channels in one batched backward pass, each on a window holding its activation's
+receptive field (mode max); the baseline makes one backward pass per channel on the whole image
+with the same compiled function (batch of one). A third variant, the batched pass on whole
+images, separates the two gains (MobileNetV2's strided fields allow no window: there nnvisual is
+the batched pass on the whole image). All include the forward pass that picks the channels, run
+once untimed (tracing), then alternately ``repeats`` times; projections/s is the median
+repetition's. A last row checks that the projections agree.
 
     python scripts/bench_deconv.py [--quick] [--repeats 3] [--top-k 8]
 """
@@ -38,16 +41,15 @@ def whole_image_projections(projector, image, layers, top_k, mode, per_channel: 
     return projections
 
 
-def run(top_k: int, repeats: int) -> list[Row]:
-    """Rows: projections/s per variant, and the largest difference from the baseline's
-    projections relative to the largest projection value."""
+def compare(title: str, loaded, top_k: int, repeats: int) -> list[Row]:
+    """Rows for one model: projections/s per variant, and the largest difference from the
+    baseline's projections relative to the largest projection value."""
     import numpy as np
     from sklearn.datasets import load_sample_image
 
-    from nnvisual import data, deconv, models
+    from nnvisual import data, deconv
 
-    loaded = models.load_vgg16("none")
-    layers = deconv.default_layers(loaded.model, "vgg16")
+    layers = deconv.default_layers(loaded.model, loaded.name)
     image = data.resize(load_sample_image("china.jpg"), loaded.image_size).astype(np.float32)
     image = np.asarray(loaded.preprocess(image), np.float32)
     # a projector (its compiled functions) per variant: TensorFlow generalizes a function that
@@ -68,10 +70,24 @@ def run(top_k: int, repeats: int) -> list[Row]:
     difference = max(float(np.abs(outputs[name][layer] - outputs["per-channel loop"][layer]).max())
                      for name in variants for layer in layers)
     scale = max(float(np.abs(outputs["nnvisual"][layer]).max()) for layer in layers)
-    benchmark = f"deconv VGG16 {len(layers)}x{top_k}"
+    benchmark = f"deconv {title} {len(layers)}x{top_k}"
     return [*bench_harness.rate_rows(benchmark, "projections", len(layers) * top_k, comparison,
                                      "per-channel loop"),
             Row(benchmark, "nnvisual", "max |difference| / max |value|", difference / scale)]
+
+
+def run(top_k: int, repeats: int) -> list[Row]:
+    """VGG16's rows, then MobileNetV2's."""
+    import keras
+    import numpy as np
+
+    from nnvisual import models
+
+    mobilenet = models.LoadedModel(
+        keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3)), "mobilenetv2",
+        (224, 224), lambda x: np.asarray(x, np.float32) / 127.5 - 1.0, ())
+    return [*compare("VGG16", models.load_vgg16("none"), top_k, repeats),
+            *compare("MobileNetV2", mobilenet, top_k, repeats)]
 
 
 if __name__ == "__main__":

@@ -79,8 +79,9 @@ def test_default_layers_image_config_and_same_seed_same_files(cli, plotka_file, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--layers", "conv1,conv9"), "unknown layer 'conv9'; convolution layers of plotka: conv1,"),
-    (("--layers", "dense1"), "layer 'dense1' is a Dense, not a Conv2D"),
+    (("--layers", "conv1,conv9"),
+     "unknown layer 'conv9'; feature-map layers of plotka: mean_subtraction, conv1,"),
+    (("--layers", "dense1"), "layer 'dense1' is a Dense with a 2-D output, not a feature map"),
     (("--image", "missing.png"), "image not found: missing.png"),
     (("--top-k", "0"), "top_k must be at least 1"),
 ])
@@ -112,7 +113,7 @@ def test_unsupported_activation_exits_2(cli, tmp_path):
     model.save(tmp_path / "tanh.keras")
     result = cli("deconv", "--model", tmp_path / "tanh.keras", "--layers", "c2", "--out", "run")
     assert result.exit_code == 2
-    assert "'c1' uses the tanh activation on the path to 'c2'" in result.output
+    assert "layer 'c1' (Conv2D, tanh activation) on the path to 'c2' has no deconvnet rule" in result.output
     assert not (tmp_path / "run").exists()
 
 

@@ -14,7 +14,9 @@ from nnvisual.config import DeconvConfig
 @click.option("--image", default=None, metavar="PATH",
               help="Input image (any common format); default scikit-learn's sample china.jpg.")
 @click.option("--layers", default=None, metavar="A,B,...",
-              help="Conv2D layers (default: block1_conv1..block5_conv1 for VGG16, else all).")
+              help="Layers with a 4-D output, outer/inner inside nested models (default: "
+                   "block1_conv1..block5_conv1 for VGG16, every Conv2D of a chain, else each "
+                   "stage's last feature map).")
 @click.option("--top-k", type=int, default=None, help="Channels per layer (default 8).")
 @click.option("--mode", type=click.Choice(choices.DECONV_MODES), default=None,
               help="Project from the channel's strongest activation (max, the paper) or its map.")
@@ -41,6 +43,7 @@ def command(config_path, out, force, data, unsafe, **flags):
     \b
         nnvisual deconv --model vgg16 --weights none --layers block1_conv1,block3_conv1
         nnvisual deconv --model results/train-plotka-.../ --top9 --data cifar10
+        nnvisual deconv --model net.keras --layers resnet50/conv4_block6_out --method guided
     """
     from nnvisual import runs
     from nnvisual.config import to_dict
@@ -78,6 +81,11 @@ def _load_inputs(config, data_source, unsafe):
     return step.prepare(loaded, config, image, source, dataset)
 
 
+def _file_name(layer: str) -> str:
+    """A layer path (``outer/inner`` inside nested models) as one file name."""
+    return layer.replace("/", "--")
+
+
 def _write_outputs(run, config, result) -> None:
     """The figures, tables and raw projections of ``result``."""
     from nnvisual.plots import deconv as plots
@@ -86,14 +94,14 @@ def _write_outputs(run, config, result) -> None:
     inputs = result.inputs
     run.manifest.update(image=inputs.image_source, layers=list(inputs.layers), display=step.DISPLAY)
     for layer in result.layers:
-        run.write_figure(f"figures/{layer.layer}.png",
+        run.write_figure(f"figures/{_file_name(layer.layer)}.png",
                          plots.layer_figure(inputs.image, layer, config.method, config.mode))
     run.write_figure("figures/overview.png", plots.overview_figure(
         inputs.image, result.layers, config.method, config.mode, inputs.loaded.name))
     run.write_csv("tables/channels.csv", *step.channels_table(result))
     run.write_npz("projections.npz", **step.projection_arrays(result))
     for top in result.top9:
-        run.write_figure(f"figures/top9_{top.layer}.png", plots.top9_figure(
+        run.write_figure(f"figures/top9_{_file_name(top.layer)}.png", plots.top9_figure(
             top, result.top9_shown[top.layer], config.method, config.mode))
     if config.top9:
         run.write_csv("tables/top9.csv", *step.top9_table(result))

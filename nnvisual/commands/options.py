@@ -20,8 +20,9 @@ data_option = click.option(
 out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
                           help="Run folder (default results/<command>-<name>-<time>/).")
 model_option = click.option(
-    "--model", default=None, metavar="vgg16|RUN_DIR|PATH.keras",
-    help="vgg16, a `train` run folder or a saved .keras model (default vgg16).")
+    "--model", default=None, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras",
+    help="vgg16, efficientnet-lite0 (ImageNet weights installed with nnvisual; efficientnet-lite1/2 "
+         "with the lite extra), a `train` run folder or a saved .keras model (default vgg16).")
 weights_option = click.option(
     "--weights", default=None, metavar="imagenet|none|PATH",
     help="VGG16 weights: imagenet (download), none (random) or a local file.")

@@ -1,6 +1,16 @@
-"""The path from a model's input to one of its layers, with ReLU's backward rule replaced by a
-method's (docs/study.md, "DeconvNet"): the three rules, the layers a projection may cross, and
-the copies of those layers that carry the rule. The caller's model is never changed.
+"""What a projection does at each operation of a model (docs/study.md, "DeconvNet"): the three
+backward rules of a rectifier, the layers a projection may cross, and the replacements that carry
+the rule. Any functional or Sequential model works: its graph is replayed
+(:func:`nnvisual.graph.replay`) with the replacements, so the caller's model is never changed.
+
+The rules, for a piecewise-linear rectifier f with derivative f' (upstream gradient g, forward
+input x): ``gradient`` g·f'(x) (the true gradient), ``guided`` relu(g)·f'(x), ``deconvnet``
+relu(g). For ReLU f' = [x > 0]; for ReLU6 (``ReLU(max_value=6)``, ``Activation("relu6")``) the
+forward clip is kept and f' = [0 < x < 6]: above 6 a unit is saturated, so ``gradient`` and
+``guided`` pass nothing there while ``deconvnet``, which never looks at x, passes relu(g); for
+LeakyReLU (and ReLU's negative_slope, threshold t) f' is 1 above t and the slope below it.
+Smooth activations (swish, GELU, sigmoid, tanh...) and unknown layers have no DeconvNet or guided
+rule: those two methods refuse them by name, ``gradient`` keeps them as they are.
 """
 
 from __future__ import annotations
@@ -8,29 +18,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras
+from keras import layers as kl
 from keras import ops
 
+from nnvisual import graph
 from nnvisual.choices import DECONV_METHODS, DECONV_MODES
 from nnvisual.errors import UserError
 
 METHODS, MODES = DECONV_METHODS, DECONV_MODES
 RULES = {
-    # backward rule of ReLU: upstream gradient g, forward input x
+    # backward rule of a rectifier f: upstream gradient g, forward input x
     "deconvnet": "relu(g)",  # Zeiler & Fergus 2014: rectify the signal going down
-    "guided": "relu(g) * [x > 0]",  # Springenberg et al. 2015
-    "gradient": "g * [x > 0]",  # the true gradient (saliency, Simonyan et al. 2014)
+    "guided": "relu(g) * f'(x)",  # Springenberg et al. 2015; f'(x) = [x > 0] for ReLU
+    "gradient": "g * f'(x)",  # the true gradient (saliency, Simonyan et al. 2014)
 }
 VGG16_DEFAULT_LAYERS = tuple(f"block{i}_conv1" for i in range(1, 6))
 
-_PASS_THROUGH = (keras.layers.Normalization, keras.layers.Rescaling, keras.layers.MaxPooling2D,
-                 keras.layers.Flatten)
-_WITH_ACTIVATION = (keras.layers.Conv2D, keras.layers.Dense, keras.layers.Activation)
+# layers that are linear at inference, structural, or max-pooling (switches from the backward
+# pass): the backward pass of every method goes through them unchanged
+_LINEAR = (kl.Conv1D, kl.Conv2D, kl.Conv2DTranspose, kl.DepthwiseConv2D, kl.SeparableConv2D,
+           kl.Dense, kl.BatchNormalization, kl.Normalization, kl.Rescaling, kl.Resizing,
+           kl.CenterCrop, kl.ZeroPadding2D, kl.Cropping2D, kl.UpSampling2D, kl.Add, kl.Subtract,
+           kl.Average, kl.Multiply, kl.Maximum, kl.Minimum, kl.Concatenate, kl.MaxPooling2D,
+           kl.AveragePooling2D, kl.GlobalAveragePooling2D, kl.GlobalMaxPooling2D, kl.Flatten,
+           kl.Reshape, kl.Permute, kl.Identity, kl.Dropout, kl.SpatialDropout2D,
+           kl.GaussianDropout, kl.GaussianNoise, kl.Activation, kl.ReLU, kl.LeakyReLU)
+# rectifiers among the activation functions: keyword arguments of keras.activations.relu
+_RECTIFIERS = {keras.activations.relu: {}, keras.activations.relu6: {"max_value": 6.0},
+               keras.activations.leaky_relu: {"negative_slope": 0.2}}
 
 
-def relu_with_rule(method: str) -> Callable:
-    """ReLU whose backward pass follows ``RULES[method]`` (the forward pass is plain ReLU)."""
+def relu_with_rule(method: str, max_value=None, negative_slope=0.0, threshold=0.0) -> Callable:
+    """A rectifier (plain ReLU by default, else ``keras.activations.relu`` with these arguments)
+    whose backward pass follows ``RULES[method]``."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
+    plain = max_value is None and not negative_slope and not threshold
 
     @ops.custom_gradient
     def relu(x):
@@ -39,70 +62,90 @@ def relu_with_rule(method: str) -> Callable:
                 (upstream,) = args
             if method == "deconvnet":
                 return ops.relu(upstream)
-            positive = ops.cast(ops.greater(x, 0), upstream.dtype)
-            return (ops.relu(upstream) if method == "guided" else upstream) * positive
+            if plain:
+                slope = ops.cast(ops.greater(x, 0), upstream.dtype)
+            else:
+                slope = ops.where(ops.greater_equal(x, threshold), 1.0, negative_slope)
+                if max_value is not None:
+                    slope = slope * ops.cast(ops.less(x, max_value), upstream.dtype)
+                slope = ops.cast(slope, upstream.dtype)
+            return (ops.relu(upstream) if method == "guided" else upstream) * slope
 
-        return ops.relu(x), backward
+        if plain:
+            return ops.relu(x), backward
+        return keras.activations.relu(x, negative_slope=negative_slope, max_value=max_value,
+                                      threshold=threshold), backward
 
     return relu
 
 
-# -- the path from the input to a layer --------------------------------------------------------
+# -- the layers a projection can start from ------------------------------------------------------
 def conv_layer_names(model) -> list[str]:
-    """Names of the model's Conv2D layers, in order."""
-    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    """Paths of the model's Conv2D layers (nested models included), in topological order."""
+    return [path for path, layer in graph.layers(model) if isinstance(layer, kl.Conv2D)]
+
+
+def feature_layers(model) -> list[str]:
+    """Paths of the layers with one 4-D output (a feature map), in topological order."""
+    return [path for path, layer in graph.layers(model)
+            if len(graph.output_shape(model, path)) == 4]
+
+
+def _is_chain(model) -> bool:
+    """Each layer fed by the previous one only (what nnvisual's CIFAR nets and VGG16 are)."""
+    nodes = graph.nodes(graph.graph_of(model))
+    return all(len(node.parent_nodes) <= 1 and not graph.is_nested(node.operation)
+               and (i == 0 or node.parent_nodes == [nodes[i - 1]]) for i, node in enumerate(nodes))
 
 
 def default_layers(model, model_name: str) -> tuple[str, ...]:
-    """The first convolution of each VGG16 block; every convolution of other models."""
+    """VGG16: the first convolution of each block; other chains: every convolution; other
+    graphs: each stage's last feature map (the last one at each spatial size, after the first
+    convolution; padding and preprocessing layers are not feature maps)."""
     if model_name == "vgg16":
         return VGG16_DEFAULT_LAYERS
-    return tuple(conv_layer_names(model))
+    if _is_chain(model):
+        return tuple(conv_layer_names(model))
+    skipped = (kl.ZeroPadding2D, kl.Cropping2D, kl.Normalization, kl.Rescaling, kl.Resizing,
+               kl.CenterCrop, keras.Model)
+    stages, started = {}, False
+    for path, layer in graph.layers(model):
+        started |= isinstance(layer, kl.Conv2D)
+        shape = graph.output_shape(model, path)
+        if started and len(shape) == 4 and not isinstance(layer, skipped):
+            stages.pop(shape[1:3], None)  # the last layer of each size, in topological order
+            stages[shape[1:3]] = path
+    return tuple(stages.values())
+
+
+def _choices(names) -> str:
+    shown = ", ".join(names[:12])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
 
 
 def check_layers(model, layers) -> None:
-    """Raise UserError unless every name in ``layers`` is a Conv2D layer of ``model``."""
-    valid = conv_layer_names(model)
+    """Raise UserError unless every path in ``layers`` names a layer of ``model`` (``outer/inner``
+    inside nested models) with a 4-D feature-map output."""
+    valid = feature_layers(model)
+    if not valid:
+        raise UserError(f"model {model.name} has no layer with a 4-D feature-map output")
     for name in layers:
         if name in valid:
             continue
         try:
-            kind = type(model.get_layer(name)).__name__
-        except ValueError:
-            raise UserError(f"unknown layer '{name}'; convolution layers of {model.name}: "
-                            f"{', '.join(valid)}") from None
-        raise UserError(f"layer '{name}' is a {kind}, not a Conv2D; choose among: "
-                        f"{', '.join(valid)}")
+            layer = graph.get_layer(model, name)
+        except UserError as error:
+            raise UserError(f"{error}; feature-map layers of {model.name}: "
+                            f"{_choices(valid)}") from None
+        shape = graph.output_shape(model, name)
+        raise UserError(f"layer '{name}' is a {type(layer).__name__} with a {len(shape)}-D "
+                        f"output, not a feature map; choose among: {_choices(valid)}")
 
 
-def chain_to(model, target: str) -> list:
-    """The model's layers from the input up to ``target``, checking that they form a chain
-    (a Sequential model is one by construction; a functional model must feed each layer from
-    the previous one)."""
-    sequential = isinstance(model, keras.Sequential)
-    path, previous = [], model.inputs[0] if len(model.inputs) == 1 else None
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if not sequential:
-            try:
-                source = layer.input
-            except (AttributeError, ValueError):  # a layer used several times, or never called
-                source = None
-            if previous is None or source is not previous:
-                raise UserError(f"model {model.name} is not a simple chain of layers at "
-                                f"'{layer.name}'; DeconvNet projections need one input and one "
-                                "layer after another")
-            previous = layer.output
-        path.append(layer)
-        if layer.name == target:
-            return path
-    raise UserError(f"layer '{target}' not found in {model.name}")
-
-
+# -- what replaces each operation on the way to a layer ----------------------------------------
 def _linear_copy(layer):
-    """The same layer with a linear activation (same config and weights), so that its ReLU can
-    be applied separately with the method's backward rule."""
+    """The same layer with a linear activation (same config and weights), so that its rectifier
+    can be applied separately with the method's backward rule."""
     config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_linear"}
     copy = type(layer).from_config(config)
     copy.build(layer.input.shape)
@@ -110,45 +153,56 @@ def _linear_copy(layer):
     return copy
 
 
-def _activation_step(layer, activation, relu, target):
-    if activation is keras.activations.relu:
-        return relu
-    if activation is keras.activations.linear:
+def _refuse(path, what, method, target):
+    raise UserError(f"layer '{path}' ({what}) on the path to '{target}' has no {method} rule; "
+                    "use --method gradient, or a layer before it")
+
+
+def _rectifier(layer, path, method, target):
+    """The rule-carrying rectifier of ``layer``'s activation, None for linear, else refusal."""
+    if isinstance(layer, kl.ReLU):
+        return relu_with_rule(method, layer.max_value, layer.negative_slope, layer.threshold)
+    if isinstance(layer, kl.LeakyReLU):
+        return relu_with_rule(method, negative_slope=layer.negative_slope)
+    activation = getattr(layer, "activation", None)
+    if activation is None or activation is keras.activations.linear:
         return None
+    if activation in _RECTIFIERS:
+        return relu_with_rule(method, **_RECTIFIERS[activation])
     name = getattr(activation, "__name__", repr(activation))
-    raise UserError(f"layer '{layer.name}' uses the {name} activation on the path to '{target}'; "
-                    "DeconvNet projections support only relu and linear")
+    if method == "gradient":
+        return None
+    _refuse(path, f"{type(layer).__name__}, {name} activation", method, target)
 
 
-def _steps(layer, relu, target) -> list[Callable]:
-    """The operations that replace ``layer`` on the projection path."""
+def replacement(layer, path: str, method: str, target: str) -> Callable | None:
+    """What runs instead of ``layer`` in a projection (None: the layer itself). UserError where
+    the method has no rule for it."""
     if getattr(layer, "data_format", "channels_last") != "channels_last":
-        raise UserError(f"layer '{layer.name}' is channels_first; DeconvNet projections need "
+        raise UserError(f"layer '{path}' is channels_first; DeconvNet projections need "
                         "channels_last images (height, width, channels)")
-    if isinstance(layer, keras.layers.Dropout):
-        return []  # inference: identity
-    if isinstance(layer, _PASS_THROUGH):
-        return [layer]
-    if isinstance(layer, keras.layers.BatchNormalization):
-        return [lambda z: layer(z, training=False)]
-    if isinstance(layer, keras.layers.ReLU):
-        config = layer.get_config()
-        if config["max_value"] is None and not config["negative_slope"] and not config["threshold"]:
-            return [relu]
-        raise UserError(f"ReLU layer '{layer.name}' has max_value, negative_slope or threshold "
-                        "set; DeconvNet projections support only the plain ReLU")
-    if isinstance(layer, _WITH_ACTIVATION):
-        rule = _activation_step(layer, layer.activation, relu, target)
-        if isinstance(layer, keras.layers.Activation):
-            return [rule] if rule else []
-        return [_linear_copy(layer), rule] if rule else [layer]
-    raise UserError(f"layer '{layer.name}' ({type(layer).__name__}) on the path to '{target}' is "
-                    "not supported by DeconvNet projections (Conv2D, MaxPooling2D, ReLU, Dropout, "
-                    "BatchNormalization, Flatten, Dense, Normalization, Rescaling)")
+    if not isinstance(layer, _LINEAR):
+        if method != "gradient":
+            _refuse(path, type(layer).__name__, method, target)
+        return None
+    rectifier = _rectifier(layer, path, method, target)
+    if rectifier is None:
+        return None
+    if isinstance(layer, (kl.Activation, kl.ReLU, kl.LeakyReLU)):
+        return lambda x, **kwargs: rectifier(x)
+    copy = _linear_copy(layer)
+    return lambda *args, **kwargs: rectifier(copy(*args, **kwargs))
 
 
-def projection_path(model, target: str, method: str) -> list[tuple[str, list[Callable]]]:
-    """``(layer name, operations)`` from the input to ``target``, ReLUs following ``method``."""
-    relu = relu_with_rule(method)
-    return [(layer.name, _steps(layer, relu, target)) for layer in chain_to(model, target)]
+def projection_path(model, target: str, method: str) -> dict[str, Callable | None]:
+    """``{path: replacement}`` for every operation ``target`` depends on, in topological order
+    (None where the operation runs unchanged); UserError for the first unsupported one."""
+    found = {}
 
+    def visit(operation, path, args, kwargs):
+        found[path] = replacement(operation, path, method, target)
+        return operation.compute_output_spec(*args, **kwargs)
+
+    spec = keras.KerasTensor(graph.graph_of(model).inputs[0].shape)
+    graph.replay(model, spec, [target], visit)
+    return found

@@ -11,9 +11,10 @@ from collections.abc import Callable
 import numpy as np
 from keras import ops
 
-from nnvisual import gradients
+from nnvisual import gradients, graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
 from nnvisual.deconv.path import MODES, projection_path
+from nnvisual.interrupts import check_interrupt
 
 
 class Projector:
@@ -23,31 +24,33 @@ class Projector:
         self.model = model
         self.method = method
         self._paths = {}
+        self._replacements = {}
         self._fields = {}
         self._compiled = {}
 
     def path(self, layer: str):
-        """The projection path to ``layer`` (built once; UserError if a layer is unsupported)."""
+        """``{path: replacement}`` of the operations ``layer`` depends on (built once: copies
+        layers and reads weights; UserError if the method has no rule for one of them)."""
         if layer not in self._paths:
             self._paths[layer] = projection_path(self.model, layer, self.method)
+            self._replacements.update(self._paths[layer])
         return self._paths[layer]
 
+    def _call(self, operation, path, args, kwargs):
+        replacement = self._replacements[path]
+        return (replacement or operation)(*args, **kwargs)
+
     def _forward(self, images, layers):
-        outputs, z = {}, images
-        for name, operations in self.path(layers[-1]):
-            for operation in operations:
-                z = operation(z)
-            if name in layers:
-                outputs[name] = z
+        outputs = graph.replay(self.model, images, layers, self._call)
         return tuple(outputs[name] for name in layers)
 
     def feature_maps(self, images: np.ndarray, layers) -> dict[str, np.ndarray]:
         """Each layer's output for a batch of (preprocessed) images, in one forward pass."""
-        order = {layer.name: i for i, layer in enumerate(self.model.layers)}
-        layers = tuple(sorted(layers, key=order.__getitem__))
+        layers = tuple(sorted(set(layers)))
         key = ("forward", layers)
         if key not in self._compiled:
-            self.path(layers[-1])  # built eagerly: copies layers and reads weights
+            for layer in layers:
+                self.path(layer)
             self._compiled[key] = gradients.compile_function(lambda x: self._forward(x, layers))
         maps = self._compiled[key](np.asarray(images, np.float32))
         return {name: ops.convert_to_numpy(m) for name, m in zip(layers, maps, strict=True)}
@@ -208,6 +211,7 @@ def top_images(projector: Projector, images: np.ndarray, prepare: Callable,
     maxima = {layer: [] for layer in layers}
     where = {layer: [] for layer in layers}
     for start in range(0, len(images), batch_size):
+        check_interrupt()
         maps = projector.feature_maps(prepare(images[start:start + batch_size]), layers)
         for layer in layers:
             chosen = maps[layer][..., channels_by_layer[layer]]
