@@ -4,37 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nnvisual.report import summary
 from nnvisual.report.model import SECTIONS, Report, RunReport, Table
-from nnvisual.report.summary import (
-    ALL_OK,
-    STEP_COLUMNS,
-    config_line,
-    duration,
-    environment,
-    steps_table,
-    table_note,
-    total_time,
-)
 
 
 def to_markdown(report: Report) -> str:
     """The report as Markdown; links are relative to the report folder."""
     lines = ["# nnvisual report: Reda & Xu (2019) reproduced", ""]
     lines += _flags(report)
-    _, rows = steps_table(report)
+    _, rows = summary.steps_table(report)
     steps = [(c, n, _status(s), st, w, f"[manifest.json]({m})") for c, n, s, st, _, w, m in rows]
-    lines += ["## Steps", "", *_table(STEP_COLUMNS, steps), "", total_time(report), ""]
+    lines += ["## Steps", "", *_table(summary.STEP_COLUMNS, steps), "", summary.total_time(report), ""]
     for command, group in report.by_command():
         lines += [f"## {SECTIONS.get(command, command)}", ""]
         for run in group:
             lines += _run(run)
-    lines += ["## Machine and versions", "", *_table(("", "Value"), environment(report)), ""]
+    lines += ["## Machine and versions", "", *_table(("", "Value"), summary.environment(report)), ""]
     return "\n".join(lines)
 
 
 def _flags(report: Report) -> list[str]:
     if not report.flagged:
-        return [ALL_OK.format(len(report.runs)), ""]
+        return [summary.ALL_OK.format(len(report.runs)), ""]
     lines = [f"**⚠ {len(report.flagged)} of {len(report.runs)} runs need attention:**", ""]
     lines += [f"- `{r.path}` ({r.command}): {'; '.join(r.problems)}" for r in report.flagged]
     return [*lines, ""]
@@ -47,14 +38,14 @@ def _status(status: str) -> str:
 def _run(run: RunReport) -> list[str]:
     so_far = " so far" if run.status == "running" else ""
     lines = [f"### {run.name}", "",
-             f"Status: {_status(run.status)} · wall time {duration(run.seconds)}{so_far} · "
+             f"Status: {_status(run.status)} · wall time {summary.duration(run.seconds)}{so_far} · "
              f"[manifest.json]({run.manifest_link})", ""]
     if run.problems:
         lines += [*(f"- ⚠ {problem}" for problem in run.problems), ""]
     if run.argv:
         lines += [f"`{run.argv}`", ""]
     if run.config:
-        lines += [f"Config: {config_line(run.config)}", ""]
+        lines += [f"Config: {summary.config_line(run.config)}", ""]
     for table in run.tables:
         lines += _table_block(table) if table.paper else []
     for figure in run.figures:
@@ -66,7 +57,7 @@ def _run(run: RunReport) -> list[str]:
 
 def _table_block(table: Table) -> list[str]:
     return [f"**{table.title}**", "", *_table(table.header, table.rows), "",
-            f"{table_note(table)}CSV: [{table.file_name}]({table.link})", ""]
+            f"{summary.table_note(table)}CSV: [{table.file_name}]({table.link})", ""]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -1,0 +1,187 @@
+"""A classifier as the attribution methods see it: its pre-softmax class scores (logits) as a
+function of the input, their gradients, and the split of the network at a feature map (for the
+CAM family). Everything goes through ``keras.ops`` and :mod:`nnvisual.gradients`, so it runs on
+each Keras backend and on any functional graph (sub-models are cut from the model's own tensors:
+the tail model takes the input and the feature map, so paths that skip the feature map still
+see the input)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from nnvisual import gradients
+from nnvisual.errors import UserError
+
+
+def _is_softmax(layer) -> bool:
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) == "softmax"
+
+
+def _graph_nodes(model) -> set[int]:
+    """Ids of the calls (nodes) that make up the model's graph from ``model.inputs``."""
+    graph = model._functional if isinstance(model, keras.Sequential) else model
+    return {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+
+
+def _node(model, layer):
+    """The call of ``layer`` that belongs to ``model``'s graph (a layer may have been called
+    elsewhere too: a loaded Sequential model calls its layers several times while it is
+    rebuilt, and only one call is connected to ``model.inputs``)."""
+    graph = _graph_nodes(model)
+    return next(node for node in layer._inbound_nodes if id(node) in graph)
+
+
+class Network:
+    """Logits, probabilities and gradients of one model, each compiled once.
+
+    Scores are the logits: when the model ends in a softmax (a separate layer, or a Dense layer's
+    activation) the scores are taken before it, as Grad-CAM (Selvaraju et al. 2017) and
+    integrated gradients (Sundararajan et al. 2017) recommend."""
+
+    def __init__(self, model):
+        self.model = model
+        last = model.layers[-1]
+        self.softmax_output = _is_softmax(last)
+        self._linear = None
+        if not self.softmax_output:
+            self._before = model.outputs[0]
+        elif isinstance(last, keras.layers.Dense):  # VGG16: Dense(1000, activation="softmax")
+            self._before = _node(model, last).input_tensors[0]
+            self._linear = (last.kernel, last.bias)
+        else:
+            self._before = _node(model, last).input_tensors[0]
+        self._scores_model = keras.Model(model.inputs, self._before)
+        self._compiled = {}
+        self.input_size = tuple(model.input_shape[1:3])
+        self.num_classes = int(model.output_shape[-1])
+
+    # -- scores ------------------------------------------------------------------------------
+    def _to_logits(self, z):
+        if self._linear is None:
+            return z
+        kernel, bias = self._linear
+        return ops.matmul(z, kernel) + (0 if bias is None else bias)
+
+    def logits_of(self, x):
+        """The class scores of a batch (a backend tensor; traceable)."""
+        return self._to_logits(self._scores_model(x))
+
+    def _compile(self, key, fn):
+        if key not in self._compiled:
+            self._compiled[key] = gradients.compile_function(fn)
+        return self._compiled[key]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        fn = self._compile("logits", self.logits_of)
+        return ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """The model's output probabilities (softmax of the logits when it has no softmax)."""
+        logits = self.logits(x).astype(np.float64)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def gradient(self, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """d logit[c_i] / d x_i for each image i of the batch (one backward pass)."""
+        def fn(images, onehot):
+            _, grad = gradients.value_and_gradient(
+                lambda z: ops.sum(self.logits_of(z) * onehot), images)
+            return grad
+
+        compiled = self._compile("gradient", fn)
+        return ops.convert_to_numpy(compiled(np.asarray(x, np.float32), self.onehot(classes)))
+
+    def onehot(self, classes) -> np.ndarray:
+        return np.eye(self.num_classes, dtype=np.float32)[np.asarray(classes)]
+
+    def rule_gradient(self, x: np.ndarray, classes, rule: str) -> np.ndarray:
+        """The gradient of logit[c_i] with ReLU's backward rule replaced by ``rule``
+        (``gradient``, ``guided`` or ``deconvnet``: :data:`nnvisual.deconv.RULES`)."""
+        if rule == "gradient":
+            return self.gradient(x, classes)
+        from nnvisual import deconv
+
+        key = ("projector", rule)
+        if key not in self._compiled:
+            self._compiled[key] = deconv.Projector(self.model, rule)
+        layer, seeds = self.projection_target(classes)
+        return self._compiled[key].project(np.asarray(x, np.float32), seeds, layer)
+
+    # -- the projection seed for the deconv rules -------------------------------------------------
+    def projection_target(self, classes) -> tuple[str, np.ndarray]:
+        """``(layer, seeds)`` such that d <seeds[i], layer output> / d x = d logit[c_i] / d x:
+        the logits' own layer with one-hot seeds, or, when the logits are folded into a softmax
+        Dense layer, the layer before it with that Dense layer's kernel column as the seed."""
+        layer = self._before._keras_history.operation.name
+        if self._linear is None:
+            return layer, self.onehot(classes)
+        kernel = ops.convert_to_numpy(self._linear[0])
+        return layer, np.ascontiguousarray(kernel[:, np.asarray(classes)].T, np.float32)
+
+    # -- the split at a feature map (CAM family) ----------------------------------------------
+    def feature_layers(self) -> list[str]:
+        """Layers with a 4-D output (batch, height, width, channels), in order."""
+        return [layer.name for layer in self.model.layers
+                if not isinstance(layer, keras.layers.InputLayer)
+                and len(getattr(layer, "output", None).shape or ()) == 4]
+
+    def check_feature_layer(self, name: str | None) -> str:
+        """``name``, or the last 4-D feature map when None; UserError for any other layer."""
+        layers = self.feature_layers()
+        if name is None:
+            if not layers:
+                raise UserError(f"model {self.model.name} has no 4-D feature map for CAM methods")
+            return layers[-1]
+        try:
+            layer = self.model.get_layer(name)
+        except ValueError:
+            raise UserError(f"unknown layer '{name}'; 4-D feature maps of {self.model.name}: "
+                            f"{', '.join(layers)}") from None
+        if name not in layers:
+            raise UserError(f"layer '{name}' is not a 4-D feature map (its output shape is "
+                            f"{layer.output.shape}); choose among: {', '.join(layers)}")
+        return name
+
+    def _split(self, layer: str):
+        key = ("split", layer)
+        if key not in self._compiled:
+            feature = _node(self.model, self.model.get_layer(layer)).output_tensors[0]
+            head = keras.Model(self.model.inputs, feature)
+            tail = keras.Model([self.model.inputs[0], feature], self._before)
+            self._compiled[key] = head, tail
+        return self._compiled[key]
+
+    def features(self, x: np.ndarray, layer: str) -> np.ndarray:
+        head, _ = self._split(layer)
+        fn = self._compile(("features", layer), lambda images: head(images))
+        return ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
+
+    def features_and_gradient(self, x: np.ndarray, classes, layer: str):
+        """The feature map A of ``layer`` and d logit[c_i] / d A_i, for each image of the batch."""
+        head, tail = self._split(layer)
+
+        def fn(images, onehot):
+            feature = head(images)
+            _, grad = gradients.value_and_gradient(
+                lambda a: ops.sum(self._to_logits(tail([images, a])) * onehot), feature)
+            return feature, grad
+
+        compiled = self._compile(("features_and_gradient", layer), fn)
+        feature, grad = compiled(np.asarray(x, np.float32), self.onehot(classes))
+        return ops.convert_to_numpy(feature), ops.convert_to_numpy(grad)
+
+
+def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(B, h, w[, K]) maps to (B, H, W[, K]) by bilinear interpolation (half-pixel centres, as
+    OpenCV's ``INTER_LINEAR`` that pytorch-grad-cam uses)."""
+    squeeze = maps.ndim == 3
+    maps = maps[..., None] if squeeze else maps
+    if maps.shape[1:3] != tuple(size):
+        maps = ops.convert_to_numpy(ops.image.resize(maps.astype(np.float32), size,
+                                                     interpolation="bilinear"))
+    return maps[..., 0] if squeeze else maps

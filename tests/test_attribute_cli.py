@@ -1,0 +1,88 @@
+"""``nnvisual attribute`` end to end on a tiny saved model, and its refusals."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import write_image_folder
+from tests.helpers import read_csv, read_manifest
+from tests.test_attribution import small_cnn
+
+
+@pytest.fixture
+def tiny_cnn(tmp_path):
+    """A 3-weighted-layer CNN on 32x32 images with 3 classes, saved (cheaper than plotka)."""
+    path = tmp_path / "cnn.keras"
+    small_cnn(size=32).save(path)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path):
+    write_image_folder(tmp_path / "data", per_class=(0, 2))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in sorted((tmp_path / "data" / "test").rglob("*.png")):
+        (folder / f"{path.parent.name}_{path.name}").write_bytes(path.read_bytes())
+    return folder
+
+
+def test_attribute_writes_maps_table_and_figures(cli, tiny_cnn, photos, tmp_path):
+    (photos / "notes.txt").write_text("not an image")
+    result = cli("attribute", "--model", tiny_cnn, "--images", photos, "--method",
+                 "saliency,gradcam,occlusion", "--batch-size", 4, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "skipped notes.txt" in result.output and "skipped 1 of 7 files" in result.output
+    rows = read_csv(tmp_path / "run" / "tables" / "attributions.csv")
+    assert len(rows) == 6 * 3
+    assert {row["method"] for row in rows} == {"saliency", "gradcam", "occlusion"}
+    assert all(0 < float(row["probability"]) <= 1 for row in rows)
+    arrays = np.load(tmp_path / "run" / "attributions.npz")
+    assert arrays["saliency"].shape == arrays["gradcam"].shape == (6, 32, 32)
+    assert list(arrays["images"]) == sorted(p.name for p in photos.glob("*.png"))
+    figures = sorted(p.name for p in (tmp_path / "run" / "figures").iterdir())
+    assert "grid.png" in figures and len(figures) == 7
+    manifest = read_manifest(tmp_path / "run")
+    assert manifest["status"] == "complete" and manifest["cam_layer"] == "c2"  # the last 4-D map
+    assert manifest["skipped"] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--method", "nope"), "unknown method 'nope'"),
+    (("--class", "7"), "class 7 is out of range"),
+    (("--class", "zebra"), "'zebra' is ImageNet class 340"),
+    (("--method", "gradcam", "--layer", "flat"), "not a 4-D feature map"),
+    (("--method", "integrated-gradients", "--steps", "0"), "steps must be at least 1"),
+    (("--method", "occlusion", "--window", "64"), "larger than the image"),
+])
+def test_attribute_refuses_bad_inputs_in_one_line(cli, tiny_cnn, photos, tmp_path, args, message):
+    result = cli("attribute", "--model", tiny_cnn, "--images", photos, *args,
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_attribute_refuses_empty_and_unreadable_folders(cli, tiny_cnn, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("attribute", "--model", tiny_cnn, "--images", empty, "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "the folder is empty" in result.output
+    (empty / "a.jpg").write_text("not a jpeg")
+    result = cli("attribute", "--model", tiny_cnn, "--images", empty, "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "no readable images" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_attribute_runs_every_method_on_plotka(cli, tiny_plotka, photos, tmp_path):
+    from nnvisual.choices import ATTRIBUTION_METHODS
+
+    result = cli("attribute", "--model", tiny_plotka, "--images", photos, "--method",
+                 ",".join(ATTRIBUTION_METHODS), "--samples", 3, "--steps", 8,
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    arrays = np.load(tmp_path / "run" / "attributions.npz")
+    for method in ATTRIBUTION_METHODS:
+        assert arrays[method].shape == (6, 32, 32) and np.isfinite(arrays[method]).all()
+        assert np.abs(arrays[method]).max() > 0, method
+    assert read_manifest(tmp_path / "run")["cam_layer"] == "pool3"
