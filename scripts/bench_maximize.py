@@ -15,6 +15,12 @@ rule; its images agree with nnvisual's to float32 rounding for the first steps, 
 apart where a max-pool switch or a ReLU flips).
 
     python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5] [--repeats 3]
+
+Quality (docs/feature-visualization.md): ``--quality TRAIN_RUN [--transfer TRAIN_RUN]`` makes
+n = 8 images of each of five CIFAR classes with three methods (pixels without priors, pixels with
+priors, lucid's fft + decorrelated colour + standard transforms) and prints, per method and class,
+the class probability of the final images, under 32 random standard transformations, and under
+the ``--transfer`` network that never saw the optimization; figures go to ``--figures DIR``.
 """
 
 import bench_harness
@@ -97,5 +103,64 @@ def run(n: int, steps: int, vgg_steps: int, repeats: int) -> list[Row]:
     return rows
 
 
+QUALITY_CLASSES = (3, 0, 1, 6, 8)  # cat, airplane, automobile, frog, ship
+QUALITY_METHODS = {
+    "pixel, no priors": {"step_size": 1.0},
+    "pixel + priors": {"step_size": 1.0, "l2_decay": 0.01, "jitter": 2, "blur_every": 4,
+                       "tv_weight": 0.01, "clip": True},
+    "fft + decorrelate + standard transforms": {"param": "fft", "decorrelate": True,
+                                                "transforms": "standard"},
+}
+
+
+def quality(model_run: str, transfer_run: str | None, figures: str, steps: int = 128,
+            only: str = "") -> None:
+    """Print the quality table (Markdown) and save one reconstruction figure per method/class
+    (the methods whose name contains ``only``)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from nnvisual.commands.options import load_model
+    from nnvisual.config import MaximizeConfig
+    from nnvisual.display import deprocess
+    from nnvisual.plots.maximize import reconstructions_figure
+    from nnvisual.steps import maximize as step
+
+    loaded = load_model(model_run, "imagenet")
+    other = load_model(transfer_run, "imagenet") if transfer_run else None
+    Path(figures).mkdir(parents=True, exist_ok=True)
+    print("| method | class | probability | under 32 standard transforms | transfer |")
+    print("|---|---|---|---|---|")
+    for method, settings in QUALITY_METHODS.items():
+        if only not in method:
+            continue
+        for index in QUALITY_CLASSES:
+            config = MaximizeConfig(model=model_run, target_class=str(index), n=8, steps=steps,
+                                    seed=0, **settings)
+            images = step.reconstruct(loaded, index, config).phases["before"].images
+            plain = loaded.model.predict(images, verbose=0)[:, index]
+            robust = step.robust_probability(loaded.model, loaded.preprocess, images, index)
+            moved = (other.model.predict(images, verbose=0)[:, index].mean() if other else np.nan)
+            name = loaded.class_names[index]
+            print(f"| {method} | {index} ({name}) | {plain.mean():.3f} | {robust.mean():.3f} | "
+                  f"{moved:.3f} |", flush=True)
+            slug = method.split(",")[0].split(" ")[0] + ("-priors" if "priors" in method
+                                                          and "no" not in method else "")
+            figure = reconstructions_figure({"before": [deprocess(i) for i in images]},
+                                            {"before": plain}, f"{method}, {steps} steps",
+                                            f"{index} ({name})")
+            figure.savefig(Path(figures) / f"{slug}-{name}.png", dpi=80)
+            np.save(Path(figures) / f"{slug}-{name}.npy", images)
+
+
 if __name__ == "__main__":
-    bench_harness.main(__doc__.splitlines()[0], run, SIZES)
+    import sys
+
+    if "--quality" in sys.argv:
+        arguments = dict(zip(sys.argv[1::2], sys.argv[2::2], strict=False))
+        quality(arguments["--quality"], arguments.get("--transfer"),
+                arguments.get("--figures", "quality-figures"), int(arguments.get("--steps", 128)),
+                arguments.get("--only", ""))
+    else:
+        bench_harness.main(__doc__.splitlines()[0], run, SIZES)

@@ -94,3 +94,67 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, tiny_plotka, args, m
 def test_a_missing_model_is_an_error(cli):
     result = cli("maximize", "--model", "nowhere.keras", "--class", "1")
     assert result.exit_code == 2 and "model not found: nowhere.keras" in result.output
+
+
+@pytest.mark.slow  # two runs, ~30 s
+def test_channel_grid_with_lucids_methods_is_one_batch_and_seeded(cli, tiny_plotka):
+    outputs = []
+    for out in ("a", "b"):
+        result = cli("maximize", "--model", tiny_plotka, "--channel-grid", "conv3:0,5,63",
+                     "--param", "fft", "--decorrelate", "--transforms", "standard", "--steps", "3",
+                     "--seed", "4", "--out", out)
+        assert result.exit_code == 0, result.output
+        run = Path(out)
+        assert sorted(p.name for p in (run / "before").iterdir()) == ["00.png", "01.png", "02.png"]
+        assert (run / "figures/channels_conv3.png").is_file()
+        assert "target_class" not in json.loads((run / "manifest.json").read_text())
+        outputs.append([(run / name).read_bytes() for name in (
+            "before/00.png", "before/02.png", "tables/final.csv", "tables/trajectory.csv")])
+    assert outputs[0] == outputs[1]
+    arrays = np.load("a/reconstructions.npz")
+    assert arrays["before"].shape == (3, 32, 32, 3)
+    assert 0 < arrays["before"].min() and arrays["before"].max() < 255  # the sigmoid's range
+
+
+def test_an_objective_expression_with_diversity(cli, tiny_plotka):
+    result = cli("maximize", "--model", tiny_plotka, "--objective", "neuron:conv5:5 - 0.5*class:2",
+                 "--diversity", "10", "--diversity-layer", "conv2", "--transforms",
+                 "jitter=2,rotate=5", "-n", "2", "--steps", "2", "--step-size", "1", "--out", "run")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(Path("run/manifest.json").read_text())
+    assert manifest["target_class"] == {"index": 2, "name": "class_2"}  # the class term's
+    assert manifest["config"]["objective"] == "neuron:conv5:5 - 0.5*class:2"
+    header, rows = read_csv("run/tables/final.csv")
+    assert len(rows) == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--objective", "channel:nowhere:1"], "unknown layer 'nowhere'"),
+    (["--objective", "channel:conv3:64"], "channel 64 is out of range for layer 'conv3' with 64"),
+    (["--objective", "channel:conv3:"], "malformed objective"),
+    (["--objective", "class:1 +"], "malformed objective"),
+    (["--objective", "neuron:dense1:3"], "needs a feature map"),
+    (["--channel-grid", "dense1"], "needs a feature map"),
+    (["--channel-grid", "conv1:a,b"], "--channel-grid conv1:a,b: use LAYER"),
+    (["--diversity", "1"], "diversity needs a diversity_layer"),
+    (["--transforms", "spin=3"], "bad transform 'spin=3'"),
+    (["--objective", "layer:conv1", "--retrain-on", "x"], "--retrain-on needs a class"),
+])
+def test_objective_errors_exit_2_with_one_line_and_no_run_folder(cli, tiny_plotka, args, message):
+    result = cli("maximize", "--model", tiny_plotka, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not Path("results").exists()
+
+
+def test_fft_refuses_a_non_square_model(cli, tmp_path):
+    import keras
+
+    path = tmp_path / "wide.keras"
+    keras.Sequential([keras.Input((8, 12, 3)), keras.layers.Flatten(),
+                      keras.layers.Dense(3, activation="softmax")]).save(path)
+    result = cli("maximize", "--model", path, "--class", "1", "--param", "fft")
+    assert result.exit_code == 2
+    assert "--param fft needs a square input of at least 4x4 pixels; the model takes 8x12" in (
+        result.output)
+    assert not Path("results").exists()

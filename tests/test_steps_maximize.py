@@ -80,3 +80,50 @@ def test_priors_description_in_words():
     described = step.priors_description(MaximizeConfig(l2_decay=0.01, jitter=2, blur_every=4,
                                                        clip=True))
     assert described == "L2 decay 0.01, jitter 2 px, blur every 4 (sigma 1), clipped to 0..255"
+
+
+def test_robust_probability_without_transforms_is_the_probability():
+    from tests.helpers import conv_model
+
+    model = conv_model()
+    images = np.random.default_rng(0).uniform(0, 255, (3, 8, 8, 3)).astype(np.float32)
+    plain = model.predict(images, verbose=0)[:, 2]
+    np.testing.assert_allclose(step.robust_probability(model, None, images, 2, count=4,
+                                                       transforms="jitter=0"), plain, rtol=1e-5)
+    shaken = step.robust_probability(model, None, images, 2, count=4)
+    assert shaken.shape == (3,) and not np.allclose(shaken, plain)
+    np.testing.assert_array_equal(shaken, step.robust_probability(model, None, images, 2, count=4))
+
+
+def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
+    from nnvisual.config import MaximizeConfig
+    from tests.helpers import conv_model
+
+    model = conv_model()
+    conv = model.layers[1].name
+    loaded = LoadedModel(model, "tiny", (8, 8), None, ("a", "b", "c", "d"))
+    study = step.resolve_objective(loaded, MaximizeConfig(target_class="c"))
+    assert (study.terms, study.class_index, study.label) == (None, 2, "2 (c)")
+    grid = step.resolve_objective(loaded, MaximizeConfig(channel_grid=conv, n=3))
+    assert grid.channels == (conv, (0, 1, 2)) and grid.class_index is None
+    mixed = step.resolve_objective(loaded, MaximizeConfig(objective=f"channel:{conv}:1 - class:d",
+                                                          diversity=2.0, diversity_layer=conv))
+    assert mixed.class_index == 3 and [w for w, _ in mixed.terms] == [1.0, -1.0, 2.0]
+    for config, message in [(MaximizeConfig(channel_grid=f"{conv}:6"), "channel 6 is out of range"),
+                            (MaximizeConfig(param="fft", target_class="a"), "square input"),
+                            (MaximizeConfig(objective="class:e"), "unknown class name 'e'")]:
+        if config.param == "fft":
+            loaded = LoadedModel(model, "tiny", (8, 2), None, ("a", "b", "c", "d"))
+        with pytest.raises(UserError, match=message):
+            step.resolve_objective(loaded, config)
+
+
+def test_method_description_names_lucids_settings():
+    from nnvisual.config import MaximizeConfig
+
+    described = step.method_description(MaximizeConfig(param="fft", decorrelate=True, steps=64,
+                                                       transforms="standard", diversity=10,
+                                                       diversity_layer="conv4"))
+    assert described == ("fft image, decorrelated colour, 64 Adam steps of 0.05, transforms "
+                         "standard, diversity 10 on conv4")
+    assert step.method_description(MaximizeConfig(steps=3)) == "3 steps of 0.0001, no regularizer"

@@ -2,9 +2,11 @@
 
 import keras
 import numpy as np
+import pytest
 
 from nnvisual import training
 from nnvisual.config import TrainConfig
+from nnvisual.errors import UserError
 
 
 def test_validation_split_is_30_percent_disjoint_and_seeded():
@@ -73,3 +75,10 @@ def test_mixed_precision_model_keeps_float32_weights_and_softmax():
     probabilities = model.predict(x[:4], verbose=0)
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-6)
+
+
+def test_validation_indices_hold_out_thirty_percent():
+    train, validation = training.validation_indices(10, 0.3, seed=0)
+    assert len(validation) == 3 and sorted(np.concatenate([train, validation])) == list(range(10))
+    with pytest.raises(UserError, match="at least 2 images"):
+        training.validation_indices(1, 0.3, 0)

@@ -1,17 +1,25 @@
 """Activation maximization (Erhan et al. 2009; Simonyan et al. 2014; Chollet 2016), in the style
 of lucid's ``optvis``: one small module per idea.
 
-- :mod:`~nnvisual.optvis.objectives`: what is maximized (a class score before or after the
+- :mod:`~nnvisual.optvis.objectives`: the study's objective (a class score before or after the
   softmax), read from the user's model without changing it;
-- :mod:`~nnvisual.optvis.param`: the initial images (the study's noise, uniform noise, grey);
+- :mod:`~nnvisual.optvis.terms`, :mod:`~nnvisual.optvis.objective_parser`: objectives that
+  compose (class, channel, neuron, layer, direction, diversity; Olah et al. 2017) and their
+  command-line language;
+- :mod:`~nnvisual.optvis.param`: the initial images (the study's noise, uniform noise, grey) and
+  lucid's parametrizations (:mod:`~nnvisual.optvis.fft`, :mod:`~nnvisual.optvis.color`);
 - :mod:`~nnvisual.optvis.regularizers`: optional priors (L2 decay, total variation, jitter,
   blur, clipping), each off by default;
-- :mod:`~nnvisual.optvis.render`: the gradient-ascent loop, all images in one compiled batch.
+- :mod:`~nnvisual.optvis.transforms`: random pad, jitter, scale and rotation each step;
+- :mod:`~nnvisual.optvis.render`: the gradient-ascent loops (the study's, and lucid's Adam on
+  parameters), all images in one compiled batch.
 """
 
 from nnvisual.optvis.objectives import ClassObjective
 from nnvisual.optvis.param import initial_images
 from nnvisual.optvis.regularizers import Regularizers
-from nnvisual.optvis.render import Rendering, render
+from nnvisual.optvis.render import Rendering, render, render_parametrized
+from nnvisual.optvis.terms import Objective, Term
 
-__all__ = ["ClassObjective", "Regularizers", "Rendering", "initial_images", "render"]
+__all__ = ["ClassObjective", "Objective", "Regularizers", "Rendering", "Term", "initial_images",
+           "render", "render_parametrized"]

@@ -1,5 +1,6 @@
 """Figures of ``nnvisual maximize``: the reconstructions (the study's Figure 5: before retraining
-on the top row, after on the bottom row) and the optimization trajectories."""
+on the top row, after on the bottom row), the optimization trajectories, and the channel grid
+(one image per channel of a layer, as in Olah et al. 2017)."""
 
 from __future__ import annotations
 
@@ -67,4 +68,20 @@ def trajectory_figure(objective: dict[str, np.ndarray], probability: dict[str, n
         axis.set_xlabel("gradient-ascent step")
     figure.suptitle(title, fontsize=12)
     figure.tight_layout()
+    return figure
+
+
+def channels_figure(images: np.ndarray, channels, title: str, columns: int = 8):
+    """A grid of uint8 images (k, H, W, 3), each titled with its channel."""
+    count = len(images)
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                                figsize=(1.6 * columns + 0.4, 1.75 * rows + 0.6))
+    for position, axis in enumerate(axes.ravel()):
+        axis.set_axis_off()
+        if position < count:
+            axis.imshow(images[position], interpolation="nearest")
+            axis.set_title(f"channel {channels[position]}", fontsize=9)
+    figure.suptitle(title, fontsize=10)
     return figure

@@ -13,10 +13,16 @@ import dataclasses
 
 import numpy as np
 
+from nnvisual.choices import OBJECTIVES
 from nnvisual.config import MaximizeConfig, settings_from
 from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
 from nnvisual.optvis import ClassObjective, Regularizers, Rendering, initial_images, render
+from nnvisual.optvis.objective_parser import parse_objective
+from nnvisual.optvis.param import check_parametrization, initial_parameters, parameters_to_images
+from nnvisual.optvis.render import render_parametrized
+from nnvisual.optvis.terms import Objective, Term
+from nnvisual.optvis.transforms import parse_transforms
 from nnvisual.retrain import FineTuning, fine_tune
 
 
@@ -42,6 +48,65 @@ def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str,
     return index, name, loaded.class_names
 
 
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What ``maximize`` drives up: the study's class score (``terms`` None: ``--class``), or a
+    weighted sum of :class:`~nnvisual.optvis.terms.Term` (``--objective EXPRESSION``, the
+    channel grid, ``--diversity``)."""
+
+    terms: list[tuple[float, Term]] | None
+    class_index: int | None  # the class whose probability is reported (None: the top class's)
+    label: str  # for the run's name and the figures
+    channels: tuple[str, tuple[int, ...]] | None = None  # the channel grid's layer, channels
+
+
+def _grid_channels(spec: str, n: int) -> tuple[str, tuple[int, ...]]:
+    """``LAYER`` (its first n channels) or ``LAYER:C1,C2,...``."""
+    layer, _, listed = spec.partition(":")
+    try:
+        channels = tuple(int(c) for c in listed.split(",")) if listed else tuple(range(n))
+    except ValueError:
+        raise UserError(f"--channel-grid {spec}: use LAYER or LAYER:C1,C2,...") from None
+    return layer, channels
+
+
+def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
+    """The :class:`Target` of ``config`` for ``loaded``, checked against the model (unknown
+    layers or classes, channels out of range, a parametrization that does not fit): UserError."""
+    from nnvisual.classes import resolve_class
+
+    def class_index(spec: str) -> int:
+        return resolve_class(spec, loaded.class_names)[0]
+
+    check_parametrization(config.param, loaded.image_size)
+    channels = None
+    if config.channel_grid:
+        channels = _grid_channels(config.channel_grid, config.n)
+        terms = [(1.0, Term("channel", channels[0], channels=channels[1]))]
+        target = Target(terms, None, f"channels-{channels[0]}", channels)
+    elif config.objective in OBJECTIVES:
+        index, name, _ = resolve_target(loaded, config.target_class)
+        terms = None if not config.diversity else [
+            (1.0, Term("class", class_index=index, softmax=config.objective == "softmax"))]
+        target = Target(terms, index, f"{index} ({name.replace('_', ' ')})")
+    else:
+        terms = parse_objective(config.objective, class_index)
+        classes = [term.class_index for _, term in terms if term.kind == "class"]
+        slug = "".join(c if c.isalnum() or c in "_." else "-" for c in config.objective)
+        target = Target(terms, classes[0] if classes else None, slug.strip("-")[:60], channels)
+    if config.diversity:
+        target.terms.append((config.diversity, Term("diversity", config.diversity_layer)))
+    if target.terms is not None:
+        Objective(loaded.model, target.terms)  # its checks, before anything is written
+    if config.retrain_on and target.class_index is None:
+        raise UserError("--retrain-on needs a class to label the images: use --class or a "
+                        "class term in --objective")
+    if None in loaded.image_size:
+        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
+                        "activation maximization needs one")
+    return target
+
+
 def priors_description(config: MaximizeConfig) -> str:
     """The regularizers in use, in words (for figure titles)."""
     used = [f"L2 decay {config.l2_decay:g}" if config.l2_decay else "",
@@ -51,6 +116,20 @@ def priors_description(config: MaximizeConfig) -> str:
             else "",
             "clipped to 0..255" if config.clip else ""]
     return ", ".join(word for word in used if word) or "no regularizer"
+
+
+def method_description(config: MaximizeConfig) -> str:
+    """The optimization in words (for figure titles)."""
+    if not uses_adam(config):
+        method = f"{config.steps} steps of {config.step_size:g}, {priors_description(config)}"
+    else:
+        colour = ", decorrelated colour" if config.decorrelate else ""
+        method = f"{config.param} image{colour}, {config.steps} Adam steps of {config.learning_rate:g}"
+    if config.transforms != "none":
+        method += f", transforms {config.transforms}"
+    if config.diversity:
+        method += f", diversity {config.diversity:g} on {config.diversity_layer}"
+    return method
 
 
 def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> np.ndarray:
@@ -64,22 +143,47 @@ def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> n
     return images
 
 
-def reconstruct(loaded: LoadedModel, class_index: int, config: MaximizeConfig,
+def uses_adam(config: MaximizeConfig) -> bool:
+    """lucid's loop (Adam on parameters) for fft or decorrelated images; else Algorithm 1."""
+    return config.param == "fft" or config.decorrelate
+
+
+def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfig,
                 retrain_images: np.ndarray | None = None) -> Reconstructions:
-    """Run the experiment: "before" reconstructions, then, given ``retrain_images``, fine-tuning
-    and "after" reconstructions from the same initial images."""
-    initial = initial_images(config.init, loaded.image_size, config.seed, range(config.n))
+    """Run the experiment: "before" images, then, given ``retrain_images``, fine-tuning on the
+    target class and "after" images from the same initial values. ``target``: a
+    :class:`Target`, or a class index (the study's class objective)."""
+    if isinstance(target, int):
+        target = Target(None, target, str(target))
+    count = len(target.channels[1]) if target.channels else config.n
+    transforms = parse_transforms(config.transforms)
+    if uses_adam(config):
+        parameters = initial_parameters(config.param, loaded.image_size, config.seed, range(count))
+        initial = np.asarray(parameters_to_images(parameters, config.param, config.decorrelate,
+                                                  loaded.image_size))
+    else:
+        initial = initial_images(config.init, loaded.image_size, config.seed, range(count))
     regularizers = settings_from(config, Regularizers)
 
     def reconstruct_with(model) -> Rendering:
-        objective = ClassObjective(model, class_index, config.objective, loaded.preprocess)
-        return render(objective, initial, config.steps, config.step_size, regularizers, config.seed)
+        if target.terms is None:
+            objective = ClassObjective(model, target.class_index, config.objective,
+                                       loaded.preprocess)
+        else:
+            objective = Objective(model, target.terms, loaded.preprocess,
+                                  reference_class=target.class_index)
+        if uses_adam(config):
+            return render_parametrized(objective, parameters, config.param, config.decorrelate,
+                                       loaded.image_size, config.steps, config.learning_rate,
+                                       transforms, config.seed)
+        return render(objective, initial, config.steps, config.step_size, regularizers,
+                      config.seed, transforms=transforms)
 
     result = Reconstructions(initial, {"before": reconstruct_with(loaded.model)})
     if retrain_images is not None:
         settings = settings_from(config, FineTuning, prefix="retrain_")
         result.retrained_model, result.history = fine_tune(
-            loaded.model, retrain_images, class_index, settings, loaded.preprocess)
+            loaded.model, retrain_images, target.class_index, settings, loaded.preprocess)
         result.phases["after"] = reconstruct_with(result.retrained_model)
     return result
 
@@ -119,3 +223,23 @@ def retrain_history_table(history: dict[str, list[float]]):
     rows = [(epoch + 1, *(history[key][epoch] for key in keys))
             for epoch in range(len(history[keys[0]]))]
     return ("epoch", *keys), rows
+
+
+def robust_probability(model, preprocess, images: np.ndarray, class_index: int, count: int = 32,
+                       transforms: str = "standard", seed: int = 1000) -> np.ndarray:
+    """The mean probability of ``class_index`` over ``count`` random ``transforms`` of each
+    image (n,): how much of the class survives shifts, zooms and turns (Olah et al. 2017's
+    transformation robustness, as a measure). Seeded apart from any optimization's draws."""
+    from keras import ops
+
+    from nnvisual.optvis import transforms as transformations
+
+    chosen = parse_transforms(transforms)
+    matrices = transformations.sample_matrices(chosen, range(len(images)), count, seed)
+    fill = transformations.FILL if chosen.padded else None
+    probabilities = []
+    for step_matrices in matrices:
+        seen = transformations.apply(ops.convert_to_tensor(np.float32(images)), step_matrices, fill)
+        seen = seen if preprocess is None else preprocess(seen)
+        probabilities.append(ops.convert_to_numpy(model(seen, training=False))[:, class_index])
+    return np.mean(probabilities, axis=0)

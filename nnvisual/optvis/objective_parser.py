@@ -1,0 +1,87 @@
+"""The objective language of ``nnvisual maximize --objective``: a weighted sum of terms.
+
+    EXPRESSION := [SIGN] [WEIGHT '*'] TERM  ( ('+' | '-') [WEIGHT '*'] TERM )*
+    TERM       := class:CLASS[:softmax] | channel:LAYER:C | neuron:LAYER:C[:Y:X]
+                | layer:LAYER | direction:LAYER:[V1,V2,...] | diversity:LAYER
+
+e.g. ``class:284``, ``channel:conv3:12``, ``neuron:conv2:5 - 0.5*class:3``,
+``channel:conv3:12 + 100*diversity:conv2``. CLASS is an index or a class name without spaces
+(underscores for spaces). See :mod:`nnvisual.optvis.terms` for what each term measures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from nnvisual.errors import UserError
+from nnvisual.optvis.terms import KINDS, Term
+
+_TERM = re.compile(r"""\s*(?P<sign>[+-])?\s*
+                       (?:(?P<weight>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*\*\s*)?
+                       (?P<term>[a-z]+:(?:\[[^\]]*\]|[^\s+*\[\]-]|-(?=\d))+)\s*""",
+                   re.VERBOSE | re.IGNORECASE)
+_SIMPLE = re.compile(r"[A-Za-z0-9_./]+")
+
+
+def _integer(text: str, what: str, spec: str) -> int:
+    if not re.fullmatch(r"-?\d+", text):
+        raise UserError(f"malformed objective '{spec}': {what} must be a whole number, got '{text}'")
+    return int(text)
+
+
+def _term(text: str, spec: str, resolve_class: Callable[[str], int]) -> Term:
+    kind, _, rest = text.partition(":")
+    parts = rest.split(":") if not rest.endswith("]") else [*rest.split(":", 1)]
+    expected = {"class": (1, 2), "channel": (2, 2), "neuron": (2, 4), "layer": (1, 1),
+                "direction": (2, 2), "diversity": (1, 1)}
+    if kind not in KINDS:
+        raise UserError(f"malformed objective '{spec}': unknown term '{kind}'; use one of "
+                        f"{', '.join(KINDS)}")
+    low, high = expected[kind]
+    if not low <= len(parts) <= high or (kind == "neuron" and len(parts) == 3) or not all(parts):
+        raise UserError(f"malformed objective '{spec}': '{text}' has the wrong number of parts "
+                        "(see nnvisual maximize --help)")
+    if kind == "class":
+        if len(parts) == 2 and parts[1] not in ("softmax", "logit"):
+            raise UserError(f"malformed objective '{spec}': '{text}' ends in neither :softmax "
+                            "nor :logit")
+        return Term("class", class_index=resolve_class(parts[0]),
+                    softmax=len(parts) == 2 and parts[1] == "softmax")
+    layer = parts[0]
+    if not _SIMPLE.fullmatch(layer):
+        raise UserError(f"malformed objective '{spec}': bad layer name '{layer}'")
+    if kind in ("layer", "diversity"):
+        return Term(kind, layer)
+    if kind == "direction":
+        body = parts[1]
+        try:
+            vector = tuple(float(v) for v in body.strip("[]").split(","))
+        except ValueError:
+            vector = ()
+        if not (body.startswith("[") and body.endswith("]")) or not vector:
+            raise UserError(f"malformed objective '{spec}': a direction is "
+                            "direction:LAYER:[V1,V2,...]")
+        return Term("direction", layer, vector=vector)
+    channel = _integer(parts[1], "a channel", spec)
+    position = (tuple(_integer(p, "a position", spec) for p in parts[2:]) or None)
+    return Term(kind, layer, channels=(channel,), position=position)
+
+
+def parse_objective(spec: str, resolve_class: Callable[[str], int]) -> list[tuple[float, Term]]:
+    """``[(weight, Term), ...]`` of the expression ``spec``; ``resolve_class`` turns a CLASS
+    into an index (raising UserError). Any malformed text: UserError, one line."""
+    terms, position = [], 0
+    spec = spec.strip()
+    while position < len(spec):
+        match = _TERM.match(spec, position)
+        if not match or (terms and not match["sign"]):
+            raise UserError(f"malformed objective '{spec}' at '{spec[position:]}': expected "
+                            "[+|-] [WEIGHT*] KIND:ARGUMENTS, e.g. \"channel:conv2:5 - 0.5*class:3\"")
+        weight = float(match["weight"]) if match["weight"] else 1.0
+        terms.append((-weight if match["sign"] == "-" else weight,
+                      _term(match["term"], spec, resolve_class)))
+        position = match.end()
+    if not terms:
+        raise UserError("malformed objective '': it names no term")
+    return terms

@@ -1,0 +1,149 @@
+"""Objectives that compose (Olah et al. 2017, "Feature Visualization", Distill; lucid's
+``optvis.objectives``): class, channel, neuron, layer ("DeepDream"), direction and diversity
+terms, and their weighted sums.
+
+Every term gives one value per image of the batch, read from ONE model that outputs the logits,
+the probabilities and every layer the terms name (built once; the user's model is not changed):
+
+- ``class``: the class's logit or softmax probability (as :class:`ClassObjective`);
+- ``channel``: the mean over positions of one channel of a feature-map layer; a term may name
+  one channel per image (the channel grid: image i maximizes channel ``channels[i]``);
+- ``neuron``: one channel at one position (the centre, ``(h // 2, w // 2)``, by default);
+- ``layer``: the mean of the squares of a layer's output (Mordvintsev et al. 2015, DeepDream);
+- ``direction``: the mean over positions of the dot product with a vector in channel space;
+- ``diversity``: minus the mean pairwise cosine of the images' Gram matrices of a layer (lucid's
+  ``diversity``; there divided by n rather than by the n(n-1) ordered pairs); image i is given
+  the pairs it belongs to, so the batch sums to the term. Zero for a batch of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from nnvisual.errors import UserError
+from nnvisual.optvis.objectives import logits_and_probabilities
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """One objective term: ``kind`` in KINDS, the ``layer`` it reads (None for class)."""
+
+    kind: str
+    layer: str | None = None
+    channels: tuple[int, ...] = ()  # channel/neuron: one, or one per image
+    position: tuple[int, int] | None = None  # neuron: (y, x); None: the centre
+    class_index: int | None = None
+    softmax: bool = False  # class: the probability instead of the logit
+    vector: tuple[float, ...] = ()  # direction
+
+
+KINDS = ("class", "channel", "neuron", "layer", "direction", "diversity")
+
+
+def _check_term(term: Term, shape: tuple, outputs: int) -> None:
+    """UserError if ``term`` does not fit its layer's output ``shape`` (without the batch)."""
+    if term.kind == "class":
+        if not 0 <= term.class_index < outputs:
+            raise UserError(f"class {term.class_index} is out of range for a model with "
+                            f"{outputs} outputs")
+        return
+    if term.kind in ("channel", "neuron", "diversity") and len(shape) != 3:
+        raise UserError(f"a {term.kind} objective needs a feature map (height, width, channels); "
+                        f"layer '{term.layer}' outputs shape {shape}")
+    channels = shape[-1]
+    for channel in term.channels:
+        if not 0 <= channel < channels:
+            raise UserError(f"channel {channel} is out of range for layer '{term.layer}' with "
+                            f"{channels} channels")
+    if term.position is not None and not all(
+            0 <= p < s for p, s in zip(term.position, shape[:2], strict=True)):
+        raise UserError(f"position {term.position} is outside layer '{term.layer}' of size "
+                        f"{shape[:2]}")
+    if term.kind == "direction" and len(term.vector) != channels:
+        raise UserError(f"the direction has {len(term.vector)} values; layer '{term.layer}' has "
+                        f"{channels} channels")
+
+
+def gram_cosines(features):
+    """The cosine between the Gram matrices of every pair of images: (n, n), from (n, h, w, c)."""
+    n = ops.shape(features)[0]
+    flat = ops.reshape(features, (n, -1, features.shape[-1]))
+    grams = ops.reshape(ops.matmul(ops.transpose(flat, (0, 2, 1)), flat), (n, -1))
+    grams = grams / ops.sqrt(ops.maximum(ops.sum(ops.square(grams), axis=1, keepdims=True), 1e-20))
+    return ops.matmul(grams, ops.transpose(grams))
+
+
+def _value(term: Term, features, logits, probabilities):
+    """The term's value per image, shape (n,)."""
+    if term.kind == "class":
+        return (probabilities if term.softmax else logits)[:, term.class_index]
+    if term.kind == "layer":
+        return ops.mean(ops.reshape(ops.square(features), (features.shape[0], -1)), axis=1)
+    if term.kind == "diversity":
+        n = features.shape[0]
+        if n < 2:
+            return ops.zeros((n,))
+        off_diagonal = gram_cosines(features) * (1.0 - ops.eye(n))
+        return -ops.sum(off_diagonal, axis=1) / (n * (n - 1))
+    if term.kind == "direction":
+        dots = ops.matmul(features, ops.convert_to_tensor(np.float32(term.vector)))
+        return ops.mean(ops.reshape(dots, (dots.shape[0], -1)), axis=1)
+    n = features.shape[0]
+    chosen = np.broadcast_to(np.int32(term.channels), (n,))
+    mask = ops.convert_to_tensor(np.eye(features.shape[-1], dtype=np.float32)[chosen])
+    if term.kind == "channel":
+        return ops.mean(ops.sum(features * mask[:, None, None, :], axis=-1), axis=(1, 2))
+    y, x = term.position or (features.shape[1] // 2, features.shape[2] // 2)
+    return ops.sum(features[:, y, x, :] * mask, axis=-1)
+
+
+class Objective:
+    """``sum_k weight_k * term_k`` for images in 0..255 RGB fed through ``preprocess``.
+
+    Calling it on a batch returns ``(objective, probability, top_class)``, each (n,), like
+    :class:`~nnvisual.optvis.objectives.ClassObjective`; ``probability`` is that of
+    ``reference_class`` (default: the first class term's class; with none, the top class's).
+    """
+
+    def __init__(self, model, terms: list[tuple[float, Term]], preprocess: Callable | None = None,
+                 name: str = "objective", reference_class: int | None = None):
+        layers = sorted({term.layer for _, term in terms if term.layer is not None})
+        known = {layer.name: layer for layer in model.layers}
+        for layer in layers:
+            if layer not in known:
+                listed = ", ".join(list(known)[:12]) + (", ..." if len(known) > 12 else "")
+                raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
+                                f"{listed}")
+        outputs = int(model.output_shape[-1])
+        shapes = {layer: tuple(known[layer].output.shape[1:]) for layer in layers}
+        for _, term in terms:
+            _check_term(term, shapes.get(term.layer), outputs)
+        scores = logits_and_probabilities(model)
+        self.model = keras.Model(scores.inputs, [*scores.outputs,
+                                                 *(known[layer].output for layer in layers)],
+                                 name=f"{model.name}_objective")
+        self.layers = layers
+        self.terms = terms
+        self.preprocess = preprocess
+        self.name = name
+        classes = [term.class_index for _, term in terms if term.kind == "class"]
+        self.reference_class = reference_class if reference_class is not None else (
+            classes[0] if classes else None)
+
+    def __call__(self, images):
+        images = ops.convert_to_tensor(images)
+        inputs = images if self.preprocess is None else self.preprocess(images)
+        logits, probabilities, *features = self.model(inputs, training=False)
+        features = dict(zip(self.layers, features, strict=True))
+        total = 0.0
+        for weight, term in self.terms:
+            total = total + weight * _value(term, features.get(term.layer), logits, probabilities)
+        top = ops.argmax(probabilities, axis=-1)
+        probability = (ops.max(probabilities, axis=-1) if self.reference_class is None
+                       else probabilities[:, self.reference_class])
+        return total, probability, top
