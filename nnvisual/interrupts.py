@@ -2,6 +2,7 @@
 KeyboardInterrupt (commands whose outputs are written only at the end)."""
 
 import contextlib
+import gc
 import signal
 
 
@@ -36,19 +37,50 @@ def stop_on_signals():
             signal.signal(sig, old)
 
 
+_pending: str | None = None  # the signal interrupt_on_signals received, until its block ends
+
+
 @contextlib.contextmanager
 def interrupt_on_signals():
-    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt(signal name)`` at once."""
+    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt(signal name)`` at once.
+
+    Python runs the handler wherever the main thread is. Inside a garbage-collector callback or
+    a ``__del__`` method (JAX registers a gc callback) an exception is printed with a traceback
+    and then ignored, so there the handler only records the signal; :func:`check_interrupt`,
+    which long loops call every step, raises it.
+    """
 
     def handler(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        global _pending
+        _pending = signal.Signals(signum).name
+        if not _inside_ignored_context(frame):
+            raise KeyboardInterrupt(_pending)
 
+    global _pending
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _pending = None
+
+
+def _inside_ignored_context(frame) -> bool:
+    """Whether ``frame`` runs in a gc callback or a ``__del__``, where exceptions are dropped."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def check_interrupt() -> None:
+    """Raise ``KeyboardInterrupt`` if a signal arrived inside :func:`interrupt_on_signals` and
+    its exception was lost on the way (call it at safe points of long loops)."""
+    if _pending is not None:
+        raise KeyboardInterrupt(_pending)
 
 
 class Interrupted(Exception):

@@ -95,5 +95,10 @@ def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: flo
             process.send_signal(signum)
             break
         time.sleep(0.02)
-    output, _ = process.communicate(timeout=timeout)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # never leave the child running
+        process.kill()
+        output, _ = process.communicate()
+        output += f"\n[killed after {timeout} s]"
     return process.returncode, output
