@@ -65,6 +65,7 @@ def read_table(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", [b for b in BACKENDS])
 def test_deconv_projections_agree_across_backends(cli, inputs, backend):
     other_backend(backend)
@@ -88,6 +89,7 @@ def test_deconv_projections_agree_across_backends(cli, inputs, backend):
                     np.testing.assert_allclose(there[key], here[key], atol=1e-4 * scale, err_msg=key)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", [b for b in BACKENDS])
 def test_maximize_objectives_agree_across_backends(cli, inputs, backend):
     other_backend(backend)
@@ -113,6 +115,7 @@ def test_maximize_objectives_agree_across_backends(cli, inputs, backend):
                 assert float(theirs[key]) == pytest.approx(float(value), rel=1e-2, abs=1e-4), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", [b for b in BACKENDS])
 def test_train_runs_on_each_backend(image_folder, backend):
     other_backend(backend)

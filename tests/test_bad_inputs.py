@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnvisual.data import resize
 from tests.conftest import write_image_folder
+from tests.helpers import read_manifest
 
 D = "deconv --model {model} --layers conv1 --top-k 1"
 M = "maximize --model {model} --class 1 -n 1 --steps 1"
@@ -78,8 +78,10 @@ CASES = [
     ("maximize-model-without-image-input", "maximize --model {dense_model}",
      "does not take RGB images", None),
     ("deconv-layer-missing", "deconv --model {model} --layers nope", "unknown layer 'nope'", None),
-    ("deconv-layer-not-a-convolution", "deconv --model {model} --layers pool1", "not a Conv2D", None),
-    ("deconv-layer-dense", "deconv --model {model} --layers conv1,dense2", "not a Conv2D", None),
+    ("deconv-layer-flat", "deconv --model {model} --layers flatten",
+     "layer 'flatten' is a Flatten with a 2-D output, not a feature map", None),
+    ("deconv-layer-dense", "deconv --model {model} --layers conv1,dense2",
+     "layer 'dense2' is a Dense with a 2-D output, not a feature map", None),
     # classes
     ("maximize-class-negative", "maximize --model {model} --class -1", "class -1 is out of range", None),
     ("maximize-class-too-large", "maximize --model {model} --class 3", "class 3 is out of range", None),
@@ -184,7 +186,7 @@ def _build_inputs(root):
     paths["deconvrun"] = root / "deconv-run"
     for name in ("run", "maxrun"):  # the same runs, stopped by Ctrl-C
         copy = Path(shutil.copytree(paths[name], root / f"interrupted-{paths[name].name}"))
-        manifest = json.loads((copy / "manifest.json").read_text())
+        manifest = read_manifest(copy)
         (copy / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
         paths[f"interrupted_{name}"] = copy
 
@@ -218,12 +220,14 @@ def _build_inputs(root):
     write_image(images / "rgba.png", rgba[..., [2, 1, 0, 3]])
     write_image(images / "1x1.png", np.array([[[30, 60, 90]]], np.uint8))
     write_image(images / "huge.jpg", huge)
-    paths["expected_rgb"] = {  # what each valid image must become, computed here independently
-        "rgb16.png": np.floor(rgb16 / 257 + 0.5).astype(np.uint8),
-        "grey.png": np.repeat(grey[..., None], 3, axis=2),
-        "rgba.png": rgba[..., :3],
-        "1x1.png": np.array([[[90, 60, 30]]], np.uint8),
-        "huge.jpg": huge,
+    halves = np.zeros((32, 32, 3), np.uint8)
+    halves[:, :16], halves[:, 16:] = 200, 40  # 10000 / 32 = 312.5 columns each: 5000 = 16 * 312.5
+    paths["expected_rgb"] = {  # what each valid image must become at 32x32, computed here independently
+        "rgb16.png": area_resize(np.floor(rgb16 / 257 + 0.5), (32, 32)),
+        "grey.png": area_resize(np.repeat(grey[..., None], 3, axis=2), (32, 32)),
+        "rgba.png": area_resize(rgba[..., :3], (32, 32)),
+        "1x1.png": np.full((32, 32, 3), [90, 60, 30], np.uint8),  # one pixel, grown: all of it
+        "huge.jpg": halves,
     }
 
     mixed = paths["mixed"] = root / "mixed"
@@ -273,6 +277,25 @@ def _set_up(setup, cwd, paths):
         (cwd / "read-only").chmod(0o555)
 
 
+def _area_weights(n_in, n_out):
+    """(n_out, n_in): the share of each input pixel in each output pixel when ``n_in`` pixels
+    are averaged down to ``n_out`` (each output pixel covers n_in / n_out input pixels)."""
+    scale = n_in / n_out
+    weights = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        low, high = i * scale, (i + 1) * scale
+        for k in range(int(np.floor(low)), int(np.ceil(high))):
+            weights[i, k] = (min(high, k + 1) - max(low, k)) / scale
+    return weights
+
+
+def area_resize(image, size):
+    """Shrink ``image`` (H, W, C) to ``size`` by exact area averaging, rounded to uint8."""
+    rows, cols = _area_weights(image.shape[0], size[0]), _area_weights(image.shape[1], size[1])
+    averaged = np.einsum("ik,klc,jl->ijc", rows, np.asarray(image, np.float64), cols)
+    return np.floor(averaged + 0.5).astype(np.uint8)
+
+
 def snapshot(*folders):
     """Every file and folder under ``folders`` (the data cache aside) with its size and time."""
     found = {}
@@ -302,11 +325,11 @@ def test_bad_input(cli, inputs, isolated, args, expected, setup):
         return
     assert result.exit_code == 0, result.output
     out = isolated / argv[argv.index("--out") + 1]
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = read_manifest(out)
     assert manifest["status"] == "complete" and not list(out.rglob("*.tmp*"))
     if "--image" in argv:  # the image the model saw: converted to RGB uint8, resized to 32x32
         expected_rgb = inputs["expected_rgb"][Path(argv[argv.index("--image") + 1]).name]
         with np.load(out / "projections.npz") as stored:
             seen = stored["image"]
         assert seen.shape == (32, 32, 3) and seen.dtype == np.uint8
-        np.testing.assert_allclose(seen, resize(expected_rgb, (32, 32)), atol=2)
+        np.testing.assert_allclose(seen, expected_rgb, atol=2)

@@ -1,6 +1,5 @@
 """The benchmark suite's harness (scripts/bench_harness.py, scripts/bench.py), without timing asserts."""
 
-import csv
 import sys
 from pathlib import Path
 
@@ -11,6 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench  # noqa: E402
 import bench_harness  # noqa: E402
 from bench_harness import Comparison, Row  # noqa: E402
+
+from tests.helpers import read_csv  # noqa: E402
 
 FAKE_BENCHMARK = '''
 import numpy as np
@@ -71,8 +72,7 @@ def test_csv_has_the_issue_columns_and_is_written_whole(tmp_path):
     path = tmp_path / "bench" / "bench.csv"
     bench.write_csv(path, rows, {"deconv": 2841.2}, "CPU X, 2 cores", "numpy 2")
     assert [p.name for p in path.parent.iterdir()] == ["bench.csv"]  # no temporary left behind
-    with open(path, newline="") as stream:
-        written = list(csv.DictReader(stream))
+    written = read_csv(path)
     assert list(written[0]) == ["benchmark", "variant", "metric", "value", "ratio_to_baseline",
                                 "peak_rss_mb", "machine", "versions"]
     assert [(r["value"], r["ratio_to_baseline"], r["peak_rss_mb"]) for r in written] == [
@@ -80,9 +80,28 @@ def test_csv_has_the_issue_columns_and_is_written_whole(tmp_path):
     assert written[0]["machine"] == "CPU X, 2 cores"
 
 
-def test_machine_and_versions():
-    assert bench.machine_description().endswith(" cores")
-    assert "numpy " in bench.versions()
+def test_machine_and_versions(monkeypatch):
+    import importlib.metadata
+    import re
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():  # the first "model name" line, read here with a regular expression
+        model = re.search(r"^model name\s*:\s*(.*?)\s*$", cpuinfo.read_text(), re.M).group(1)
+    else:
+        import platform
+
+        model = platform.processor() or platform.machine()
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 7)
+    assert bench.machine_description() == f"{model}, 7 cores"
+
+    def fake_version(package):
+        if package == "keras":
+            raise importlib.metadata.PackageNotFoundError(package)
+        return {"tensorflow": "2.0", "numpy": "1.2.3", "opencv-python-headless": "4.9"}[package]
+
+    monkeypatch.setattr(bench.importlib.metadata, "version", fake_version)
+    # in PACKAGES' order, a package that is not installed left out
+    assert bench.versions() == "tensorflow 2.0; numpy 1.2.3; opencv-python-headless 4.9"
 
 
 def test_unknown_benchmark_is_refused(monkeypatch, capsys):

@@ -34,12 +34,35 @@ def test_paper_config_matches_the_study():
     assert (maximize.retrain_lr, maximize.retrain_batch_size, maximize.retrain_epochs) == (1e-3, 32, 10)
 
 
-@pytest.mark.parametrize("name", ["paper.yaml", "quick.yaml", "bonaccorso.yaml"])
-def test_shipped_configs_load(name):
-    from nnvisual.config import SECTIONS, read_config_file
+@pytest.mark.parametrize("name, sections", [
+    ("paper.yaml", {"train", "deconv", "maximize", "score_bow"}),
+    ("quick.yaml", {"train", "deconv", "maximize", "score_bow"}),
+    ("bonaccorso.yaml", {"train"}),
+])
+def test_shipped_configs_load(name, sections):
+    """Each shipped file's sections load, every key as the file gives it (read here with
+    yaml.safe_load), every other key at its dataclass default."""
+    import dataclasses
 
-    for section in read_config_file(CONFIGS / name):
-        load_config(SECTIONS[section], CONFIGS / name)
+    import yaml
+
+    from nnvisual.config import SECTIONS
+
+    document = yaml.safe_load((CONFIGS / name).read_text())
+    assert set(document) == sections
+    for section, values in document.items():
+        cls = SECTIONS[section]
+        config = load_config(cls, CONFIGS / name)
+        assert isinstance(config, cls)
+        for field in dataclasses.fields(cls):
+            loaded = getattr(config, field.name)
+            if field.name in values:
+                given = values[field.name]
+                assert loaded == (tuple(given) if isinstance(given, list) else given), (section, field.name)
+            elif field.default is not dataclasses.MISSING:
+                assert loaded == field.default, (section, field.name)
+            else:
+                assert loaded == field.default_factory(), (section, field.name)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -63,6 +63,7 @@ def test_plotka_end_to_end(cli, plotka_file, tmp_path):
                 assert np.abs(projection).max() > 0
 
 
+@pytest.mark.slow
 def test_default_layers_image_config_and_same_seed_same_files(cli, plotka_file, tmp_path):
     (tmp_path / "deconv.yaml").write_text("deconv:\n  top_k: 5\n  mode: map\n  method: guided\n")
     args = ("deconv", "--model", plotka_file, "--config", "deconv.yaml", "--top-k", "2")
@@ -147,6 +148,7 @@ def test_top9_on_an_image_folder(cli, plotka_file, image_folder, tmp_path):
         assert len({r["image"] for r in rows if r["channel"] == channel}) == 9
 
 
+@pytest.mark.slow
 def test_vgg16_random_weights_end_to_end(cli, tmp_path):
     """VGG16 at 224x224 (about 5-10 s: mode max projects on receptive-field windows)."""
     result = cli("deconv", "--model", "vgg16", "--weights", "none", "--top-k", "2", "--out", "run")

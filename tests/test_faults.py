@@ -87,6 +87,7 @@ def truncate(path, size):
     path.write_bytes(data[:{"empty": 0, "100 bytes": 100, "half": len(data) // 2}[size]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", ["empty", "100 bytes", "half"])
 def test_a_truncated_decode_cache_is_rebuilt_with_one_warning(cli, image_folder, isolated, size):
     args = ("train", "--data", image_folder, "--epochs", "1", "--subset", "12")
@@ -144,6 +145,7 @@ def test_the_run_keeps_two_checkpoints_while_training_and_one_model_after(
     assert not (isolated / "run" / "checkpoints").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", ["empty", "100 bytes", "half"])
 def test_resume_falls_back_to_the_previous_checkpoint(cli, image_folder, isolated, size):
     run = interrupted_train_run(cli, image_folder, isolated)

@@ -70,6 +70,7 @@ def read_rows(path, drop=()):
         return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(handle)]
 
 
+@pytest.mark.slow
 def test_deterministic_training_repeats_its_history(cli, image_folder, isolated, op_determinism):
     runs = [isolated / "a", isolated / "b"]
     for run in runs:  # augmentation on: random ops in a parallel tf.data map
@@ -89,6 +90,7 @@ def test_deterministic_training_repeats_its_history(cli, image_folder, isolated,
 
 
 # -- interruptions ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sigterm_during_maximize_keeps_an_interrupted_run(tiny_plotka, isolated):
     status, output = signal_when(
         ["maximize", "--model", tiny_plotka, "--class", "1", "-n", "2", "--steps", "1000000", "--out", "run"],
@@ -176,6 +178,7 @@ def test_maximization_that_diverges_stops_with_one_line(cli, tiny_plotka, isolat
 
 
 # -- resume ----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_afresh(cli, image_folder, isolated):
     result = cli("train", "--data", image_folder, "--epochs", 1, "--batch-size", 8, "--subset", 12,
                  "--no-augment", "--out", "run")

@@ -1,13 +1,11 @@
 """`nnvisual score-bow` end to end on a fabricated maximize run, and its error cases."""
 
-import csv
-import json
-
 import cv2
 import numpy as np
 import pytest
 
 from nnvisual import runs
+from tests.helpers import read_csv, read_manifest
 
 SIZE = 64
 N = 4
@@ -56,11 +54,6 @@ def inputs(tmp_path_factory):
             "training": image_folder(root / "training", range(20, 26))}
 
 
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_end_to_end_on_a_maximize_run(cli, inputs, isolated):
     args = ("score-bow", "--reconstructions", inputs["run"], "--class-images", inputs["classes"],
             "--size", SIZE, "--vocab-size", 5, "--seed", 0)
@@ -69,7 +62,7 @@ def test_end_to_end_on_a_maximize_run(cli, inputs, isolated):
     assert "before: median" in result.output and "wrote out" in result.output
 
     out = isolated / "out"
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = read_manifest(out)
     assert manifest["status"] == "complete" and manifest["command"] == "score-bow"
     assert manifest["keypoints"]["before"]["without_keypoints"] == 1
     for figure in ("closest", "contributions"):
@@ -104,10 +97,23 @@ def test_end_to_end_on_a_maximize_run(cli, inputs, isolated):
     assert list(contributions[0]) == ["phase", "reconstruction", "training_image",
                                       "inlier_matches", "share"]
     assert len(contributions) == 2 * N * 10  # training images default to the class images
-    for phase in ("before", "after"):
-        shares = [float(r["share"]) for r in contributions
-                  if r["phase"] == phase and r["reconstruction"] == "00.png"]
-        assert sum(shares) == pytest.approx(1.0, abs=1e-4) or sum(shares) == 0
+    by_reconstruction = {}
+    for r in contributions:
+        by_reconstruction.setdefault((r["phase"], r["reconstruction"]), []).append(r)
+    assert len(by_reconstruction) == 2 * N
+    for key, rows in by_reconstruction.items():  # share = inliers / the reconstruction's total
+        inliers = [int(r["inlier_matches"]) for r in rows]
+        shares = [float(r["share"]) for r in rows]
+        expected = [count / sum(inliers) if sum(inliers) else 0.0 for count in inliers]
+        assert shares == pytest.approx(expected, rel=1e-5), key
+    flat = by_reconstruction[("before", f"{N - 1:02d}.png")]  # no keypoints, so no matches
+    assert [(r["inlier_matches"], r["share"]) for r in flat] == [("0", "0")] * 10
+    # before/00.png is drawn from seed 0 as class image img000.png is, at half the size: the
+    # same shapes and colours, so img000.png contributes the most inliers
+    rows = by_reconstruction[("before", "00.png")]
+    best = max(rows, key=lambda r: int(r["inlier_matches"]))
+    assert best["training_image"] == "img000.png" and int(best["inlier_matches"]) > 0
+    assert sum(float(r["share"]) for r in rows) == pytest.approx(1.0, abs=1e-5)
 
     harris = read_csv(out / "tables/harris.csv")
     assert list(harris[0]) == ["phase", "reconstruction", "training_image",
@@ -186,7 +192,7 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, ca
 
 
 def test_a_maximize_run_without_retraining_is_one_phase(isolated):
-    from nnvisual.descriptors.scoring import load_reconstructions
+    from nnvisual.commands.score_bow import load_reconstructions
 
     (phase,) = load_reconstructions(maximize_run(isolated / "no-retrain", phases=("before",)), 48)
     assert phase.name == "before" and phase.names == [f"{i:02d}.png" for i in range(N)]

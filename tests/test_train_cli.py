@@ -9,6 +9,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from tests.conftest import signal_when, write_image_folder
 
@@ -80,6 +81,7 @@ def test_existing_output_folder_needs_force(cli, image_folder, isolated):
     assert (isolated / "taken" / "x.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_sigint_stops_after_a_checkpoint_and_resume_finishes(isolated):
     data = write_image_folder(isolated / "data", per_class=(200, 4))
     (isolated / "c.yaml").write_text("train:\n  epochs: 4\n  batch_size: 8\n  early_stopping_monitor: none\n")
