@@ -10,9 +10,9 @@ from nnvisual.errors import UserError
 
 
 def small_cnn(seed=0, size=8, softmax="layer"):
-    """Conv-ReLU-pool-conv-ReLU-dense with random weights; softmax as a layer, in the last Dense
-    (as VGG16) or absent."""
-    keras.utils.set_random_seed(seed)
+    """Conv-ReLU-pool-conv-ReLU-dense with random weights drawn by NumPy (the same network on
+    every backend: Keras' initializers draw differently per backend); softmax as a layer, in the
+    last Dense (as VGG16) or absent."""
     layers = [keras.Input((size, size, 3)),
               keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
               keras.layers.MaxPooling2D(2, name="p1"),
@@ -24,7 +24,11 @@ def small_cnn(seed=0, size=8, softmax="layer"):
         layers.append(keras.layers.Dense(3, name="logits"))
         if softmax == "layer":
             layers.append(keras.layers.Activation("softmax", name="softmax"))
-    return keras.Sequential(layers)
+    model = keras.Sequential(layers)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) * np.sqrt(3 / max(
+        np.prod(w.shape[:-1]), 1)) for w in model.get_weights()])
+    return model
 
 
 def settings(**overrides):
