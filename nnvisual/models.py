@@ -163,6 +163,11 @@ def _in_float32(model):
     return copy
 
 
+def named_model(spec: str) -> bool:
+    """Whether ``spec`` names a network nnvisual builds itself (not a path)."""
+    return spec == "vgg16" or spec in efficientnet_lite.VARIANTS
+
+
 def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
                class_names: tuple[str, ...] = ()) -> LoadedModel:
     """Load ``vgg16`` (with ``weights``, see :func:`load_vgg16`), ``efficientnet-lite0/1/2``
@@ -176,7 +181,7 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
 
     if spec == "vgg16":
         return load_vgg16(weights)
-    if spec in efficientnet_lite.VARIANTS:
+    if named_model(spec):
         return load_efficientnet_lite(spec, weights)
     path = Path(spec)
     if not path.exists():

