@@ -85,6 +85,9 @@ class TrainConfig(_Config):
     seed: int = 0
     deterministic: bool = False  # TensorFlow op determinism: the same seed gives the same history
     precision: str = "auto"  # float32, mixed_bfloat16, or auto (see training.resolve_precision)
+    cache: str = "auto"  # memory, none (streamed), or auto: streamed above memory_budget_mb
+    memory_budget_mb: float = 2048.0  # decoded size of an image folder that auto keeps in memory
+    distribute: str = "none"  # data-parallel: the batch split over all devices (nnvisual.distribute)
 
     def check(self):
         _check_choice(self.model, "model", choices.TRAINABLE_MODELS)
@@ -100,6 +103,9 @@ class TrainConfig(_Config):
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
         _check(self.subset is None or self.subset >= 1, f"subset must be at least 1, got {self.subset}")
         _check_choice(self.precision, "precision", choices.PRECISIONS)
+        _check_choice(self.cache, "cache", choices.CACHE_MODES)
+        _check(self.memory_budget_mb >= 0, f"memory_budget_mb must be >= 0, got {self.memory_budget_mb}")
+        _check_choice(self.distribute, "distribute", choices.DISTRIBUTIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +210,9 @@ class ScoreBowConfig(_Config):
     repeatability_tolerance: float = 1.5  # pixels (Schmid et al. 2000)
     vocab_size: int = 10
     idf: str = "smooth"  # smooth: log((1+N)/(1+N_w))+1; plain: Sivic & Zisserman's log(N/N_w)
+    weighting: str = "consistent"  # study-2019: the study's own scoring (docs/table3.md)
+    study_idf: str = "before"  # study-2019's query idf: before log(N/df), after log(N/(df+1))
+    class_count: int | None = None  # only the first N class images (the study had 11 photos)
     ratio: float = 0.8  # Lowe's ratio test
     ransac_iterations: int = 100
     ransac_threshold: float = 15.0  # pixels
@@ -223,6 +232,10 @@ class ScoreBowConfig(_Config):
         _check(self.repeatability_tolerance > 0, "repeatability_tolerance must be positive")
         _check(self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}")
         _check_choice(self.idf, "idf", choices.IDF_WEIGHTINGS)
+        _check_choice(self.weighting, "weighting", choices.BOW_WEIGHTINGS)
+        _check_choice(self.study_idf, "study_idf", choices.STUDY_IDFS)
+        _check(self.class_count is None or self.class_count >= 2,
+               f"class_count must be at least 2, got {self.class_count}")
         _check(0 < self.ratio <= 1, "ratio must be in (0, 1]")
         _check(self.ransac_iterations >= 1, "ransac_iterations must be at least 1")
         _check(self.ransac_threshold > 0, "ransac_threshold must be positive")

@@ -14,7 +14,11 @@ import errno
 import hashlib
 import os
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from nnvisual.errors import UserError
 
@@ -92,3 +96,19 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def write_npz_streamed(path: Path, entries: Iterable[tuple[str, np.dtype, tuple, Iterable[bytes]]]) -> None:
+    """Write a .npz file atomically one array at a time, each from its bytes (C order) in chunks,
+    so that no whole array is ever in memory. ``entries`` are ``(name, dtype, shape, chunks)``;
+    the archive's members are those ``np.savez_compressed`` writes for the whole arrays (deflated
+    ``name.npy`` files with format 1.0 headers; deflate's output does not depend on the chunks)."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                                                   allowZip64=True) as archive:
+        for name, dtype, shape, chunks in entries:
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                      "shape": tuple(shape)}
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, header)
+                for chunk in chunks:
+                    member.write(chunk)

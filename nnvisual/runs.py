@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -25,7 +26,8 @@ import os
 import platform
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +104,30 @@ class Run:
         np.savez_compressed(buffer, **arrays)
         return self._write(relative, buffer.getvalue())
 
+    @contextlib.contextmanager
+    def row_arrays(self) -> Iterator[RowArrays]:
+        """Arrays that grow a batch at a time, kept in a hidden temporary folder of the run (not
+        in memory) until :meth:`write_npz_rows`; the folder is removed when the block ends."""
+        with disk_errors(self.path):
+            folder = Path(tempfile.mkdtemp(prefix=".rows-", dir=self.path))
+        try:
+            yield RowArrays(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def write_npz_rows(self, relative: str, rows: RowArrays, **arrays: np.ndarray) -> Path:
+        """The .npz :meth:`write_npz` would write for ``arrays`` followed by ``rows``' arrays (each
+        the concatenation of its batches), streamed from the disk: memory does not grow with the
+        number of rows."""
+        from nnvisual.files import write_npz_streamed
+
+        in_memory = [(name, array.dtype, array.shape, [array.tobytes()])
+                     for name, array in ((name, np.ascontiguousarray(a)) for name, a in arrays.items())]
+        target = self.path / relative
+        write_npz_streamed(target, [*in_memory, *rows.entries()])
+        self._record(relative)
+        return target
+
     def write_figure(self, relative: str, figure) -> Path:
         """Save a matplotlib figure as PNG (deterministic metadata) and close it."""
         import matplotlib.pyplot as plt
@@ -165,6 +191,48 @@ class Run:
         self.save_manifest()
 
 
+@dataclasses.dataclass
+class _Rows:
+    dtype: np.dtype
+    row_shape: tuple[int, ...]
+    path: Path
+    count: int = 0
+
+
+class RowArrays:
+    """Named arrays appended to a batch of rows at a time, each to a raw file in ``folder``
+    (:meth:`Run.row_arrays`); every batch of a name has the same dtype and row shape."""
+
+    CHUNK_BYTES = 1 << 20  # read back 1 MiB at a time
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._arrays: dict[str, _Rows] = {}
+
+    def append(self, **batches: np.ndarray) -> None:
+        for name, batch in batches.items():
+            batch = np.ascontiguousarray(batch)
+            rows = self._arrays.setdefault(
+                name, _Rows(batch.dtype, batch.shape[1:], self.folder / f"{len(self._arrays)}.rows"))
+            if (batch.dtype, batch.shape[1:]) != (rows.dtype, rows.row_shape):
+                raise ValueError(f"{name}: rows of {batch.dtype} {batch.shape[1:]} after "
+                                 f"{rows.dtype} {rows.row_shape}")
+            with disk_errors(rows.path), open(rows.path, "ab") as handle:
+                handle.write(batch.tobytes())
+            rows.count += len(batch)
+
+    def entries(self) -> Iterator[tuple[str, np.dtype, tuple, Iterator[bytes]]]:
+        """``(name, dtype, shape, chunks)`` per array, in the order of their first batch."""
+        for name, rows in self._arrays.items():
+            yield name, rows.dtype, (rows.count, *rows.row_shape), _chunks(rows.path, self.CHUNK_BYTES)
+
+
+def _chunks(path: Path, size: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while block := handle.read(size):
+            yield block
+
+
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
@@ -198,8 +266,11 @@ def read_manifest(path: Path) -> dict | None:
 
 
 def create_run(command: str, name: str, config: dict, out: Path | None = None,
-               force: bool = False) -> Run:
+               force: bool = False, *, record_device: bool = True) -> Run:
     """Create a run folder (``out`` or ``results/<command>-<name>-<stamp>``) and its manifest.
+
+    ``record_device=False`` leaves the compute device and Keras backend out of the manifest,
+    for commands that compute nothing (``report``) and so must not import Keras.
 
     An existing non-empty ``out`` is refused unless ``force``, in which case it is replaced
     only when it is a run of the same command (or empty).
@@ -227,8 +298,7 @@ def create_run(command: str, name: str, config: dict, out: Path | None = None,
         "started": _now(),
         "config": config,
         "versions": versions(),
-        "device": device_description(),
-        "backend": _backend(),
+        **({"device": device_description(), "backend": _backend()} if record_device else {}),
         "outputs": {},
     }
     run = Run(path, manifest)
