@@ -1,20 +1,18 @@
 """The ``nnvisual`` command line: a Click group whose commands live in ``nnvisual.commands``.
 
 Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
-loaded only by the commands that need it. A :class:`~nnvisual.errors.UserError` anywhere, or a
-bad flag or value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
+loaded only by the commands that need it, quietly unless ``--verbose``
+(:mod:`nnvisual.native_logs`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
+value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
 """
 
 import importlib
 import logging
-import os
 
 import click
 
-from nnvisual import __version__
+from nnvisual import __version__, native_logs
 from nnvisual.errors import UserError
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
 
 COMMANDS = {
     "train": "nnvisual.commands.train",
@@ -54,6 +52,8 @@ class LazyGroup(click.Group):
         return importlib.import_module(COMMANDS[name]).command
 
     def invoke(self, ctx):
+        if not ctx.params["verbose"]:  # before any command module is imported
+            native_logs.silence_tensorflow()
         try:
             return super().invoke(ctx)
         except UserError as exc:
@@ -68,7 +68,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nnvisual")
-def main():
+@click.option("--verbose", is_flag=True,
+              help="Show TensorFlow's C++ log lines (start-up notices, CUDA probing), hidden by default.")
+def main(verbose):
     """See what a convolutional network has learned (Reda & Xu 2019, reproduced).
 
     Every command writes a run folder (default results/<command>-<name>-<time>/) with

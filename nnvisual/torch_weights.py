@@ -1,9 +1,10 @@
 """Read a PyTorch state dict (legacy, non-zip ``torch.save`` format) without PyTorch.
 
 A ``.pth`` file is a pickle, and unpickling can run arbitrary code, so the file is first checked
-against a known sha256 and then read with an unpickler that resolves only the few globals an
-ordered dict of tensors needs (``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2``
-and the typed storages), each mapped to a stand-in here; any other global is refused by name.
+against a known sha256 and then read with an unpickler (:mod:`nnvisual.restricted_pickle`) that
+resolves only the few globals an ordered dict of tensors needs (``collections.OrderedDict``,
+``torch._utils._rebuild_tensor_v2`` and the typed storages), each mapped to a stand-in here; any
+other global is refused by name.
 
 The legacy layout (``torch/serialization.py``, ``_legacy_save``) is five pickles (magic number,
 protocol version, system info, the object, the list of storage keys), then each storage's raw
@@ -23,6 +24,7 @@ import numpy as np
 
 from nnvisual.errors import UserError
 from nnvisual.files import sha256_file
+from nnvisual.restricted_pickle import Refused, RestrictedUnpickler
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
@@ -84,27 +86,19 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
     return allowed
 
 
-class _Refused(Exception):
-    pass
-
-
-class _StateDictUnpickler(pickle.Unpickler):
-    """Resolves only the globals of an ordered dict of tensors; storages by persistent id."""
+class _StateDictUnpickler(RestrictedUnpickler):
+    """Resolves only the globals of an ordered dict of tensors (none at all without
+    ``storages``, for the header pickles); storages by persistent id."""
 
     ALLOWED = _allowed_globals()
 
     def __init__(self, handle, storages: dict[str, _Storage] | None):
-        super().__init__(handle)
+        super().__init__(handle, self.ALLOWED if storages is not None else {})
         self.storages = storages
-
-    def find_class(self, module, name):
-        if self.storages is None or (module, name) not in self.ALLOWED:
-            raise _Refused(f"{module}.{name}")
-        return self.ALLOWED[module, name]
 
     def persistent_load(self, pid):
         if self.storages is None:
-            raise _Refused("a persistent object")
+            return super().persistent_load(pid)
         typename, storage_type, key, _location, numel, *view = pid
         if typename != "storage" or not isinstance(storage_type, _StorageType) or not isinstance(
                 key, str) or not isinstance(numel, int) or numel < 0 or any(v is not None for v in view):
@@ -176,7 +170,7 @@ def read_state_dict(path, sha256: str) -> dict[str, np.ndarray]:
                 raise ValueError("it does not hold an ordered dict of named tensors")
             data = _read_storages(handle, _plain(handle, "storage key list"), storages)
             return {name: _materialize(t, data[t.storage.key]) for name, t in state.items()}
-    except _Refused as refused:
+    except Refused as refused:
         raise UserError(f"{path}: refusing to unpickle {refused}: a weights file may hold only an "
                         "ordered dict of tensors") from None
     except (ValueError, TypeError, EOFError, struct.error, pickle.UnpicklingError, io.UnsupportedOperation,

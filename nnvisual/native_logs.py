@@ -1,0 +1,85 @@
+"""TensorFlow's C++ log lines, kept off the terminal unless asked for (``nnvisual --verbose``).
+
+TensorFlow's native code writes to file descriptor 2 directly, past Python's ``sys.stderr``:
+while it is imported, absl's "WARNING: All log messages before absl::InitializeLog() is called
+are written to STDERR" and "Could not find cuda drivers on your machine" (twice, on a machine
+without a GPU), which no environment variable turns off; once it runs, "failed call to cuInit:
+... UNKNOWN ERROR (303)", oneDNN and CPU-feature notices, which ``TF_CPP_MIN_LOG_LEVEL=3`` turns
+off. None is an error of the run, but they read like errors.
+
+:func:`silence_tensorflow` sets that level, whatever the user's environment says, and runs the
+first import of TensorFlow with file descriptor 2 sent to a temporary file, which is shown only if
+the import fails. It imports nothing itself: a command that never needs TensorFlow never loads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import tempfile
+
+QUIET_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: C++ lines below FATAL (debug VLOG lines too) are dropped
+
+
+def silence_tensorflow() -> None:
+    """Keep TensorFlow's C++ log lines off the terminal in this process from now on.
+
+    Has its full effect only before TensorFlow is imported: the variables are read then.
+    """
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = QUIET_LEVEL
+    if "tensorflow" not in sys.modules and not any(isinstance(f, QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, QuietImport("tensorflow"))
+
+
+@contextlib.contextmanager
+def native_stderr_captured():
+    """File descriptor 2 sent to a temporary file for the duration; on an exception, what was
+    written there goes to ``sys.stderr`` first, since it then explains the failure."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            except Exception:
+                os.dup2(saved, 2)
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
+                raise
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class QuietImport(importlib.abc.MetaPathFinder):
+    """Finds the top-level module ``name`` as the path finder does, with a loader that runs its
+    import inside :func:`native_stderr_captured`; retires after that first import."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _CapturingLoader(spec.loader)
+        return spec
+
+
+class _CapturingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader  # the module sees its own loader
+        with native_stderr_captured():
+            self.loader.exec_module(module)
