@@ -1,10 +1,13 @@
-"""Datasets and images: CIFAR-10 (Keras download or an offline image-folder copy), image files.
+"""Datasets and images: CIFAR-10 (Keras download, the official archive file or an offline
+image-folder copy), image files.
 
-Where data comes from, in order: ``--data`` (``cifar10`` or a folder), ``$NNVISUAL_DATA``,
+Where data comes from, in order: ``--data`` (``cifar10``, an archive or a folder), ``$NNVISUAL_DATA``,
 then ``cifar10`` (``keras.datasets.cifar10.load_data()``, which downloads once and caches).
+A ``.tar.gz`` file is the official archive ``cifar-10-python.tar.gz`` (:mod:`nnvisual.cifar_archive`).
 An image folder is ``DIR/train/<class>/*.{png,jpg}`` and ``DIR/test/<class>/*``; classes are
 the sorted folder names. Decoded folders are cached as ``.npz`` under ``$NNVISUAL_CACHE``
-(default ``~/.cache/nnvisual``), keyed by the folder's file names, sizes and times.
+(default ``~/.cache/nnvisual``), keyed by the folder's file names, sizes and times; the decoded
+archive by its sha256.
 """
 
 from __future__ import annotations
@@ -18,20 +21,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nnvisual import cifar_archive
 from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-NO_DATA_HELP = ("point to an offline copy with --data DIR or NNVISUAL_DATA=DIR "
-                "(DIR/train/<class>/*.jpg, DIR/test/<class>/*.jpg; e.g. the folder printed by "
-                "shared/data/unpack-cifar10.sh), or connect to the internet for --data cifar10")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # a --data file named so is read as the official archive
+FOLDER_IMAGE_SIZE = (32, 32)  # (height, width) folder images are resized to: CIFAR-10's
+NO_DATA_HELP = (f"download the official archive {cifar_archive.URL} and give the file itself "
+                "(--data cifar-10-python.tar.gz, or NNVISUAL_DATA=that file), or give an image folder "
+                "(--data DIR, with DIR/{train,test}/<class>/*.jpg|png), or connect to the internet "
+                "for --data cifar10")
 
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """Images as uint8 (N, H, W, 3) RGB arrays with integer labels."""
+    """Images as uint8 (N, H, W, 3) RGB arrays with integer labels (streamed folders hold
+    :class:`nnvisual.streaming.ImageFiles` in place of the image arrays)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -115,11 +123,24 @@ def _folder_key(root: Path, size) -> str:
     return digest.hexdigest()[:24]
 
 
-def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) -> Dataset:
-    """Load ``root/train/<class>/*`` and ``root/test/<class>/*``, decoding once and caching."""
+@dataclasses.dataclass(frozen=True)
+class FolderListing:
+    """An image folder's files, not decoded, in the order :func:`load_image_folder` stacks them:
+    classes sorted by name, files sorted by name within a class. ``paths`` and ``labels`` map
+    ``train`` and ``test`` to a list of files and their integer labels."""
+
+    root: Path
+    class_names: tuple[str, ...]
+    paths: dict[str, list[Path]]
+    labels: dict[str, np.ndarray]
+
+
+def list_image_folder(root: str | Path) -> FolderListing:
+    """List ``root/train/<class>/*`` and ``root/test/<class>/*`` (checked, nothing decoded)."""
     root = Path(root).expanduser()
     if root.is_file():
-        raise UserError(f"data must be a folder (DIR/train/<class>/, DIR/test/<class>/), got the file {root}")
+        raise UserError(f"data must be a folder (DIR/train/<class>/, DIR/test/<class>/) or the archive "
+                        f"cifar-10-python.tar.gz, got the file {root}")
     if not root.is_dir():
         raise UserError(f"data folder not found: {root}; {NO_DATA_HELP}")
     train_dir, test_dir = root / "train", root / "test"
@@ -131,24 +152,32 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] = (32, 32)) 
     test_classes = tuple(p.name for p in _class_folders(test_dir))
     if test_classes != classes:
         raise UserError(f"class folders of {test_dir} differ from those of {train_dir}")
+    paths, labels = {}, {}
+    for split, split_dir in (("train", train_dir), ("test", test_dir)):
+        per_class = [list_images(split_dir / name) for name in classes]
+        if not any(per_class):
+            raise UserError(f"no images found under {split_dir}/<class>/")
+        paths[split] = [path for files in per_class for path in files]
+        labels[split] = np.concatenate([np.full(len(files), label, np.int64)
+                                        for label, files in enumerate(per_class)])
+    return FolderListing(root, classes, paths, labels)
+
+
+def load_image_folder(root: str | Path, image_size: tuple[int, int] = FOLDER_IMAGE_SIZE) -> Dataset:
+    """Load ``root/train/<class>/*`` and ``root/test/<class>/*``, decoding once and caching."""
+    listing = list_image_folder(root)
+    root = listing.root
     cache = cache_path("datasets", f"{root.name}-{_folder_key(root, image_size)}.npz")
 
     def decode() -> dict[str, np.ndarray]:
         arrays = {}
-        for split, split_dir in (("train", train_dir), ("test", test_dir)):
-            images, labels = [], []
-            for label, name in enumerate(classes):
-                paths = list_images(split_dir / name)
-                images.append(read_images(paths, image_size))
-                labels.append(np.full(len(paths), label, np.int64))
-            if not sum(len(part) for part in labels):
-                raise UserError(f"no images found under {split_dir}/<class>/")
-            arrays[f"x_{split}"] = np.concatenate(images)
-            arrays[f"y_{split}"] = np.concatenate(labels)
+        for split in ("train", "test"):
+            arrays[f"x_{split}"] = read_images(listing.paths[split], image_size)
+            arrays[f"y_{split}"] = listing.labels[split]
         return arrays
 
     arrays = cached_arrays(cache, ("x_train", "y_train", "x_test", "y_test"), decode)
-    return Dataset(**arrays, class_names=classes, source=f"image folder {root} (cache: {cache})")
+    return Dataset(**arrays, class_names=listing.class_names, source=f"image folder {root} (cache: {cache})")
 
 
 def load_cifar10_keras() -> Dataset:
@@ -164,10 +193,26 @@ def load_cifar10_keras() -> Dataset:
                    CIFAR10_CLASSES, "keras.datasets.cifar10")
 
 
+def load_cifar10_archive(path: str | Path) -> Dataset:
+    """The official archive file (:mod:`nnvisual.cifar_archive`), checked against its published
+    sha256, decoded once and cached: the arrays and order of :func:`load_cifar10_keras`."""
+    path = Path(path).expanduser()
+    cifar_archive.verify(path, cifar_archive.SHA256)
+    cache = cache_path("datasets", f"cifar-10-python-{cifar_archive.SHA256[:24]}.npz")
+    arrays = cached_arrays(cache, ("x_train", "y_train", "x_test", "y_test", "class_names"),
+                           lambda: cifar_archive.read(path))
+    class_names = tuple(str(name) for name in arrays.pop("class_names"))
+    return Dataset(**arrays, class_names=class_names, source=f"CIFAR-10 archive {path} (cache: {cache})")
+
+
 def load_dataset(data: str | None = None) -> Dataset:
     """Load the dataset named by ``data`` (see :func:`resolve_source`)."""
     source = resolve_source(data)
-    return load_cifar10_keras() if source == "cifar10" else load_image_folder(source)
+    if source == "cifar10":
+        return load_cifar10_keras()
+    if source.endswith(ARCHIVE_SUFFIXES) and Path(source).expanduser().is_file():
+        return load_cifar10_archive(source)
+    return load_image_folder(source)
 
 
 def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -16,21 +16,24 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from nnvisual import distribute, streaming
 from nnvisual.config import TrainConfig
 from nnvisual.data import Dataset
 from nnvisual.errors import UserError
 from nnvisual.interrupts import Interrupted, StopRequest
+from nnvisual.streaming import ImageFiles
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """The training data after the random validation split."""
+    """The training data after the random validation split (images as arrays, or the
+    :class:`~nnvisual.streaming.ImageFiles` of a streamed folder)."""
 
-    x_fit: np.ndarray
+    x_fit: np.ndarray | ImageFiles
     y_fit: np.ndarray
-    x_val: np.ndarray
+    x_val: np.ndarray | ImageFiles
     y_val: np.ndarray
 
 
@@ -51,8 +54,10 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
     return Split(x[fit], y[fit], x[val], y[val])
 
 
-def channel_means(images: np.ndarray) -> np.ndarray:
+def channel_means(images: np.ndarray | ImageFiles) -> np.ndarray:
     """Per-channel mean of uint8 images (N, H, W, 3), the model's mean-subtraction values."""
+    if isinstance(images, ImageFiles):
+        return streaming.channel_means(images)
     return images.reshape(-1, images.shape[-1]).mean(axis=0, dtype=np.float64)
 
 
@@ -66,15 +71,24 @@ def augmenter(config: TrainConfig, seed: int) -> keras.Sequential:
     return keras.Sequential(steps, name="augmentation")
 
 
-def input_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                   augment: keras.Sequential | None = None):
-    """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch."""
+def input_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
+                   shuffle_seed: int | None = None, augment: keras.Sequential | None = None,
+                   drop_remainder: bool = False):
+    """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch;
+    ``drop_remainder`` drops a final partial batch.
+
+    Streamed images (:class:`~nnvisual.streaming.ImageFiles`) are shuffled as file names, then
+    decoded in parallel; tf.data's shuffle draws the same order for names as for the images.
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    streamed = isinstance(x, ImageFiles)
+    dataset = tf.data.Dataset.from_tensor_slices((x.paths if streamed else x, y))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    if streamed:
+        dataset = dataset.map(streaming.decoder(x.size), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
         def augment_batch(images, labels):
             # layer by layer: Keras' preprocessing layers then run as TensorFlow ops inside
@@ -143,6 +157,19 @@ class _EpochEnd(keras.callbacks.Callback):
         raise UserError(f"training diverged: {what}; {kept}; train again with a smaller --lr")
 
 
+class _WholeBatchValidation(keras.callbacks.Callback):
+    """Adds ``val_loss`` and ``val_accuracy`` to each epoch's logs, from
+    :func:`nnvisual.distribute.evaluate_whole` (a data-parallel model)."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_end(self, epoch, logs=None):
+        measured = distribute.evaluate_whole(self.model, self.batches)
+        logs.update(val_loss=measured["loss"], val_accuracy=measured["accuracy"])
+
+
 class _StopWhenRequested(keras.callbacks.Callback):
     """Raise :class:`Interrupted` after the current batch, or after the epoch's checkpoint."""
 
@@ -164,15 +191,21 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
 
     ``on_epoch_end(epochs_done, model, history)`` runs after every epoch (checkpointing); when
     ``stop`` is requested, training raises :class:`Interrupted` after the current batch, so the
-    partial epoch is dropped and the last checkpoint stands. Returns the history: a list per key
-    of HISTORY_KEYS, one value per epoch.
+    partial epoch is dropped and the last checkpoint stands. Inside :func:`distribute.data_parallel`
+    each epoch's final partial batch is dropped (the convention of :mod:`nnvisual.distribute`).
+    Returns the history: a list per key of HISTORY_KEYS, one value per epoch.
     """
     history = {key: list((history or {}).get(key, [])) for key in HISTORY_KEYS}
     done = len(history["loss"])
     if done >= config.epochs:
         return history
+    parallel = distribute.replicas() > 1  # inside distribute.data_parallel: whole batches only
+    if parallel and len(split.x_fit) < config.batch_size:
+        raise UserError(f"--distribute data-parallel trains on whole batches: {len(split.x_fit)} training "
+                        f"images do not fill one batch of {config.batch_size}")
     train = input_pipeline(split.x_fit, split.y_fit, config.batch_size, shuffle_seed=config.seed + done,
-                           augment=augmenter(config, config.seed + done) if config.augment else None)
+                           augment=augmenter(config, config.seed + done) if config.augment else None,
+                           drop_remainder=parallel)
     val = input_pipeline(split.x_val, split.y_val, config.batch_size)
     all_callbacks = [_EpochEnd(history, on_epoch_end)]
     if stop is not None:
@@ -181,14 +214,21 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
         all_callbacks.insert(0, ResumableEarlyStopping(
             history[config.early_stopping_monitor], monitor=config.early_stopping_monitor,
             min_delta=config.early_stopping_min_delta, patience=config.early_stopping_patience))
-    model.fit(train, validation_data=val, epochs=config.epochs, initial_epoch=done, shuffle=False,
-              callbacks=all_callbacks, verbose=verbose)
+    if parallel:  # validated on whole batches, before the callbacks that read val_*
+        all_callbacks.insert(0, _WholeBatchValidation(val))
+    with streaming.read_errors():
+        model.fit(train, validation_data=None if parallel else val, epochs=config.epochs,
+                  initial_epoch=done, shuffle=False, callbacks=all_callbacks, verbose=verbose)
     return history
 
 
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> dict:
+def evaluate(model: keras.Model, x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int = 256) -> dict:
     """Loss and accuracy of ``model`` on (x, y), e.g. the CIFAR-10 test split."""
-    loss, accuracy = model.evaluate(input_pipeline(x, y, batch_size), verbose=0)
+    batches = input_pipeline(x, y, batch_size)
+    with streaming.read_errors():
+        if distribute.replicas() > 1:
+            return distribute.evaluate_whole(model, batches)
+        loss, accuracy = model.evaluate(batches, verbose=0)
     return {"loss": float(loss), "accuracy": float(accuracy)}
 
 

@@ -43,7 +43,7 @@ def test_env_variable_names_the_data(image_folder, monkeypatch):
     assert data.load_dataset().class_names == ("cat", "dog", "frog")
 
 
-def test_offline_without_data_names_both_ways(monkeypatch):
+def test_offline_without_data_says_what_to_download_and_how_to_lay_it_out(monkeypatch, tmp_path):
     import keras
 
     def offline():
@@ -53,7 +53,14 @@ def test_offline_without_data_names_both_ways(monkeypatch):
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
     with pytest.raises(UserError) as error:
         data.load_dataset()
-    assert "--data DIR" in str(error.value) and "NNVISUAL_DATA" in str(error.value)
+    message = str(error.value)
+    assert message.startswith("CIFAR-10 could not be downloaded (OSError); download the official "
+                              "archive https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and "
+                              "give the file itself (--data cifar-10-python.tar.gz, or NNVISUAL_DATA=")
+    assert "--data DIR, with DIR/{train,test}/<class>/*.jpg|png" in message
+    assert "unpack-cifar10" not in message and "\n" not in message
+    with pytest.raises(UserError, match="data folder not found: .*download the official archive"):
+        data.load_dataset(str(tmp_path / "absent"))
 
 
 @pytest.mark.parametrize("layout, message", [("missing", "data folder not found"),
@@ -68,6 +75,15 @@ def test_bad_data_folders(tmp_path, layout, message):
         (root / "test").mkdir()
     with pytest.raises(UserError, match=message):
         data.load_image_folder(root)
+
+
+def test_a_data_file_is_read_as_the_archive_when_named_like_one(tmp_path):
+    (tmp_path / "notes.txt").write_text("not data")
+    (tmp_path / "cifar10.tgz").write_bytes(b"not the archive")
+    with pytest.raises(UserError, match="must be a folder .* or the archive cifar-10-python.tar.gz, got"):
+        data.load_dataset(str(tmp_path / "notes.txt"))
+    with pytest.raises(UserError, match="cifar10.tgz is not the official CIFAR-10 archive: its sha256 is"):
+        data.load_dataset(str(tmp_path / "cifar10.tgz"))
 
 
 def test_read_image_converts_grey_rgba_and_16_bit(tmp_path):

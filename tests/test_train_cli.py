@@ -41,6 +41,25 @@ def test_train_writes_every_output(cli, image_folder, isolated):
     assert model.output_shape == (None, 10)
 
 
+def test_cache_none_streams_the_folder(cli, image_folder, isolated):
+    result = cli("train", "--data", image_folder, "--cache", "none", "--epochs", "1", "--batch-size", "8",
+                 "--out", "run")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    assert manifest["data_streamed"] is True and manifest["config"]["cache"] == "none"
+    assert manifest["images"] == {"fit": 25, "validation": 11, "test": 12}
+    assert not (isolated / "cache" / "datasets").exists()  # nothing decoded whole
+
+
+def test_data_parallel_trains_with_augmentation_on_the_visible_devices(cli, image_folder, isolated):
+    result = cli("train", "--data", image_folder, "--distribute", "data-parallel", "--epochs", "1",
+                 "--batch-size", "8", "--out", "run")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    assert manifest["config"]["distribute"] == "data-parallel" and len(manifest["devices"]) >= 1
+    assert np.isfinite(manifest["history"]["loss"][0])
+
+
 def test_subset_and_config_file(cli, image_folder, isolated):
     (isolated / "c.yaml").write_text("train:\n  epochs: 1\n  batch_size: 4\n  num_classes: 3\n")
     result = cli("train", "--config", "c.yaml", "--data", image_folder, "--subset", "9", "--out", "run")

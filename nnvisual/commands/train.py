@@ -30,6 +30,13 @@ from nnvisual.errors import UserError
 @click.option("--precision", type=click.Choice(choices.PRECISIONS), default=None,
               help="Arithmetic (weights stay float32). auto (default): mixed_bfloat16 with "
                    "TensorFlow on a CPU with Intel AMX, where it trains about 2x faster; else float32.")
+@click.option("--cache", type=click.Choice(choices.CACHE_MODES), default=None,
+              help="Image folders: memory decodes the whole folder once; none streams it from "
+                   "disk (memory bounded whatever its size); auto (default): streams above "
+                   "memory_budget_mb (2048) of decoded images.")
+@click.option("--distribute", type=click.Choice(choices.DISTRIBUTIONS), default=None,
+              help="data-parallel: each batch split evenly over all devices (JAX: "
+                   "keras.distribution.DataParallel; TensorFlow: MirroredStrategy); default none.")
 @options.data_option
 @options.seed_option
 @options.out_option
@@ -50,8 +57,7 @@ def command(config_path, data, out, force, resume, **flags):
     the same history, byte for byte.
     """
     from nnvisual import data as datasets
-    from nnvisual import runs, training
-    from nnvisual.commands import checkpoints
+    from nnvisual import distribute, runs, streaming, training
     from nnvisual.steps import train as step
 
     if resume is not None:
@@ -67,9 +73,24 @@ def command(config_path, data, out, force, resume, **flags):
     if config.deterministic:
         step.enable_determinism(config.seed)
     source = datasets.resolve_source(data)
-    dataset, split = training.training_split(datasets.load_dataset(source), config)
+    dataset, streamed = streaming.open_dataset(source, config.cache, config.memory_budget_mb)
+    dataset, split = training.training_split(dataset, config)
 
-    if resume is not None:
+    with distribute.scope(config.distribute, config.batch_size) as devices:
+        run = _train(run if resume is not None else None, config, source, dataset, streamed, split,
+                     out, force, devices)
+    click.echo(f"wrote {run.path}")
+
+
+def _train(run, config, source, dataset, streamed, split, out, force, devices):
+    """Train in ``run`` (a resumed run, or None for a new one) on ``devices`` (None: the default
+    device), write the results and return the run."""
+    from nnvisual import runs, training
+    from nnvisual.commands import checkpoints
+    from nnvisual.interrupts import Interrupted, stop_on_signals
+    from nnvisual.steps import train as step
+
+    if run is not None:
         run.manifest["status"] = "running"
         model, history = checkpoints.load(run)
         if model is None:  # stopped before the first checkpoint: start afresh in the same folder
@@ -77,18 +98,16 @@ def command(config_path, data, out, force, resume, **flags):
     else:
         run = runs.create_run("train", config.model, to_dict(config), out, force)
         model, history = training.new_model(config, split), None
-        run.manifest.update(data=source, data_description=dataset.source,
+        run.manifest.update(data=source, data_description=dataset.source, data_streamed=streamed,
                             class_names=list(dataset.class_names),
                             images={"fit": len(split.x_fit), "validation": len(split.x_val),
                                     "test": len(dataset.x_test)})
 
-    run.manifest["precision"] = model.dtype_policy.name
+    run.manifest.update(precision=model.dtype_policy.name, devices=devices)
     click.echo(f"training {config.model} in {model.dtype_policy.name}")
 
     def checkpoint(epochs_done, model, history):
         checkpoints.save(run, model, epochs_done, history)
-
-    from nnvisual.interrupts import Interrupted, stop_on_signals
 
     with runs.running(run, keep_on_failure=True), stop_on_signals() as stop:
         try:
@@ -102,7 +121,7 @@ def command(config_path, data, out, force, resume, **flags):
             raise click.exceptions.Exit(130) from None
         _write_results(run, config, result)
         checkpoints.finish(run)
-    click.echo(f"wrote {run.path}")
+    return run
 
 
 def _write_results(run, config, result):

@@ -1,0 +1,108 @@
+"""Image folders read as a stream instead of being decoded whole into memory (issue 17).
+
+``--cache memory`` decodes a folder whole, once, into arrays (and the ``.npz`` cache of
+:mod:`nnvisual.data`); ``--cache none`` streams it; ``--cache auto`` (the default) streams only a
+folder whose decoded images would take more than ``memory_budget_mb``. A streamed dataset holds
+:class:`ImageFiles` where an in-memory one holds image arrays: the ``tf.data`` pipeline
+(:func:`nnvisual.training.input_pipeline`) shuffles the file names, decodes and resizes them in
+parallel and batches them as training needs them, so memory grows with the number of files (their
+names), not with their pixels.
+
+A streamed dataset is the in-memory one, file for file: the same classes (sorted folder names),
+the same order and labels (:func:`nnvisual.data.list_image_folder`), hence the same ``--subset``
+and validation indices, and pixels decoded by the same OpenCV code (:func:`nnvisual.data.read_image`,
+:func:`nnvisual.data.resize`). The Keras CIFAR-10 download is arrays already and stays in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from nnvisual import data
+from nnvisual.errors import UserError
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ImageFiles:
+    """Images not decoded yet: their files, read as RGB uint8 resized to ``size`` (height,
+    width) when a pipeline reaches them. Indexed by an index array like an array of images."""
+
+    paths: np.ndarray  # of str
+    size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index) -> ImageFiles:
+        return ImageFiles(self.paths[index], self.size)
+
+
+def decoded_megabytes(listing: data.FolderListing, size: tuple[int, int] = data.FOLDER_IMAGE_SIZE) -> float:
+    """What the folder's images take in memory once decoded to uint8 RGB of ``size``."""
+    count = sum(len(paths) for paths in listing.paths.values())
+    return count * size[0] * size[1] * 3 / 2**20
+
+
+def open_dataset(source: str, cache: str, memory_budget_mb: float) -> tuple[data.Dataset, bool]:
+    """The dataset named by ``source`` (:func:`nnvisual.data.resolve_source`) and whether it is
+    streamed: an image folder is streamed with ``cache`` ``none``, or ``auto`` above the budget."""
+    if cache == "memory" or not Path(source).expanduser().is_dir():
+        return data.load_dataset(source), False
+    listing = data.list_image_folder(source)
+    if cache == "auto" and decoded_megabytes(listing) <= memory_budget_mb:
+        return data.load_image_folder(source), False
+    split = {name: ImageFiles(np.array([str(path) for path in listing.paths[name]]), data.FOLDER_IMAGE_SIZE)
+             for name in ("train", "test")}
+    return data.Dataset(split["train"], listing.labels["train"], split["test"], listing.labels["test"],
+                        listing.class_names, f"image folder {listing.root} (streamed)"), True
+
+
+def decoder(size: tuple[int, int]):
+    """A ``tf.data`` map function ``(path, label) -> (image, label)``: the file decoded and
+    resized by OpenCV as the in-memory path does (OpenCV releases the GIL while it decodes)."""
+    import tensorflow as tf
+
+    def read(path: bytes) -> np.ndarray:
+        return data.resize(data.read_image(path.decode()), size)
+
+    def load(path, label):
+        image = tf.numpy_function(read, [path], tf.uint8, stateful=False)
+        image.set_shape((*size, 3))
+        return image, label
+
+    return load
+
+
+def channel_means(files: ImageFiles, batch_size: int = 256) -> np.ndarray:
+    """Per-channel mean of the images ``files`` names, in one streamed pass (exact integer sums;
+    equal to :func:`nnvisual.training.channel_means` of the decoded array up to rounding)."""
+    import tensorflow as tf
+
+    pipeline = (tf.data.Dataset.from_tensor_slices((files.paths, np.zeros(len(files), np.int64)))
+                .map(decoder(files.size), num_parallel_calls=tf.data.AUTOTUNE)
+                .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    sums = np.zeros(3, np.int64)
+    with read_errors():
+        for images, _ in pipeline.as_numpy_iterator():
+            sums += images.reshape(-1, 3).sum(axis=0, dtype=np.int64)
+    return sums / (len(files) * files.size[0] * files.size[1])
+
+
+@contextlib.contextmanager
+def read_errors():
+    """A file that cannot be read mid-stream ends in one line, as it does when decoding up front
+    (the ``tf.data`` error wraps :func:`nnvisual.data.read_image`'s message)."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.OpError as exc:
+        line = next((line for line in str(exc).splitlines()
+                     if "UserError:" in line), None)
+        if line is None:
+            raise
+        raise UserError(f"{line.partition('UserError:')[2].strip()} (while streaming)") from None
