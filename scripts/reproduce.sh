@@ -3,7 +3,10 @@
 #   train plotka (Table 1, Figure 2) and its 1000-way variant (for ImageNet class 284),
 #   deconv on VGG16 (Figure 3; skipped when its ImageNet weights cannot be had) and on plotka
 #   (Figure 4), maximize class 284 with retraining on CIFAR-10 cats (Figure 5, n = 10 tries),
-#   score-bow of those reconstructions (Figure 6, Table 3), and the report.
+#   score-bow of those reconstructions (Figure 6, Table 3) with the consistent scoring and
+#   with the study's own under both its idf formulas (--weighting study-2019, docs/table3.md),
+#   and the report, which sets Table 3 three ways side by side: published, the study's
+#   scoring, consistent.
 # A step whose run folder is complete and whose key (command line + config file + the
 # manifests of the runs it reads) is unchanged is reused; an interrupted training resumes.
 # Data: --data is not passed; set NNVISUAL_DATA for the offline CIFAR-10 copy.
@@ -63,8 +66,17 @@ step maximize-284 "train-plotka-1000" -- maximize --config "$config" --model "$o
   --class 284 -n 10 --retrain-on cifar10:cat
 step score-bow-284 "maximize-284" -- score-bow --config "$config" --reconstructions "$out/maximize-284" \
   --class-images cifar10:cat
+# the study's scoring, against 11 cats as the study's 11 photos (its idf needs that small N)
+for idf in before after; do  # the query idf log(N/df) or log(N/(df+1)) (docs/table3.md)
+  step "score-bow-284-study2019-$idf" "maximize-284" -- score-bow --config "$config" \
+    --reconstructions "$out/maximize-284" --class-images cifar10:cat --class-count 11 \
+    --weighting study-2019 --study-idf "$idf"
+done
 
 reports=()
 for dir in "$out"/*/; do [ -f "$dir/manifest.json" ] && reports+=("${dir%/}"); done
 nnvisual report "${reports[@]}" --out "$out/report" --force
+echo
+awk '/^\*\*Table 3 three ways/,/^The published/' "$out/report/report.md"  # Table 3 and why
+echo
 echo "== reproduce: $((SECONDS - started)) s in all; report: $out/report/index.html"

@@ -16,7 +16,8 @@ deconv: {top_k: 2, seed: 0}
 maximize: {steps: 3, retrain_epochs: 1, seed: 0}
 score_bow: {size: 64, vocab_size: 4, bootstrap: 200, seed: 0}
 """
-STEPS = ("train-plotka", "train-plotka-1000", "deconv-plotka", "maximize-284", "score-bow-284")
+STEPS = ("train-plotka", "train-plotka-1000", "deconv-plotka", "maximize-284", "score-bow-284",
+         "score-bow-284-study2019-before", "score-bow-284-study2019-after")
 
 
 def run_chain(isolated, data):
@@ -51,6 +52,14 @@ def test_reproduce_chain_writes_every_step_and_the_report(isolated, image_folder
         assert f"{step}/manifest.json" in report, step
         for figure in (out / step / "figures").glob("*.png"):
             assert f"{step}/figures/{figure.name}" in report, (step, figure.name)
+    # Table 3 three ways, in the report and printed at the end: published, study's, consistent
+    assert "| Published (Réda & Xu 2019) |  | 11 photos | 10 | 0.050 | 0.050 | 0.095 | 0.090 |" \
+        in report
+    # the tiny data set has 4 test cats: the study's 11 are cut to 4
+    assert "| The study's, query idf log(N/df) | score-bow-284-study2019-before | 4 |" in report
+    assert "| The study's, query idf log(N/(df+1)) | score-bow-284-study2019-after | 4 |" in report
+    assert "| Consistent tf-idf (idf smooth) | score-bow-284 | 4 |" in report  # tiny.yaml's idf
+    assert "**Table 3 three ways" in result.stdout and "The published 0.050" in result.stdout
     html = (out / "report" / "index.html").read_text()
     figures = sum(len(list((out / step / "figures").glob("*.png"))) for step in STEPS)
     assert html.count("data:image/png;base64,") == figures

@@ -31,8 +31,13 @@ def command(run_dirs, out, force):
     run_dirs = [d for d in run_dirs if os.path.abspath(d) != os.path.abspath(out)]  # results/*/
     if not run_dirs:
         raise UserError(f"no run folder to report: the only one given is the report folder {out}")
-    collected = report.collect(run_dirs, out)
-    run = runs.create_run("report", "report", {"runs": [str(d) for d in run_dirs]}, out, force)
+    report.check_run_folders(run_dirs)  # before the progress bar: an error is one line
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(length=len({os.path.abspath(d) for d in run_dirs}),
+                           label="reading runs", file=stderr, hidden=not stderr.isatty()) as bar:
+        collected = report.collect(run_dirs, out, bar.update)
+    run = runs.create_run("report", "report", {"runs": [str(d) for d in run_dirs]}, out, force,
+                           record_device=False)
     with runs.running(run):
         run.write_text("report.md", report.to_markdown(collected))
         run.write_text("index.html", report.to_html(collected))

@@ -62,7 +62,9 @@ def closest_images(result):
         right.set_xlabel("visual word", fontsize=8)
         right.tick_params(labelsize=8)
     panels[0][2][2].legend(fontsize=8, loc="upper right", ncols=2, frameon=False)
-    figure.suptitle("Closest class image by bag-of-visual-words score (tf-idf, sqrt, L2)",
+    weighting = ("the study's 2019 weighting (asymmetric idf)" if result.weighting == "study-2019"
+                 else "tf-idf, sqrt, L2")
+    figure.suptitle(f"Closest class image by bag-of-visual-words score ({weighting})",
                     fontsize=12)
     return figure
 

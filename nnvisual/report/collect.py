@@ -14,26 +14,29 @@ import io
 import json
 import os
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnvisual.errors import UserError
-from nnvisual.report.comparison import make_table
+from nnvisual.report.comparison import make_table, partial_training
 from nnvisual.report.model import SECTIONS, Figure, Report, RunReport
 from nnvisual.runs import MANIFEST
 
 
-def collect(paths: Sequence[Path], report_dir: Path) -> Report:
-    """Read every run folder in ``paths``; links are made relative to ``report_dir``.
+def collect(paths: Sequence[Path], report_dir: Path,
+            progress: Callable[[int], None] = lambda done: None) -> Report:
+    """Read every run folder in ``paths``; links are made relative to ``report_dir``;
+    ``progress(1)`` is called after each folder.
 
     A path that is not a folder holding ``manifest.json`` is a UserError (checked for every
     path before anything is read); a manifest that cannot be parsed, a run that is not complete
     and a missing or changed output are recorded in the run's ``problems``.
     """
-    for given in paths:
-        _check_run_folder(Path(given))
-    folders = dict.fromkeys(Path(os.path.abspath(p)) for p in paths)
-    found = [read_run(folder, Path(os.path.abspath(report_dir))) for folder in folders]
+    check_run_folders(paths)
+    found = []
+    for folder in dict.fromkeys(Path(os.path.abspath(p)) for p in paths):
+        found.append(read_run(folder, Path(os.path.abspath(report_dir))))
+        progress(1)
     return Report(tuple(sorted(found, key=_study_order)))
 
 
@@ -41,6 +44,12 @@ def _study_order(run: RunReport):
     """The study's commands first, in its order, then others; unreadable runs last."""
     order = [*SECTIONS, run.command]
     return run.status == "unreadable", order.index(run.command), run.command, run.started, run.path
+
+
+def check_run_folders(paths: Sequence[Path]) -> None:
+    """UserError for the first path that is not a run folder."""
+    for given in paths:
+        _check_run_folder(Path(given))
 
 
 def _check_run_folder(folder: Path) -> None:
@@ -68,7 +77,7 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
     if status != "complete":
         problems.append(f"not complete: status is '{status}'")
     outputs = manifest.get("outputs") or {}
-    figures, tables = [], []
+    figures, tables, parsed = [], [], {}
     for name in sorted(outputs):
         is_figure = name.startswith("figures/") and name.endswith(".png")
         is_table = name.startswith("tables/") and name.endswith(".csv")
@@ -82,9 +91,13 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
             figures.append(Figure(name, file_link, data))
         else:
             try:
-                tables.append(make_table(manifest, name, *_parse_csv(data), file_link))
+                parsed[name] = _parse_csv(data)
+                tables.append(make_table(manifest, name, *parsed[name], file_link))
             except (ValueError, LookupError) as exc:
                 problems.append(f"{name} cannot be read as a table: {exc}")
+    partial = (None if "tables/metrics.csv" in parsed else
+               partial_training(manifest, _relative(folder / "tables/history.csv", report_dir)))
+    tables += [partial] if partial else []
     return RunReport(
         path=folder, manifest_link=link, command=str(manifest.get("command", "unknown")),
         status=status, argv=" ".join(map(str, manifest.get("argv", []))),
@@ -92,7 +105,7 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
         seconds=_seconds(manifest), device=str(manifest.get("device", "")),
         backend=str(manifest.get("backend", "")), versions=manifest.get("versions") or {},
         figures=tuple(figures), tables=tuple(sorted(tables, key=lambda t: not t.paper)),
-        problems=tuple(problems))
+        problems=tuple(problems), csv=parsed)
 
 
 def _read_output(folder: Path, name: str, digest: str | None, problems: list) -> bytes | None:

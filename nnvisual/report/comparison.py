@@ -7,16 +7,22 @@ and ours minus the paper's; any other table is shown as it is, long ones cut to 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
-from nnvisual.paper import TABLE3
+from nnvisual.paper import TABLE3, TRAINING_TABLES
 from nnvisual.report.model import Table
+from nnvisual.report.summary import duration
 
 TRAINING_TABLE_NUMBER = {"plotka": 1, "bonaccorso": 2}
 MAX_ROWS = 25  # longer tables show their first SHOWN_ROWS rows and link the whole CSV
 SHOWN_ROWS = 20
 INTERVAL_WORDS = {"ci", "low", "high", "lower", "upper"}
+TRAINING_NOTE = ("Training (logged): Keras' running value over the last epoch, under augmentation "
+                 "and dropout. Training (evaluated): the final model on the same images without "
+                 "either, as validation and test are measured. Δ = ours − paper (training: the "
+                 "evaluated value where measured, else the logged one); the paper reported no test split.")
 
 
 def make_table(manifest: dict, name: str, header: list[str], rows: list[list[str]],
@@ -49,23 +55,61 @@ def training_run(manifest: dict) -> dict:
 def training_comparison(header: list[str], rows: list[list[str]], link: str, model: str,
                         details: str) -> Table:
     """Table 1 (plotka) or 2 (bonaccorso): ours, the paper's and ours minus the paper's, for the
-    training and validation splits, and our test split (the study reported none)."""
+    training and validation splits, and our test split (the study reported none). Training is
+    shown twice: as Keras logged it during the last epoch (under augmentation and dropout) and
+    as the final model scores on the same images without them (``training_evaluated``, "n/a"
+    for runs made before it was measured); Δ training compares the evaluated value where there
+    is one."""
     column = {name: i for i, name in enumerate(header)}
+
+    def value(row, name):
+        return number(row[column[name]]) if name in column else math.nan
+
     out = []
     for row in rows:
-        cells = [row[column["metric"]]] if "metric" in column else [row[0]]
-        for split in ("training", "validation"):
-            ours, paper = _number(row[column[split]]), _number(row[column[f"paper_{split}"]])
-            cells += [_fixed(ours), _fixed(paper), _fixed(ours - paper, sign=True)]
-        cells.append(_fixed(_number(row[column["test"]])) if "test" in column else "n/a")
-        out.append(tuple(cells))
-    number = TRAINING_TABLE_NUMBER.get(model)
+        logged, evaluated = value(row, "training"), value(row, "training_evaluated")
+        validation = value(row, "validation")
+        paper_training, paper_validation = value(row, "paper_training"), value(row, "paper_validation")
+        compared = logged if math.isnan(evaluated) else evaluated
+        out.append((row[column.get("metric", 0)], fixed(logged), fixed(evaluated),
+                    fixed(paper_training), fixed(compared - paper_training, sign=True),
+                    fixed(validation), fixed(paper_validation),
+                    fixed(validation - paper_validation, sign=True), fixed(value(row, "test"))))
+    table_number = TRAINING_TABLE_NUMBER.get(model)
     title = f"{model} ({details}), ours vs. the paper"
-    return Table(f"Table {number}: {title}" if number else title,
-                 ("Metric", "Training", "Paper training", "Δ training", "Validation",
-                  "Paper validation", "Δ validation", "Test"),
-                 tuple(out), link, len(rows),
-                 note="Δ = ours − paper; the paper reported no test split.", paper=True)
+    return Table(f"Table {table_number}: {title}" if table_number else title,
+                 ("Metric", "Training (logged)", "Training (evaluated)", "Paper training",
+                  "Δ training", "Validation", "Paper validation", "Δ validation", "Test"),
+                 tuple(out), link, len(rows), note=TRAINING_NOTE, paper=True)
+
+
+def partial_training(manifest: dict, link: str) -> Table | None:
+    """For a train run that has not completed (running, interrupted, failed) but logged epochs:
+    its last logged epoch beside the paper's Table 1 or 2, saying honestly where it stopped and
+    how long the remaining epochs would take at its mean time per epoch. None otherwise."""
+    history, config = manifest.get("history") or {}, manifest.get("config") or {}
+    if manifest.get("command") != "train" or manifest.get("status") == "complete" or \
+            not history.get("loss") or config.get("model") not in TRAINING_TABLES:
+        return None
+    paper = TRAINING_TABLES[config["model"]]
+    rows = [[name.capitalize(), str(history[key][-1]), str(history[f"val_{key}"][-1]),
+             *map(str, paper[key])] for name, key in (("accuracy", "accuracy"), ("loss", "loss"))]
+    header = ["metric", "training", "validation", "paper_training", "paper_validation"]
+    done, epochs = len(history["loss"]), int(config.get("epochs", paper["epochs"]))
+    where = "running, at" if manifest.get("status") == "running" else "stopped at"
+    table = training_comparison(header, rows, link, config["model"],
+                                f"{where} epoch {done} of {epochs}")
+    seconds = [float(s) for s in history.get("seconds", [])]
+    remaining = (f" At its mean {sum(seconds) / len(seconds):.0f} s per epoch, the remaining "
+                 f"{epochs - done} epochs would take about "
+                 f"{duration(sum(seconds) / len(seconds) * (epochs - done))} (early stopping "
+                 "may end it sooner)." if seconds and done < epochs else "")
+    state = {"running": "still running", "interrupted": "interrupted"}.get(
+        manifest.get("status"), f"marked {manifest.get('status')}")
+    return dataclasses.replace(table, note=(
+        f"The run is {state}: the values Keras logged in epoch {done}, not a "
+        f"final model's (no evaluated training value, no test split yet).{remaining} "
+        "Δ = ours − paper."))
 
 
 def table3_comparison(header: list[str], rows: list[list[str]], link: str) -> Table:
@@ -87,12 +131,12 @@ def table3_comparison(header: list[str], rows: list[list[str]], link: str) -> Ta
     for row, paper in zip(rows, phases, strict=True):
         cells = [_format_cell(row[i]) for i in rest]
         for stat, (value, low, high) in groups.items():
-            ours = _number(row[value])
+            ours = number(row[value])
             interval = ("" if low is None or high is None else
-                        f" [{_fixed(_number(row[low]))}, {_fixed(_number(row[high]))}]")
-            cells.append(_fixed(ours) + interval)
+                        f" [{fixed(number(row[low]))}, {fixed(number(row[high]))}]")
+            cells.append(fixed(ours) + interval)
             if compared:
-                cells += ([_fixed(paper[stat]), _fixed(ours - paper[stat], sign=True)] if paper
+                cells += ([fixed(paper[stat]), fixed(ours - paper[stat], sign=True)] if paper
                           else ["", ""])
         out.append(tuple(cells))
     title = "Table 3: maximum bag-of-words score of the reconstructions"
@@ -118,14 +162,16 @@ def _statistic_columns(header: list[str], stat: str) -> tuple[int | None, int | 
     return single(values), single(lows), single(highs)
 
 
-def _number(text: str) -> float:
+def number(text: str) -> float:
+    """The number a cell holds, NaN when it holds none."""
     try:
         return float(text)
     except (TypeError, ValueError):
         return math.nan
 
 
-def _fixed(value: float, sign: bool = False) -> str:
+def fixed(value: float, sign: bool = False) -> str:
+    """3 decimals (with a sign if ``sign``), "n/a" for NaN."""
     if math.isnan(value):
         return "n/a"
     return f"{value:+.3f}" if sign else f"{value:.3f}"

@@ -13,6 +13,7 @@ import re
 
 import jinja2
 
+from nnvisual.report import table3
 from nnvisual.report.model import SECTIONS, Report, RunReport
 from nnvisual.report.summary import (
     ALL_OK,
@@ -46,7 +47,9 @@ def _environment() -> jinja2.Environment:
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.globals.update(step_columns=STEP_COLUMNS, section=lambda c: SECTIONS.get(c, c),
                        anchor=_anchor, run_anchor=_run_anchor, cell_class=_cell_class,
-                       duration=duration, config_line=config_line, table_note=table_note)
+                       duration=duration, config_line=config_line, table_note=table_note,
+                       table3_three_ways=table3.three_ways,
+                       table3_artifact=table3.artifact_paragraph)
     env.filters.update(b64=lambda data: base64.b64encode(data).decode(), column_kind=_column_kind)
     return env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nnvisual.report import summary
+from nnvisual.report import summary, table3
 from nnvisual.report.model import SECTIONS, Report, RunReport, Table
 
 
@@ -17,6 +17,7 @@ def to_markdown(report: Report) -> str:
     lines += ["## Steps", "", *_table(summary.STEP_COLUMNS, steps), "", summary.total_time(report), ""]
     for command, group in report.by_command():
         lines += [f"## {SECTIONS.get(command, command)}", ""]
+        lines += _three_ways(group) if command == "score-bow" else []
         for run in group:
             lines += _run(run)
     lines += ["## Machine and versions", "", *_table(("", "Value"), summary.environment(report)), ""]
@@ -53,6 +54,15 @@ def _run(run: RunReport) -> list[str]:
     for table in run.tables:
         lines += [] if table.paper else _table_block(table)
     return lines
+
+
+def _three_ways(runs: list[RunReport]) -> list[str]:
+    """Table 3 beside the paper's, both scorings, and the paragraph on the artifact."""
+    table = table3.three_ways(runs)
+    if table is None:
+        return []
+    return [f"**{table.title}**", "", *_table(table.header, table.rows), "", table.note, "",
+            table3.artifact_paragraph(runs), ""]
 
 
 def _table_block(table: Table) -> list[str]:

@@ -56,6 +56,7 @@ class RunReport:
     figures: tuple[Figure, ...] = ()
     tables: tuple[Table, ...] = ()  # the paper's tables first
     problems: tuple[str, ...] = ()
+    csv: dict = dataclasses.field(default_factory=dict)  # tables/<name>.csv -> (header, rows), as read
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ training then testing (:func:`train`), and the tables and figure title of a resu
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 from nnvisual import training
@@ -21,11 +22,14 @@ from nnvisual.paper import TRAINING_TABLES
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
-    """A trained network's history (one value per epoch and key of ``training.HISTORY_KEYS``)
-    and its loss and accuracy on the test split."""
+    """A trained network's history (one value per epoch and key of ``training.HISTORY_KEYS``),
+    its loss and accuracy on the test split and on the training split evaluated as the test
+    split is (``training_evaluated``: no augmentation, no dropout; Keras' logged training values
+    have both, so they sit below the validation ones where the paper's sit above)."""
 
     history: dict[str, list[float]]
     test: dict[str, float]
+    training_evaluated: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def enable_determinism(seed: int) -> None:
@@ -46,9 +50,11 @@ def train(model, dataset: Dataset, split: training.Split, config: TrainConfig,
           history: dict | None = None, on_epoch_end: Callable = lambda *args: None,
           stop: StopRequest | None = None, verbose: int | str = "auto") -> TrainResult:
     """Fit ``model`` on ``split`` up to ``config.epochs`` (continuing after ``history``'s
-    epochs; see :func:`nnvisual.training.fit`), then evaluate it on ``dataset``'s test split."""
+    epochs; see :func:`nnvisual.training.fit`), then evaluate it on ``dataset``'s test split
+    and on the training images it was fitted on."""
     history = training.fit(model, split, config, history, on_epoch_end, stop, verbose)
-    return TrainResult(history, training.evaluate(model, dataset.x_test, dataset.y_test))
+    return TrainResult(history, training.evaluate(model, dataset.x_test, dataset.y_test),
+                       training.evaluate(model, split.x_fit, split.y_fit))
 
 
 def history_table(history: dict[str, list[float]]):
@@ -61,12 +67,16 @@ def history_table(history: dict[str, list[float]]):
 
 def metrics_table(model_name: str, result: TrainResult):
     """``tables/metrics.csv``: Tables 1-2's layout (final training and validation accuracy and
-    loss) with the test split and the paper's values beside them."""
+    loss) with the test split and the paper's values beside them. ``training`` is Keras' value
+    logged during the last epoch (under augmentation and dropout), ``training_evaluated`` the
+    final model's on the same images without either (NaN when not measured)."""
     paper = TRAINING_TABLES[model_name]
-    history, test = result.history, result.test
-    rows = [(name.capitalize(), history[key][-1], history[f"val_{key}"][-1], test[key], *paper[key])
+    history, test, fit = result.history, result.test, result.training_evaluated
+    rows = [(name.capitalize(), history[key][-1], fit.get(key, math.nan),
+             history[f"val_{key}"][-1], test[key], *paper[key])
             for name, key in (("accuracy", "accuracy"), ("loss", "loss"))]
-    return ("metric", "training", "validation", "test", "paper_training", "paper_validation"), rows
+    return ("metric", "training", "training_evaluated", "validation", "test", "paper_training",
+            "paper_validation"), rows
 
 
 def curves_title(config: TrainConfig, history: dict[str, list[float]], precision: str) -> str:
