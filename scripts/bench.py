@@ -31,7 +31,8 @@ from pathlib import Path
 import bench_harness
 
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
-              "score-bow": "bench_score_bow"}
+              "score-bow": "bench_score_bow",
+              "attribute": "bench_attribute"}  # needs the reference extra (captum, pytorch-grad-cam)
 PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless")
 COLUMNS = ("benchmark", "variant", "metric", "value", "ratio_to_baseline", "peak_rss_mb", "machine",
            "versions")

@@ -86,3 +86,75 @@ def test_attribute_runs_every_method_on_plotka(cli, tiny_plotka, photos, tmp_pat
         assert arrays[method].shape == (6, 32, 32) and np.isfinite(arrays[method]).all()
         assert np.abs(arrays[method]).max() > 0, method
     assert read_manifest(tmp_path / "run")["cam_layer"] == "pool3"
+
+
+# -- bounded memory: the maps go to the disk batch by batch ------------------------------------
+def synthetic_batches(count, size=4, side=128, methods=("saliency", "gradcam")):
+    """``count`` batches of ``size`` images with random maps, as ``step.attribute_batches`` yields."""
+    from nnvisual.steps.attribute import AttributionBatch
+
+    rng = np.random.default_rng(count)
+    for b in range(count):
+        yield AttributionBatch(tuple(f"image{b * size + i:04d}.png" for i in range(size)),
+                               np.zeros((size, 8, 8, 3), np.uint8), np.zeros(size, int),
+                               np.full(size, 0.5), {m: rng.normal(size=(size, side, side)).astype(np.float32)
+                                                    for m in methods}, ())
+
+
+def write_synthetic_run(tmp_path, monkeypatch, count):
+    """``attribute``'s writing of ``count`` synthetic batches (figures stubbed out), with
+    tracemalloc's peak of the allocations it made: ``(run folder, peak bytes)``."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from nnvisual import runs
+    from nnvisual.commands import attribute as command
+    from nnvisual.config import AttributeConfig
+    from nnvisual.plots import attribution as plots
+    from nnvisual.steps import attribute as step
+
+    monkeypatch.setattr(step, "attribute_batches", lambda inputs, config: synthetic_batches(count))
+    monkeypatch.setattr(plots, "image_figure", lambda *args: None)
+    monkeypatch.setattr(plots, "grid_figure", lambda *args: None)
+    monkeypatch.setattr(runs.Run, "write_figure", lambda self, relative, figure: None)
+    config = AttributeConfig(methods=("saliency", "gradcam"))
+    inputs = SimpleNamespace(paths=[None] * count * 4, settings=SimpleNamespace(layer="c2"),
+                             loaded=SimpleNamespace(class_names=["a"]))
+    run = runs.create_run("attribute", "synthetic", {}, tmp_path / f"run{count}")
+    tracemalloc.start()
+    try:
+        command._write_outputs(run, config, inputs, [])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return run.path, peak
+
+
+def test_the_maps_file_is_what_writing_them_at_once_gave(tmp_path, monkeypatch):
+    """Assembled from the disk, attributions.npz has the members ``np.savez_compressed`` writes
+    for the concatenated maps (same bytes: same CRC and compressed size), and no parts remain."""
+    import io
+    import zipfile
+
+    path, _ = write_synthetic_run(tmp_path, monkeypatch, 5)
+    batches = list(synthetic_batches(5))
+    expected = {"images": np.array([name for b in batches for name in b.names])}
+    expected.update({m: np.concatenate([b.maps[m] for b in batches]) for m in ("saliency", "gradcam")})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **expected)
+    members = [(i.filename, i.CRC, i.compress_size, i.file_size)
+               for i in zipfile.ZipFile(path / "attributions.npz").infolist()]
+    assert members == [(i.filename, i.CRC, i.compress_size, i.file_size)
+                       for i in zipfile.ZipFile(buffer).infolist()]
+    arrays = np.load(path / "attributions.npz")
+    assert all(np.array_equal(arrays[name], value) for name, value in expected.items())
+    assert sorted(p.name for p in path.iterdir()) == ["attributions.npz", "config.yaml", "manifest.json",
+                                                      "tables"]
+
+
+def test_the_maps_are_not_kept_in_memory(tmp_path, monkeypatch):
+    """Six times the batches (10 MiB more maps) raise the peak of the command's allocations by
+    less than one batch's maps (2 x 4 x 128 x 128 float32 = 512 KiB)."""
+    _, few = write_synthetic_run(tmp_path, monkeypatch, 4)
+    _, many = write_synthetic_run(tmp_path, monkeypatch, 24)
+    assert many - few < 2 * 4 * 128 * 128 * 4

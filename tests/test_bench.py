@@ -110,3 +110,25 @@ def test_unknown_benchmark_is_refused(monkeypatch, capsys):
         bench.main()
     assert exit_info.value.code == 2
     assert "unknown benchmark(s) nope" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_attribute_benchmark_quick_rows_against_the_references():
+    """bench_attribute in quick mode (needs the reference extra): per method a rate row for the
+    reference library and one for nnvisual with its ratio, and the maps agree."""
+    import importlib.util
+
+    for module in ("torch", "timm", "captum", "pytorch_grad_cam"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed (the reference extra)")
+    import bench_attribute
+
+    rows = bench_attribute.run(**bench_attribute.SIZES["quick"])
+    assert [(row.benchmark, row.variant, row.metric) for row in rows] == [
+        ("attribute saliency", "captum", "images/s"), ("attribute saliency", "nnvisual", "images/s"),
+        ("attribute saliency", "nnvisual", "max |difference| / max |value|"),
+        ("attribute gradcam", "pytorch-grad-cam", "images/s"), ("attribute gradcam", "nnvisual", "images/s"),
+        ("attribute gradcam", "nnvisual", "max |difference| / max |value|")]
+    rates = [row for row in rows if row.metric == "images/s"]
+    assert all(row.value > 0 for row in rates) and rates[0].ratio_to_baseline == 1.0
+    assert all(row.value <= 1e-4 for row in rows if row.metric.startswith("max"))

@@ -7,9 +7,7 @@ stored in ``fixtures/efficientnet_lite0_timm_logits.npz`` (input: the photo resi
 installed (the ``reference`` extra) the comparison is also run live.
 """
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pytest
 from nnvisual import data, efficientnet_lite, models
 from nnvisual.errors import UserError
 from nnvisual.torch_weights import read_state_dict
+from tests.torch_reference import import_timm, timm_state_dict
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-samples"
 FIXTURE = Path(__file__).with_name("fixtures") / "efficientnet_lite0_timm_logits.npz"
@@ -127,48 +126,8 @@ def test_the_photos_are_recognized(photo_logits, lite0):
     assert (siamese / siamese.sum())[0, 284] > 0.9
 
 
-def _import_timm():
-    """timm, or a skip. The registry's torchvision is built against CUDA torch: with the CPU torch
-    its C++ ops do not load, and its import then fails registering fake kernels for
-    ``torchvision::nms``/``qnms``; declaring those two ops (which the reference never runs) lets
-    it import."""
-    torch = pytest.importorskip("torch", reason="torch is not installed (the reference extra)")
-    if importlib.util.find_spec("timm") is None:
-        pytest.skip("timm is not installed (the reference extra)")
-    spec = importlib.util.find_spec("torchvision")
-    if spec is not None and "torchvision" not in sys.modules:
-        try:
-            torch.ops.load_library(Path(spec.origin).parent / "_C.so")
-        except (OSError, RuntimeError):
-            for op in ("nms", "qnms"):
-                torch.library.define(f"torchvision::{op}",
-                                     "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    import timm
-
-    return torch, timm
-
-
-def timm_state_dict(state, net):
-    """``state``'s tensors under timm's names: blocks in order onto ``blocks.<stage>.<index>``."""
-    import torch
-
-    names = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
-             "_fc": "classifier"}
-    expanded = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                "_project_conv": "conv_pwl", "_bn2": "bn3"}
-    separable = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-    theirs = [(s, i, hasattr(block, "conv_pwl")) for s, stage in enumerate(net.blocks)
-              for i, block in enumerate(stage)]
-    assert len(theirs) == 1 + max(int(key.split(".")[1]) for key in state if key.startswith("_blocks."))
-    for n, (s, i, has_expansion) in enumerate(theirs):
-        for ours, timms in (expanded if has_expansion else separable).items():
-            names[f"_blocks.{n}.{ours}"] = f"blocks.{s}.{i}.{timms}"
-    return {f"{names[key.rsplit('.', 1)[0]]}.{key.rsplit('.', 1)[1]}": torch.from_numpy(value)
-            for key, value in state.items()}
-
-
 def test_logits_equal_timms_live(lite0, request):
-    torch, timm = _import_timm()
+    torch, timm = import_timm()
     variant = "efficientnet-lite0"
     _, _, _, sha256, size = efficientnet_lite.VARIANTS[variant]
     state = read_state_dict(efficientnet_lite.weights_path(variant), sha256)

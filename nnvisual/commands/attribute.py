@@ -98,37 +98,38 @@ def start(command, step, config, unsafe, out, force):
 
 
 def _write_outputs(run, config, inputs, skipped) -> None:
-    """Stream the batches: a figure per image as it comes, then the table, the maps and the grid."""
+    """Stream the batches: a figure per image as it comes, each batch's maps to the run's
+    temporary rows (memory does not grow with the folder), then the table, the maps and the grid."""
     import numpy as np
 
     from nnvisual.plots import attribution as plots
     from nnvisual.steps import attribute as step
 
     names = inputs.loaded.class_names
-    table, kept, maps = [], [], {method: [] for method in config.methods}
-    with click.progressbar(length=len(inputs.paths), label="attributing",
-                           file=click.get_text_stream("stderr")) as bar:
-        for batch in step.attribute_batches(inputs, config):
-            for name, reason in batch.skipped:
-                click.echo(f"\nwarning: skipped {name}: {reason}", err=True)
-            skipped.extend(batch.skipped)
-            for i, name in enumerate(batch.names):
-                run.write_figure(f"figures/{name}.png", plots.image_figure(
-                    batch.images[i], name, names[batch.classes[i]], batch.probabilities[i],
-                    {method: m[i] for method, m in batch.maps.items()}))
-                if len(kept) < GRID_IMAGES:
-                    kept.append((batch.images[i], name, names[batch.classes[i]],
-                                 batch.probabilities[i], {k: m[i] for k, m in batch.maps.items()}))
-            for method, m in batch.maps.items():
-                maps[method].append(m)
-            table.extend(step.rows(batch, names))
-            bar.update(len(batch.names) + len(batch.skipped))
-    if not table:
-        return
-    run.write_csv("tables/attributions.csv", step.TABLE_HEADER, table)
-    image_names = [row[0] for row in table[::len(config.methods)]]
-    run.write_npz("attributions.npz", images=np.array(image_names),
-                  **{method: np.concatenate(m) for method, m in maps.items()})
+    table, kept, image_names = [], [], []
+    with run.row_arrays() as maps:
+        with click.progressbar(length=len(inputs.paths), label="attributing",
+                               file=click.get_text_stream("stderr")) as bar:
+            for batch in step.attribute_batches(inputs, config):
+                for name, reason in batch.skipped:
+                    click.echo(f"\nwarning: skipped {name}: {reason}", err=True)
+                skipped.extend(batch.skipped)
+                for i, name in enumerate(batch.names):
+                    run.write_figure(f"figures/{name}.png", plots.image_figure(
+                        batch.images[i], name, names[batch.classes[i]], batch.probabilities[i],
+                        {method: m[i] for method, m in batch.maps.items()}))
+                    if len(kept) < GRID_IMAGES:
+                        kept.append((batch.images[i].copy(), name, names[batch.classes[i]],
+                                     batch.probabilities[i],
+                                     {k: m[i].copy() for k, m in batch.maps.items()}))  # not the batch
+                maps.append(**batch.maps)
+                image_names.extend(batch.names)
+                table.extend(step.rows(batch, names))
+                bar.update(len(batch.names) + len(batch.skipped))
+        if not table:
+            return
+        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, table)
+        run.write_npz_rows("attributions.npz", maps, images=np.array(image_names))
     images, grid_names, classes, probabilities, grid_maps = zip(*kept, strict=True)
     run.write_figure("figures/grid.png", plots.grid_figure(
         images, grid_names, classes, probabilities,

@@ -1,0 +1,81 @@
+"""Benchmark: nnvisual's attribution methods against captum and pytorch-grad-cam.
+
+The same network, EfficientNet-Lite0 (nnvisual's port on the Keras backend; timm's
+``tf_efficientnet_lite0`` with the same weights for the references), the same images (scikit-
+learn's two sample photos, repeated to ``images``) and the same settings (nnvisual's defaults:
+50 integrated-gradients steps, occlusion window 28 and stride 14, model calls of 16 inputs:
+captum's ``internal_batch_size`` and ``perturbations_per_eval``, pytorch-grad-cam's Score-CAM
+``batch_size``). Per method, nnvisual and its reference explain the batch of ``images`` in turn,
+``repeats`` times after an untimed warm-up (tracing); images/s of the median repetition, with the
+ratio to the reference, and the agreement of the last maps (max |difference| / max |reference|
+after aligning the conventions, tests/attribution_reference.py). Needs the ``reference`` extra.
+
+    python scripts/bench_attribute.py [--quick] [--images 2] [--repeats 3] [--methods saliency,gradcam]
+"""
+
+import sys
+from pathlib import Path
+
+import bench_harness
+from bench_harness import Row
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.attribution_reference
+
+ALL = "saliency,integrated-gradients,guided,deconvnet,occlusion,gradcam,gradcam++,scorecam"
+SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
+         "quick": {"images": 1, "repeats": 1, "methods": "saliency,gradcam"}}
+
+
+def reference_library(method: str) -> str:
+    from tests.attribution_reference import CAPTUM_METHODS
+
+    return "captum" if method in CAPTUM_METHODS else "pytorch-grad-cam"
+
+
+def compare(method: str, lite0, net, x, classes, baselines, repeats: int) -> list[Row]:
+    """Rows for one method: images/s of the reference and of nnvisual, and their agreement."""
+    from nnvisual import attribution
+    from tests import attribution_reference as reference
+
+    settings = attribution.default_settings()
+    ours = reference.nnvisual_network(lite0.model, method)
+    theirs = reference.reference_network(net, method)
+    library = reference_library(method)
+    variants = {library: lambda: reference.reference_maps(theirs, method, x, classes, baselines, settings),
+                "nnvisual": lambda: reference.nnvisual_maps(ours, method, x, classes, baselines, settings)}
+    comparison = bench_harness.alternate(variants, repeats, warm_up=True)
+    difference, _ = reference.agreement(comparison.outputs["nnvisual"], comparison.outputs[library])
+    benchmark = f"attribute {method}"
+    return [*bench_harness.rate_rows(benchmark, "images", len(x), comparison, library),
+            Row(benchmark, "nnvisual", "max |difference| / max |value|", difference)]
+
+
+def run(images: int, repeats: int, methods: str) -> list[Row]:
+    """A row pair per method of ``methods`` (comma-separated)."""
+    import importlib.util
+
+    import numpy as np
+    from sklearn.datasets import load_sample_images
+
+    from nnvisual import attribution, data, models
+    from nnvisual.errors import UserError
+    from tests import attribution_reference as reference
+    from tests import torch_reference
+
+    needed = ("torch", "timm", "captum", "pytorch_grad_cam")
+    missing = [module for module in needed if importlib.util.find_spec(module) is None]
+    if missing:
+        raise UserError(f"{', '.join(missing)} not installed: pip install -e '.[reference]'")
+    torch_reference.import_timm()
+    lite0 = models.load_model("efficientnet-lite0")
+    photos = load_sample_images().images
+    raw = np.stack([data.resize(photos[i % len(photos)], lite0.image_size) for i in range(images)])
+    x, baselines = reference.model_inputs(lite0, raw.astype(np.uint8), "black", 0)
+    classes = attribution.Network(lite0.model).logits(x).argmax(axis=1)
+    net = torch_reference.timm_lite0()
+    return [row for method in methods.split(",")
+            for row in compare(method, lite0, net, x, classes, baselines, repeats)]
+
+
+if __name__ == "__main__":
+    bench_harness.main(__doc__.splitlines()[0], run, SIZES)
