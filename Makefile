@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test test-jax test-all lint demo reproduce reproduce-bonaccorso bench clean
+.PHONY: help install test test-jax test-all lint demo demo-imagenet reproduce reproduce-bonaccorso bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,10 +28,14 @@ test-all: install  ## every test, the slow end-to-end ones included
 lint: install  ## ruff
 	$(BIN)/ruff check nnvisual tests scripts
 
-demo: install  ## the whole study, small and fast (configs/quick.yaml) -> results/demo/
+demo: install  ## the whole study, small and fast (configs/quick.yaml) -> results/demo/, then demo-imagenet
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/quick.yaml results/demo
+	$(MAKE) --no-print-directory demo-imagenet
 
-reproduce: install  ## the whole study with the paper's settings (configs/paper.yaml) -> results/paper/
+demo-imagenet: install  ## EfficientNet-Lite0: DeconvNet/guided projections of 2 photos, class 284 (configs/imagenet.yaml) -> results/demo-imagenet/
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo_imagenet.sh configs/imagenet.yaml results/demo-imagenet
+
+reproduce: install  ## the whole study with the paper's settings (configs/paper.yaml) -> results/paper/; prints Table 3 three ways
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/paper.yaml results/paper
 
 reproduce-bonaccorso: install  ## Table 2: bonaccorso for 250 epochs (hours on a CPU)

@@ -1,15 +1,17 @@
 """Benchmark: nnvisual's batched DeconvNet projections against a per-channel loop.
 
-VGG16 (random weights, 224x224), the first convolution of each block, and MobileNetV2 (random
-weights, 224x224: a graph with residual adds, depthwise convolutions and ReLU6), each stage's
-last feature map; ``top_k`` channels per layer. nnvisual (``deconv.project_layers``) projects a
+VGG16 (random weights, 224x224), the first convolution of each block; MobileNetV2 (random
+weights, 224x224: a graph with residual adds, depthwise convolutions and ReLU6) and
+EfficientNet-Lite0 (its ImageNet weights, 224x224), each stage's last feature map; ``top_k``
+channels per layer. nnvisual (``deconv.project_layers``) projects a
 layer's channels in one batched backward pass, each on a window holding its activation's
 receptive field (mode max); the baseline makes one backward pass per channel on the whole image
 with the same compiled function (batch of one). A third variant, the batched pass on whole
-images, separates the two gains (MobileNetV2's strided fields allow no window: there nnvisual is
-the batched pass on the whole image). All include the forward pass that picks the channels, run
-once untimed (tracing), then alternately ``repeats`` times; projections/s is the median
-repetition's. A last row checks that the projections agree.
+images, separates the two gains (MobileNetV2's and EfficientNet-Lite0's strided fields allow no
+window: there nnvisual is one forward pass and one backward pass vectorized over the channels).
+All include the forward pass that picks the channels, run once untimed (tracing), then
+alternately ``repeats`` times; projections/s is the median repetition's. A last row checks
+that the projections agree.
 
     python scripts/bench_deconv.py [--quick] [--repeats 3] [--top-k 8]
 """
@@ -77,7 +79,7 @@ def compare(title: str, loaded, top_k: int, repeats: int) -> list[Row]:
 
 
 def run(top_k: int, repeats: int) -> list[Row]:
-    """VGG16's rows, then MobileNetV2's."""
+    """VGG16's rows, then MobileNetV2's and EfficientNet-Lite0's."""
     import keras
     import numpy as np
 
@@ -87,7 +89,9 @@ def run(top_k: int, repeats: int) -> list[Row]:
         keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3)), "mobilenetv2",
         (224, 224), lambda x: np.asarray(x, np.float32) / 127.5 - 1.0, ())
     return [*compare("VGG16", models.load_vgg16("none"), top_k, repeats),
-            *compare("MobileNetV2", mobilenet, top_k, repeats)]
+            *compare("MobileNetV2", mobilenet, top_k, repeats),
+            *compare("EfficientNet-Lite0", models.load_efficientnet_lite("efficientnet-lite0"),
+                     top_k, repeats)]
 
 
 if __name__ == "__main__":

@@ -8,28 +8,36 @@ n reconstructions x S steps of the class logit, no regularizers, on plotka (rand
 - tf-keras-vis: ``ActivationMaximization`` (its default RMSprop optimizer; no input modifiers,
   no regularizers, no clipping), when the package is installed (``pip install -e .[bench]``).
 
+And lucid's recipe on a real network against its PyTorch port, torch-lucent (the anchor of
+issue 15): the logit of class 284 on EfficientNet-Lite0 with its ImageNet weights, n images of
+224x224 as a 1/f Fourier spectrum in decorrelated colour, lucid's standard transforms, Adam 0.05,
+the same number of steps, in nnvisual (``optvis.render_parametrized``, the Keras backend in use)
+and in lucent's ``render_vis`` on timm's ``tf_efficientnet_lite0`` holding the same weights (its
+input scaled to -1..1 as Lite0 expects, instead of lucent's torchvision normalization), when
+lucent, timm and torch are installed (the ``lucent`` and ``reference`` extras). Both runs'
+images are scored by nnvisual's Lite0: the mean probability of class 284 (the two ports agree to
+1e-4, tests/test_efficientnet_lite.py).
+
 Rates are image-steps (n x S) per second of the median of ``repeats`` alternating runs, each
 including tracing/compilation (what a user waits for). The mean class logit of the returned
 images shows that the methods reach the same objective (the seed's loop is the same update
 rule; its images agree with nnvisual's to float32 rounding for the first steps, then drift
 apart where a max-pool switch or a ReLU flips).
 
-    python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5] [--repeats 3]
-
-Quality (docs/feature-visualization.md): ``--quality TRAIN_RUN [--transfer TRAIN_RUN]`` makes
-n = 8 images of each of five CIFAR classes with three methods (pixels without priors, pixels with
-priors, lucid's fft + decorrelated colour + standard transforms) and prints, per method and class,
-the class probability of the final images, under 32 random standard transformations, and under
-the ``--transfer`` network that never saw the optimization; figures go to ``--figures DIR``.
+    python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5]
+        [--lite-n 2] [--lite-steps 32] [--repeats 3]
 """
 
 import bench_harness
 from bench_harness import Row
 
-SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "repeats": 3},
-         "quick": {"n": 2, "steps": 10, "vgg_steps": 1, "repeats": 1}}
+SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "lite_n": 2, "lite_steps": 32,
+                     "repeats": 3},
+         "quick": {"n": 2, "steps": 10, "vgg_steps": 1, "lite_n": 1, "lite_steps": 2,
+                   "repeats": 1}}
 CLASS_INDEX = {"plotka": 3, "vgg16": 284}
 STEP_SIZE = 1.0
+LUCID = {"param": "fft", "decorrelate": True, "transforms": "standard", "learning_rate": 0.05}
 
 
 def seed_approach(objective, initial, steps, step_size):
@@ -68,8 +76,70 @@ def tf_keras_vis_approach(objective, initial, steps, step_size):
                         optimizer=tf.keras.optimizers.RMSprop(learning_rate=step_size, rho=0.999))
 
 
-def run(n: int, steps: int, vgg_steps: int, repeats: int) -> list[Row]:
-    """Rows per model: image-steps/s of each method, and the mean final class logit."""
+def timm_lite0():
+    """timm's ``tf_efficientnet_lite0`` holding nnvisual's EfficientNet-Lite0 weights (the
+    reference port of tests/), frozen; torchvision, which lucent imports, made importable."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.torch_reference import timm_lite0 as reference
+
+    net = reference()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net
+
+
+def lucent_approach(net, n: int, steps: int):
+    """torch-lucent's ``render_vis`` of class 284's logit on ``net`` (:func:`timm_lite0`):
+    images (n, 224, 224, 3) in 0..255."""
+    import torch
+    from lucent.optvis import param, render, transform
+
+    torch.manual_seed(0)
+    transforms = [*transform.standard_transforms, lambda x: (x - 0.5) / 0.5]  # Lite0's -1..1
+    images = render.render_vis(
+        net, "classifier:284", lambda: param.image(224, batch=n, fft=True, decorrelate=True),
+        transforms=transforms, thresholds=(steps,), preprocess=False, progress=False,
+        show_image=False)
+    return images[-1] * 255.0
+
+
+def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
+    """nnvisual against torch-lucent on EfficientNet-Lite0: image-steps/s and the mean
+    probability of class 284 that each run's images reach."""
+    import functools
+
+    import keras
+
+    from nnvisual.config import MaximizeConfig
+    from nnvisual.models import load_efficientnet_lite
+    from nnvisual.steps.maximize import reconstruct
+
+    lite0 = load_efficientnet_lite("efficientnet-lite0")
+    config = MaximizeConfig(model=lite0.name, n=n, steps=steps, seed=0, **LUCID)
+
+    def nnvisual():
+        return reconstruct(lite0, 284, config).phases["before"].images
+
+    net = timm_lite0()
+    comparison = bench_harness.alternate(
+        {"torch-lucent": functools.partial(lucent_approach, net, n, steps), "nnvisual": nnvisual},
+        repeats, warm_up=False)
+    benchmark = f"maximize lite0 fft {n}x{steps}"
+    rows = bench_harness.rate_rows(benchmark, "image-steps", n * steps, comparison, "torch-lucent")
+    for label, images in comparison.outputs.items():
+        probabilities = lite0.model(lite0.preprocess(keras.ops.convert_to_tensor(images)))
+        rows.append(Row(benchmark, label, "class 284 probability (mean)",
+                        float(keras.ops.convert_to_numpy(probabilities)[:, 284].mean())))
+    return rows
+
+
+def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
+        repeats: int) -> list[Row]:
+    """Rows per model: image-steps/s of each method, and the mean final class logit; then
+    nnvisual against torch-lucent on EfficientNet-Lite0 where lucent is installed."""
     import functools
     import importlib.util
 
@@ -100,67 +170,10 @@ def run(n: int, steps: int, vgg_steps: int, repeats: int) -> list[Row]:
         rows += [Row(benchmark, label, "final logit (mean)",
                      float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))
                  for label, images in comparison.outputs.items()]
+    if all(importlib.util.find_spec(name) for name in ("lucent", "timm", "torch")):
+        rows += lucent_rows(lite_n, lite_steps, repeats)
     return rows
 
 
-QUALITY_CLASSES = (3, 0, 1, 6, 8)  # cat, airplane, automobile, frog, ship
-QUALITY_METHODS = {
-    "pixel, no priors": {"step_size": 1.0},
-    "pixel + priors": {"step_size": 1.0, "l2_decay": 0.01, "jitter": 2, "blur_every": 4,
-                       "tv_weight": 0.01, "clip": True},
-    "fft + decorrelate + standard transforms": {"param": "fft", "decorrelate": True,
-                                                "transforms": "standard"},
-}
-
-
-def quality(model_run: str, transfer_run: str | None, figures: str, steps: int = 128,
-            only: str = "") -> None:
-    """Print the quality table (Markdown) and save one reconstruction figure per method/class
-    (the methods whose name contains ``only``)."""
-    from pathlib import Path
-
-    import numpy as np
-
-    from nnvisual.commands.options import load_model
-    from nnvisual.config import MaximizeConfig
-    from nnvisual.display import deprocess
-    from nnvisual.plots.maximize import reconstructions_figure
-    from nnvisual.steps import maximize as step
-
-    loaded = load_model(model_run, "imagenet")
-    other = load_model(transfer_run, "imagenet") if transfer_run else None
-    Path(figures).mkdir(parents=True, exist_ok=True)
-    print("| method | class | probability | under 32 standard transforms | transfer |")
-    print("|---|---|---|---|---|")
-    for method, settings in QUALITY_METHODS.items():
-        if only not in method:
-            continue
-        for index in QUALITY_CLASSES:
-            config = MaximizeConfig(model=model_run, target_class=str(index), n=8, steps=steps,
-                                    seed=0, **settings)
-            images = step.reconstruct(loaded, index, config).phases["before"].images
-            plain = loaded.model.predict(images, verbose=0)[:, index]
-            robust = step.robust_probability(loaded.model, loaded.preprocess, images, index)
-            moved = (other.model.predict(images, verbose=0)[:, index].mean() if other else np.nan)
-            name = loaded.class_names[index]
-            print(f"| {method} | {index} ({name}) | {plain.mean():.3f} | {robust.mean():.3f} | "
-                  f"{moved:.3f} |", flush=True)
-            slug = method.split(",")[0].split(" ")[0] + ("-priors" if "priors" in method
-                                                          and "no" not in method else "")
-            figure = reconstructions_figure({"before": [deprocess(i) for i in images]},
-                                            {"before": plain}, f"{method}, {steps} steps",
-                                            f"{index} ({name})")
-            figure.savefig(Path(figures) / f"{slug}-{name}.png", dpi=80)
-            np.save(Path(figures) / f"{slug}-{name}.npy", images)
-
-
 if __name__ == "__main__":
-    import sys
-
-    if "--quality" in sys.argv:
-        arguments = dict(zip(sys.argv[1::2], sys.argv[2::2], strict=False))
-        quality(arguments["--quality"], arguments.get("--transfer"),
-                arguments.get("--figures", "quality-figures"), int(arguments.get("--steps", 128)),
-                arguments.get("--only", ""))
-    else:
-        bench_harness.main(__doc__.splitlines()[0], run, SIZES)
+    bench_harness.main(__doc__.splitlines()[0], run, SIZES)

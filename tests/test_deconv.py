@@ -266,6 +266,47 @@ def test_rectifier_rules_by_hand(kwargs, x, forward, expected):
                                    forward, rtol=1e-6)
 
 
+# -- ReLU6 at the projected layer: ranked and projected before its own clip -------------------------
+def relu6_model(fused: bool):
+    """4x4x1 input -> 1x1 convolution, weights [1.5, 2, 0.5] (no bias) -> ReLU6 ("relu6", a
+    layer of its own or the convolution's activation) -> "sum": a 1x1 convolution adding the
+    three clipped channels."""
+    inputs = keras.Input((4, 4, 1))
+    if fused:
+        clipped = layers.Conv2D(3, 1, use_bias=False, activation="relu6", name="relu6")(inputs)
+    else:
+        clipped = layers.ReLU(6.0, name="relu6")(layers.Conv2D(3, 1, use_bias=False)(inputs))
+    total = layers.Conv2D(1, 1, use_bias=False, name="sum")(clipped)
+    model = keras.Model(inputs, total)
+    conv = model.layers[1]
+    conv.set_weights([np.array([1.5, 2.0, 0.5], np.float32).reshape(1, 1, 1, 3)])
+    model.get_layer("sum").set_weights([np.ones((1, 1, 3, 1), np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("method", deconv.METHODS)
+def test_relu6_layer_is_ranked_and_projected_before_its_clip(method, fused):
+    # One pixel of 5 at (1, 2): the channels' values there are 7.5, 10, 2.5; clipped, the first
+    # two tie at 6 (channel 0 would win the tie) and gradient/guided would project nothing.
+    image = np.zeros((4, 4, 1), np.float32)
+    image[1, 2, 0] = 5.0
+    image[3, 0, 0] = 1.0  # a second, weaker pixel
+    projector = deconv.Projector(relu6_model(fused), method)
+    (result,) = deconv.project_layers(projector, image, ["relu6"], top_k=3)
+    assert result.channels.tolist() == [1, 0, 2]
+    np.testing.assert_allclose(result.activations, [10.0, 7.5, 2.5], rtol=1e-6)
+    assert result.positions.tolist() == [[1, 2]] * 3
+    # d(seed * w_c * x[1, 2]) / dx: seed w_c at the pixel, nothing elsewhere
+    expected = np.zeros((3, 4, 4, 1), np.float32)
+    expected[:, 1, 2, 0] = [10.0 * 2.0, 7.5 * 1.5, 2.5 * 0.5]
+    np.testing.assert_allclose(result.projections, expected, rtol=1e-6)
+    # a layer after it still sees the clipped values: 6 + 6 + 2.5
+    maps = projector.feature_maps(image[None], ["relu6", "sum"])
+    assert maps["sum"][0, 1, 2, 0] == pytest.approx(14.5)
+    assert maps["relu6"][0, 1, 2].tolist() == pytest.approx([7.5, 10.0, 2.5])
+
+
 # -- what is refused -------------------------------------------------------------------------------
 def test_unknown_and_non_feature_map_layers_are_refused():
     model = models.build_plotka()

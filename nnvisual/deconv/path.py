@@ -7,7 +7,9 @@ The rules, for a piecewise-linear rectifier f with derivative f' (upstream gradi
 input x): ``gradient`` g·f'(x) (the true gradient), ``guided`` relu(g)·f'(x), ``deconvnet``
 relu(g). For ReLU f' = [x > 0]; for ReLU6 (``ReLU(max_value=6)``, ``Activation("relu6")``) the
 forward clip is kept and f' = [0 < x < 6]: above 6 a unit is saturated, so ``gradient`` and
-``guided`` pass nothing there while ``deconvnet``, which never looks at x, passes relu(g); for
+``guided`` pass nothing there while ``deconvnet``, which never looks at x, passes relu(g) (a
+projection starts from its target's value before the target's own clip, :func:`upper_clip`:
+saturated units of the chosen layer are ranked and projected, not tied at 6 and zeroed); for
 LeakyReLU (and ReLU's negative_slope, threshold t) f' is 1 above t and the slope below it.
 Smooth activations (swish, GELU, sigmoid, tanh...) and unknown layers have no DeconvNet or guided
 rule: those two methods refuse them by name, ``gradient`` keeps them as they are.
@@ -158,26 +160,36 @@ def _refuse(path, what, method, target):
                     "use --method gradient, or a layer before it")
 
 
-def _rectifier(layer, path, method, target):
-    """The rule-carrying rectifier of ``layer``'s activation, None for linear, else refusal."""
+def upper_clip(layer) -> float | None:
+    """The value at which ``layer``'s rectifier saturates (6 for ReLU6), None if it has none."""
     if isinstance(layer, kl.ReLU):
-        return relu_with_rule(method, layer.max_value, layer.negative_slope, layer.threshold)
+        return None if layer.max_value is None else float(layer.max_value)
+    return _RECTIFIERS.get(getattr(layer, "activation", None), {}).get("max_value")
+
+
+def _rectifier(layer, path, method, target, clipped=True):
+    """The rule-carrying rectifier of ``layer``'s activation (without its upper clip unless
+    ``clipped``), None for linear, else refusal."""
+    max_value = upper_clip(layer) if clipped else None
+    if isinstance(layer, kl.ReLU):
+        return relu_with_rule(method, max_value, layer.negative_slope, layer.threshold)
     if isinstance(layer, kl.LeakyReLU):
         return relu_with_rule(method, negative_slope=layer.negative_slope)
     activation = getattr(layer, "activation", None)
     if activation is None or activation is keras.activations.linear:
         return None
     if activation in _RECTIFIERS:
-        return relu_with_rule(method, **_RECTIFIERS[activation])
+        return relu_with_rule(method, **{**_RECTIFIERS[activation], "max_value": max_value})
     name = getattr(activation, "__name__", repr(activation))
     if method == "gradient":
         return None
     _refuse(path, f"{type(layer).__name__}, {name} activation", method, target)
 
 
-def replacement(layer, path: str, method: str, target: str) -> Callable | None:
+def replacement(layer, path: str, method: str, target: str, clipped: bool = True
+                ) -> Callable | None:
     """What runs instead of ``layer`` in a projection (None: the layer itself). UserError where
-    the method has no rule for it."""
+    the method has no rule for it. ``clipped=False`` leaves out its rectifier's upper clip."""
     if getattr(layer, "data_format", "channels_last") != "channels_last":
         raise UserError(f"layer '{path}' is channels_first; DeconvNet projections need "
                         "channels_last images (height, width, channels)")
@@ -185,7 +197,7 @@ def replacement(layer, path: str, method: str, target: str) -> Callable | None:
         if method != "gradient":
             _refuse(path, type(layer).__name__, method, target)
         return None
-    rectifier = _rectifier(layer, path, method, target)
+    rectifier = _rectifier(layer, path, method, target, clipped)
     if rectifier is None:
         return None
     if isinstance(layer, (kl.Activation, kl.ReLU, kl.LeakyReLU)):

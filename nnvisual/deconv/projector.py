@@ -13,18 +13,24 @@ from keras import ops
 
 from nnvisual import gradients, graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
-from nnvisual.deconv.path import MODES, projection_path
+from nnvisual.deconv.path import MODES, projection_path, replacement, upper_clip
 from nnvisual.interrupts import check_interrupt
 
 
 class Projector:
-    """Feature maps and projections for one model and one method, compiled once per layer."""
+    """Feature maps and projections for one model and one method, compiled once per layer.
+
+    A layer whose rectifier saturates (ReLU6) is read before its own upper clip: its units
+    above 6 would all tie at 6 in the ranking and, for ``gradient`` and ``guided``, project
+    nothing (the clip's slope is 0 there). Every other layer, those on the path included,
+    computes as in the model."""
 
     def __init__(self, model, method: str = "deconvnet"):
         self.model = model
         self.method = method
         self._paths = {}
         self._replacements = {}
+        self._unclipped = {}  # layer -> the layer without its upper clip, for clipped layers
         self._fields = {}
         self._compiled = {}
 
@@ -34,18 +40,27 @@ class Projector:
         if layer not in self._paths:
             self._paths[layer] = projection_path(self.model, layer, self.method)
             self._replacements.update(self._paths[layer])
+            target = graph.get_layer(self.model, layer)
+            if upper_clip(target) is not None:
+                self._unclipped[layer] = replacement(target, layer, self.method, layer,
+                                                     clipped=False)
         return self._paths[layer]
 
-    def _call(self, operation, path, args, kwargs):
-        replacement = self._replacements[path]
-        return (replacement or operation)(*args, **kwargs)
-
     def _forward(self, images, layers):
-        outputs = graph.replay(self.model, images, layers, self._call)
-        return tuple(outputs[name] for name in layers)
+        """The layers' outputs, each clipped layer's taken before its own clip."""
+        unclipped = {}
+
+        def call(operation, path, args, kwargs):
+            if path in layers and path in self._unclipped:
+                unclipped[path] = self._unclipped[path](*args, **kwargs)
+            return (self._replacements[path] or operation)(*args, **kwargs)
+
+        outputs = graph.replay(self.model, images, layers, call)
+        return tuple(unclipped.get(name, outputs[name]) for name in layers)
 
     def feature_maps(self, images: np.ndarray, layers) -> dict[str, np.ndarray]:
-        """Each layer's output for a batch of (preprocessed) images, in one forward pass."""
+        """Each layer's output (before its own upper clip, if it has one) for a batch of
+        (preprocessed) images, in one forward pass."""
         layers = tuple(sorted(set(layers)))
         key = ("forward", layers)
         if key not in self._compiled:
@@ -161,7 +176,7 @@ class LayerProjections:
 
     layer: str
     channels: np.ndarray  # (k,) channel indices, strongest first
-    activations: np.ndarray  # (k,) maximum of each channel's map
+    activations: np.ndarray  # (k,) maximum of each channel's map (before a ReLU6's clip)
     positions: np.ndarray  # (k, 2) row, col of that maximum in the map
     boxes: np.ndarray  # (k, 4) receptive field of that maximum: top, left, bottom, right (excl.)
     projections: np.ndarray  # (k, H, W, C) float32, in the model's input space
