@@ -4,6 +4,32 @@ A reproduction, and extension, of Reda & Xu (2019), "Visualizing and Interpretin
 Networks": training two small CIFAR-10 networks, DeconvNet projections (Zeiler & Fergus 2014),
 class reconstruction by activation maximization (Chollet 2016) and descriptor-based scoring
 (SIFT, Harris, bag of visual words; Sivic & Zisserman 2009).
+
+Use it from the command line (``nnvisual --help``) or from Python::
+
+    import nnvisual as nv
+    lite = nv.load_model("efficientnet-lite0")
+    nv.project(lite, "photo.jpg").plot()
+
+The public API is the names in ``__all__`` (docs/python-api.md): :func:`load_model`,
+:func:`project`, :func:`maximize`, :func:`attribute`, :func:`sanity_check`, :func:`score_bow`,
+:func:`train` and their result types. Every module of the package is private by convention:
+it may change without notice. ``import nnvisual`` is cheap: the API, and TensorFlow with it, is
+imported on first use of one of its names (PEP 562).
 """
 
 __version__ = "0.1.0"
+__all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "score_bow", "train",
+           "Attributions", "BowScores", "Maximization", "Projections", "SanityChecks", "Training"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from nnvisual import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'nnvisual' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

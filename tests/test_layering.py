@@ -1,8 +1,9 @@
 """The package's layering holds by itself: compute modules never reach the command layer.
 
-Steps and methods return values; only ``commands/`` (with ``runs`` for run folders and ``plots``
-for figures) turns them into files and terminal output. Every import in a compute module, at
-the top or inside a function, is read from its source.
+Steps and methods return values; only the Python API (``api/``) and ``commands/`` (with ``runs``
+for run folders and ``plots`` for figures) turn them into files, and only ``commands/`` into
+terminal output. The API sits below the command line: it never imports it, nor click. Every
+import in a compute module, at the top or inside a function, is read from its source.
 """
 
 import ast
@@ -14,11 +15,13 @@ import nnvisual
 
 PACKAGE = Path(nnvisual.__file__).parent
 COMMAND_LAYER = ("nnvisual.runs", "nnvisual.plots", "nnvisual.commands", "nnvisual.cli",
-                 "nnvisual.report", "click")
+                 "nnvisual.report", "nnvisual.api", "click")
+COMMAND_LINE = ("nnvisual.commands", "nnvisual.cli", "click")
 COMPUTE = sorted(
     path for path in PACKAGE.rglob("*.py")
-    if path.relative_to(PACKAGE).parts[0] not in ("commands", "plots", "report")
+    if path.relative_to(PACKAGE).parts[0] not in ("api", "commands", "plots", "report", "__init__.py")
     and path.name not in ("cli.py", "__main__.py", "runs.py"))
+API = sorted((PACKAGE / "api").rglob("*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -41,11 +44,20 @@ def test_the_compute_modules_are_found():
     found = {str(path.relative_to(PACKAGE)) for path in COMPUTE}
     assert {"deconv/path.py", "steps/train.py", "steps/score_bow.py", "optvis/render.py",
             "descriptors/extract.py", "data.py", "models.py"} <= found
+    assert "__init__.py" not in found  # the package's front door re-exports the API
+    assert {"api/__init__.py", "api/_project.py"} <= {str(p.relative_to(PACKAGE)) for p in API}
 
 
 @pytest.mark.parametrize("path", COMPUTE, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_compute_module_does_not_import_the_command_layer(path):
     offending = sorted(m for m in imported_modules(path) if reaches_command_layer(m))
+    assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
+
+
+@pytest.mark.parametrize("path", API, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_api_does_not_import_the_command_line(path):
+    offending = sorted(m for m in imported_modules(path)
+                       if any(m == layer or m.startswith(layer + ".") for layer in COMMAND_LINE))
     assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
 
 

@@ -192,8 +192,39 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, ca
 
 
 def test_a_maximize_run_without_retraining_is_one_phase(isolated):
-    from nnvisual.commands.score_bow import load_reconstructions
+    from nnvisual.steps.score_bow import maximize_run_phases
 
-    (phase,) = load_reconstructions(maximize_run(isolated / "no-retrain", phases=("before",)), 48)
+    (phase,) = maximize_run_phases(maximize_run(isolated / "no-retrain", phases=("before",)),
+                                   (48, 48))
     assert phase.name == "before" and phase.names == [f"{i:02d}.png" for i in range(N)]
     assert phase.images.shape == (N, 48, 48, 3) and phase.images.dtype == np.uint8
+
+
+def test_the_studys_weighting_on_request(cli, inputs, isolated):
+    """--weighting study-2019 scores with the study's code path (docs/table3.md): recorded in
+    the config, scores against the first --class-count class images as StudyVocabulary gives
+    them."""
+    from nnvisual import data
+    from nnvisual.config import ScoreBowConfig, settings_from
+    from nnvisual.descriptors import extract, study2019
+    from nnvisual.descriptors.bow import cosine_scores
+
+    result = cli("score-bow", "--reconstructions", inputs["run"], "--class-images",
+                 inputs["classes"], "--size", SIZE, "--vocab-size", 5, "--weighting", "study-2019",
+                 "--study-idf", "after", "--class-count", 6, "--out", "study")
+    assert result.exit_code == 0, result.output
+    config = read_manifest(isolated / "study")["config"]
+    assert (config["weighting"], config["study_idf"]) == ("study-2019", "after")
+    settings = settings_from(ScoreBowConfig(size=SIZE), extract.Settings)
+
+    def descriptors(folder):
+        images = data.read_images(data.list_images(folder), (SIZE, SIZE))
+        return [f.features.descriptors for f in extract.extract(images, settings)]
+
+    vocabulary = study2019.StudyVocabulary(5, 0, "after")
+    classes = vocabulary.fit_transform(descriptors(inputs["classes"])[:6])  # the first 6
+    expected = cosine_scores(vocabulary.transform(descriptors(inputs["run"] / "after")), classes)
+    scores = read_csv(isolated / "study" / "tables/scores.csv")
+    assert sorted({r["class_image"] for r in scores}) == [f"img{i:03d}.png" for i in range(6)]
+    got = np.array([float(r["score"]) for r in scores if r["phase"] == "after"]).reshape(N, 6)
+    np.testing.assert_allclose(got, expected, atol=1e-6)

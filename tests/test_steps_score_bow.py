@@ -77,3 +77,15 @@ def test_harris_and_keypoint_tables_count_per_image():
     summary = step.keypoint_summary(result)
     assert summary["before"] == {"images": 2, "median": 2.0, "min": 0, "max": 4,
                                  "without_keypoints": 1}
+
+
+def test_the_weighting_chooses_the_vocabulary():
+    from nnvisual.config import ScoreBowConfig
+    from nnvisual.descriptors.bow import VisualVocabulary
+    from nnvisual.descriptors.study2019 import StudyVocabulary
+
+    consistent = step.vocabulary_for(ScoreBowConfig(vocab_size=7, idf="plain"))
+    assert isinstance(consistent, VisualVocabulary) and (consistent.n_words, consistent.idf) == (7, "plain")
+    study = step.vocabulary_for(ScoreBowConfig(weighting="study-2019", study_idf="after", seed=3))
+    assert isinstance(study, StudyVocabulary)
+    assert (study.n_words, study.seed, study.query_idf) == (10, 3, "after")

@@ -46,62 +46,12 @@ def command(config_path, out, force, data, unsafe, **flags):
         nnvisual deconv --model net.keras --layers resnet50/conv4_block6_out --method guided
     """
     from nnvisual import runs
+    from nnvisual.api import _project as api
     from nnvisual.config import to_dict
-    from nnvisual.steps import deconv as step
 
     config = options.resolve_config(DeconvConfig, config_path, **flags)
-    inputs = _load_inputs(config, data, unsafe)  # every UserError happens here, before the run folder
+    inputs = api.prepare(config, data=data, unsafe=unsafe)  # every UserError, before the run folder
     run = runs.create_run("deconv", inputs.loaded.name, to_dict(config), out, force)
-    with options.interruptible(run):
-        result = step.project(inputs, config)
-        _write_outputs(run, config, result)
+    with options.interruptible(run), options.progress_bar("projecting") as progress:
+        api.compute(inputs, config, progress).write(run)
     click.echo(f"wrote {run.path}")
-
-
-def _load_inputs(config, data_source, unsafe):
-    """The model, image and (for --top9) dataset the options name, checked by the step."""
-    import logging
-
-    import keras
-
-    from nnvisual import data
-    from nnvisual.steps import deconv as step
-
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
-    keras.utils.set_random_seed(config.seed)
-    loaded = options.load_model(config.model, config.weights, unsafe)
-    if config.image:
-        image, source = data.read_image(config.image), config.image
-    else:
-        from sklearn.datasets import load_sample_image
-
-        image = load_sample_image("china.jpg")
-        source = "sklearn.datasets.load_sample_image('china.jpg')"
-    dataset = data.load_dataset(data_source) if config.top9 else None
-    return step.prepare(loaded, config, image, source, dataset)
-
-
-def _file_name(layer: str) -> str:
-    """A layer path (``outer/inner`` inside nested models) as one file name."""
-    return layer.replace("/", "--")
-
-
-def _write_outputs(run, config, result) -> None:
-    """The figures, tables and raw projections of ``result``."""
-    from nnvisual.plots import deconv as plots
-    from nnvisual.steps import deconv as step
-
-    inputs = result.inputs
-    run.manifest.update(image=inputs.image_source, layers=list(inputs.layers), display=step.DISPLAY)
-    for layer in result.layers:
-        run.write_figure(f"figures/{_file_name(layer.layer)}.png",
-                         plots.layer_figure(inputs.image, layer, config.method, config.mode))
-    run.write_figure("figures/overview.png", plots.overview_figure(
-        inputs.image, result.layers, config.method, config.mode, inputs.loaded.name))
-    run.write_csv("tables/channels.csv", *step.channels_table(result))
-    run.write_npz("projections.npz", **step.projection_arrays(result))
-    for top in result.top9:
-        run.write_figure(f"figures/top9_{_file_name(top.layer)}.png", plots.top9_figure(
-            top, result.top9_shown[top.layer], config.method, config.mode))
-    if config.top9:
-        run.write_csv("tables/top9.csv", *step.top9_table(result))

@@ -61,72 +61,18 @@ def command(config_path, out, force, data, unsafe, **flags):
     --retrain-on cifar10:cat -n 5 (reconstructions before and after fine-tuning).
     """
     from nnvisual import runs
-    from nnvisual.steps import maximize as step
+    from nnvisual.api import _maximize as api
 
     config = options.resolve_config(MaximizeConfig, config_path, **flags)
-    loaded = options.load_model(config.model, config.weights, unsafe)
-    target = step.resolve_objective(loaded, config)
-    names = loaded.class_names
-    images = (step.load_retrain_images(config.retrain_on, data, loaded.image_size)
-              if config.retrain_on else None)
-    index = target.class_index
-    run_name = target.label if target.terms is not None and index is None else index
-    run = runs.create_run("maximize", f"{loaded.name}-{run_name}", to_dict(config), out, force)
-    with options.interruptible(run):
-        if index is not None:
-            run.manifest["target_class"] = {"index": index, "name": names[index]}
-        result = step.reconstruct(loaded, target, config, images)
-        step.check_finite(result)
-        _write_outputs(run, result, loaded.name, config, target, names)
-        if images is not None:
-            run.manifest["retrain"] = {"source": config.retrain_on, "images": len(images),
-                                       "epochs_run": len(result.history["loss"])}
+    inputs = api.prepare(config, data=data, unsafe=unsafe)  # every UserError, before the run folder
+    run = runs.create_run("maximize", api.run_name(inputs), to_dict(config), out, force)
+    with options.interruptible(run), options.progress_bar("maximizing") as progress:
+        result = api.compute(inputs, config, progress)
+        result.write(run)
     summary = ", ".join(f"{phase} {rendering.probability[-1].mean():.3g}"
-                        for phase, rendering in result.phases.items())
-    what = f"class {index} ({names[index]})" if index is not None else config.objective
+                        for phase, rendering in result.computed.phases.items())
+    index = inputs.target.class_index
+    what = (f"class {index} ({inputs.loaded.class_names[index]})" if index is not None
+            else inputs.target.label)
     click.echo(f"{what}, mean probability: {summary}")
     click.echo(f"wrote {run.path}")
-
-
-def _write_outputs(run, result, model_name, config, target, names):
-    """Write the reconstructions, tables, figures and fine-tuned model into ``run``."""
-    from nnvisual.display import deprocess
-    from nnvisual.plots import maximize as plots
-    from nnvisual.steps import maximize as step
-
-    shown = {phase: [deprocess(image) for image in r.images] for phase, r in result.phases.items()}
-    for phase, images in shown.items():
-        for i, image in enumerate(images):
-            run.write_image(f"{phase}/{i:02d}.png", image)
-    run.write_npz("reconstructions.npz", initial=result.initial,
-                  **{phase: r.images for phase, r in result.phases.items()})
-    run.write_csv("tables/trajectory.csv", *step.trajectory_table(result))
-    run.write_csv("tables/final.csv", *step.final_table(result, names))
-    label = target.label
-    if target.terms is None:  # the study's figure titles, unchanged
-        index, name = target.class_index, names[target.class_index]
-        label = f"{index} ({name.replace('_', ' ')})"
-        title = (f"Class {label} reconstructed from {model_name}: {config.objective} objective, "
-                 f"{config.steps} steps of {config.step_size:g},\n"
-                 f"{step.priors_description(config)}")
-        what, ascent = f"class {config.objective} (objective)", f"class {label}"
-    else:
-        title = f"{label} maximized in {model_name}:\n{step.method_description(config)}"
-        what, ascent = "objective", label
-    class_label = ("its top class" if target.class_index is None else
-                   f"{target.class_index} ({names[target.class_index].replace('_', ' ')})")
-    probabilities = {phase: r.probability[-1] for phase, r in result.phases.items()}
-    run.write_figure("figures/reconstructions.png",
-                     plots.reconstructions_figure(shown, probabilities, title, class_label))
-    run.write_figure("figures/trajectory.png", plots.trajectory_figure(
-        {phase: r.objective for phase, r in result.phases.items()},
-        {phase: r.probability for phase, r in result.phases.items()},
-        what, f"Gradient ascent on {ascent}, {model_name}"))
-    if target.channels:
-        layer, channels = target.channels
-        run.write_figure(f"figures/channels_{layer}.png", plots.channels_figure(
-            shown["before"], channels, f"Channels of {layer} in {model_name}: "
-            f"{step.method_description(config)}"))
-    if result.retrained_model is not None:
-        run.write_csv("tables/retrain_history.csv", *step.retrain_history_table(result.history))
-        run.save_model("model_retrained.keras", result.retrained_model)

@@ -1,6 +1,6 @@
 """Options shared by several commands, the config-resolution step every command starts with,
-``--model`` resolution (a ``train`` run folder to its model file), and the interruptible block
-every command runs its work in."""
+``--model`` resolution (a ``train`` run folder to its model file), the progress bar, and the
+interruptible block every command runs its work in."""
 
 import contextlib
 from pathlib import Path
@@ -39,16 +39,28 @@ def resolve_config(cls, config_path, **flags):
 
 
 def load_model(spec: str, weights: str, unsafe: bool = False):
-    """``models.load_model`` of ``--model``, where a complete ``train`` run folder stands for its
-    ``model.keras`` with the class names it recorded."""
-    from nnvisual import models, runs
+    """``--model``: a named network, a model file, or a complete ``train`` run folder (its
+    ``model.keras`` with the class names it recorded); see :func:`nnvisual.api.load_model`."""
+    from nnvisual.api import load_model
 
-    path = Path(spec)
-    if not models.named_model(spec) and path.is_dir():
-        manifest = runs.require_complete_run(path, "train")
-        return models.load_model(str(path / "model.keras"), weights, unsafe,
-                                 tuple(manifest.get("class_names") or ()))
-    return models.load_model(spec, weights, unsafe)
+    return load_model(spec, weights, unsafe)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """A progress callback ``(done, total, what)`` drawing a bar on stderr when it is a
+    terminal (logs and pipes get no bar)."""
+    stderr = click.get_text_stream("stderr")
+    if not stderr.isatty():
+        yield lambda done, total, what: None
+        return
+    with click.progressbar(length=1, label=label, file=stderr, show_pos=True,
+                           item_show_func=lambda what: what) as bar:
+        def report(done, total, what):
+            bar.length = total
+            bar.update(done - bar.pos, what)
+
+        yield report
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from nnvisual.commands import options
 from nnvisual.config import ScoreBowConfig, to_dict
 
 FEW_KEYPOINTS = 20  # median keypoints per image below which the command says so
-MAXIMIZE_PHASES = ("before", "after")  # a maximize run's reconstructions, by retraining
 
 
 @click.command("score-bow")
@@ -17,12 +16,19 @@ MAXIMIZE_PHASES = ("before", "after")  # a maximize run's reconstructions, by re
               help="A maximize run folder (before/ and after/ images) or a folder of images.")
 @click.option("--class-images", required=True, metavar="SOURCE",
               help="Folder of images, or cifar10:<class> / cifar10-train:<class>.")
+@click.option("--class-count", type=int, default=None, metavar="N",
+              help="Only the first N class images (the study scored against 11 photos).")
 @click.option("--training-images", default=None, metavar="SOURCE",
               help="Images whose contributions are counted (default: the class images).")
 @click.option("--descriptor", type=click.Choice(choices.DESCRIPTORS), default=None,
               help="Keypoints: SIFT (default), a dense grid, or Harris corners; SIFT descriptors.")
 @click.option("--size", type=int, default=None, help="Side of the grey image described (100).")
 @click.option("--vocab-size", type=int, default=None, help="Visual words (10).")
+@click.option("--weighting", type=click.Choice(choices.BOW_WEIGHTINGS), default=None,
+              help="consistent tf-idf (default), or study-2019: the study's own scoring, which "
+                   "explains Table 3's tiny numbers (docs/table3.md).")
+@click.option("--study-idf", type=click.Choice(choices.STUDY_IDFS), default=None,
+              help="study-2019's query idf: before log(N/df) (default), after log(N/(df+1)).")
 @options.seed_option
 @options.data_option
 @options.config_option
@@ -34,68 +40,28 @@ def command(reconstructions, class_images, training_images, data, config_path, o
     Figure 6), count each training image's RANSAC-verified matches, and Harris repeatability.
 
     Writes tables/{scores,table3,comparison,contributions,harris,keypoints}.csv and
-    figures/{closest,contributions}.png.
+    figures/{closest,contributions}.png. --weighting study-2019 scores as the study's code did,
+    to show where Table 3's published numbers come from (docs/table3.md).
 
     \b
     Example:
       nnvisual score-bow --reconstructions results/maximize-run --class-images cifar10:cat
     """
-    from nnvisual import data as datasets
     from nnvisual import runs
-    from nnvisual.config import settings_from
-    from nnvisual.descriptors import extract
-    from nnvisual.plots import bow as plots
-    from nnvisual.steps import score_bow as step
+    from nnvisual.api import _score_bow as api
 
     config = options.resolve_config(ScoreBowConfig, config_path, **flags)
-    side = (config.size, config.size)
-    phases = load_reconstructions(reconstructions, config.size)
-    classes = step.ImageSet("class", *datasets.load_image_source(class_images, data, side))
-    training = (classes if training_images in (None, class_images) else step.ImageSet(
-        "training", *datasets.load_image_source(training_images, data, side)))
-    run = runs.create_run("score-bow", Path(reconstructions).resolve().name, to_dict(config),
-                          out, force)
-    with options.interruptible(run):
-        settings = settings_from(config, extract.Settings)
-        result = step.score(phases, classes, training,
-                            lambda images: extract.cached_features(images, settings), config)
-        for name, (header, rows) in {
-                "scores": step.scores_table(result),
-                "table3": step.table3_table(result, config.bootstrap, config.seed),
-                "comparison": step.comparison_table(result, config.bootstrap, config.seed),
-                "contributions": step.contributions_table(result),
-                "harris": step.harris_table(result),
-                "keypoints": step.keypoints_table(result)}.items():
-            run.write_csv(f"tables/{name}.csv", header, rows)
-        run.write_figure("figures/closest.png", plots.closest_images(result))
-        run.write_figure("figures/contributions.png", plots.contributions(result))
-        run.manifest["keypoints"] = step.keypoint_summary(result)
-    for name, s in run.manifest["keypoints"].items():
+    # every UserError about the inputs, before the run folder
+    inputs = api.prepare(config, reconstructions, class_images, training_images, data)
+    run = runs.create_run("score-bow", inputs.run_name, to_dict(config), out, force)
+    with options.interruptible(run), options.progress_bar("scoring") as progress:
+        result = api.compute(inputs, config, progress)
+        result.write(run)
+    keypoints = result.keypoints
+    for name, s in keypoints.items():
         click.echo(f"{name}: median {s['median']:g} keypoints per image "
                    f"(min {s['min']}, max {s['max']}, {s['without_keypoints']} without any)")
-    if min(s["median"] for s in run.manifest["keypoints"].values()) < FEW_KEYPOINTS:
+    if min(s["median"] for s in keypoints.values()) < FEW_KEYPOINTS:
         click.echo("note: few keypoints per image (SIFT finds about 14 in a 32x32 CIFAR-10 image, "
                    "55 at --size 100); use a larger --size or --descriptor dense-sift")
     click.echo(f"wrote {run.path}")
-
-
-def load_reconstructions(path: Path, size: int):
-    """The ``before``/``after`` images of a complete maximize run, or a plain folder's images
-    as one phase named after the folder; all resized to ``size`` x ``size``."""
-    from nnvisual import data, runs
-    from nnvisual.errors import UserError
-    from nnvisual.steps.score_bow import ImageSet
-
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"reconstructions not found: {path} (give a maximize run folder or a "
-                        "folder of images)")
-    if (path / runs.MANIFEST).exists():
-        runs.require_complete_run(path, "maximize")
-        phases = [p for p in MAXIMIZE_PHASES if (path / p).is_dir() and data.list_images(path / p)]
-        if not phases:
-            raise UserError(f"maximize run {path} has no images in before/ or after/")
-        return [ImageSet(p, data.read_images(data.list_images(path / p), (size, size)),
-                         [f.name for f in data.list_images(path / p)]) for p in phases]
-    images, names = data.load_image_source(str(path), None, (size, size))
-    return [ImageSet(path.resolve().name, images, names)]

@@ -4,6 +4,9 @@ One module per topic (training curves, deconv, maximize, bag of words); the comm
 saves the figures through :meth:`nnvisual.runs.Run.write_figure`.
 """
 
+import os
+
 import matplotlib
 
-matplotlib.use("Agg")  # files only, no display
+if not os.environ.get("MPLBACKEND"):  # Jupyter sets it (inline figures); else files only
+    matplotlib.use("Agg")

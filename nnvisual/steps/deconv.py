@@ -76,19 +76,29 @@ def prepare(loaded: LoadedModel, config: DeconvConfig, image: np.ndarray, image_
     return dataclasses.replace(inputs, dataset_images=x[chosen], dataset_names=names)
 
 
-def project(inputs: DeconvInputs, config: DeconvConfig) -> DeconvResult:
+def project(inputs: DeconvInputs, config: DeconvConfig,
+            progress: Callable[[int, int, str], None] = lambda done, total, label: None
+            ) -> DeconvResult:
     """Project each layer's ``config.top_k`` strongest channels on the image; with dataset
-    images, also find and project each of those channels' 9 strongest dataset images."""
+    images, also find and project each of those channels' 9 strongest dataset images.
+    ``progress(done, total, label)`` is told before each layer, the dataset scan, and at the end."""
     prepare_batch = model_input(inputs.loaded)
-    layers = deconv.project_layers(inputs.projector, prepare_batch(inputs.image[None])[0],
-                                   inputs.layers, config.top_k, config.mode)
+    image = prepare_batch(inputs.image[None])[0]
+    total = len(inputs.layers) + (inputs.dataset_images is not None)
+    layers = []
+    for done, layer in enumerate(inputs.layers):
+        progress(done, total, layer)
+        layers += deconv.project_layers(inputs.projector, image, [layer], config.top_k, config.mode)
     if inputs.dataset_images is None:
+        progress(total, total, "done")
         return DeconvResult(inputs, layers, [], {})
+    progress(len(layers), total, f"top-{TOP_N} images")
     images, size = inputs.dataset_images, inputs.loaded.image_size
     tops = deconv.top_images(inputs.projector, images, prepare_batch,
                              {r.layer: r.channels for r in layers}, TOP_N, config.mode)
     shown = {top.layer: np.stack([[data.resize(images[index], size) for index in row]
                                   for row in top.indices]) for top in tops}
+    progress(total, total, "done")
     return DeconvResult(inputs, layers, tops, shown)
 
 

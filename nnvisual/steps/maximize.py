@@ -10,6 +10,7 @@ turn them into (header, rows); the command layer writes them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -149,10 +150,13 @@ def uses_adam(config: MaximizeConfig) -> bool:
 
 
 def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfig,
-                retrain_images: np.ndarray | None = None) -> Reconstructions:
+                retrain_images: np.ndarray | None = None,
+                progress: Callable[[int, int, str], None] = lambda done, total, label: None
+                ) -> Reconstructions:
     """Run the experiment: "before" images, then, given ``retrain_images``, fine-tuning on the
     target class and "after" images from the same initial values. ``target``: a
-    :class:`Target`, or a class index (the study's class objective)."""
+    :class:`Target`, or a class index (the study's class objective). ``progress(done, total,
+    label)`` is told before each stage (reconstruction, fine-tuning) and at the end."""
     if isinstance(target, int):
         target = Target(None, target, str(target))
     count = len(target.channels[1]) if target.channels else config.n
@@ -179,12 +183,17 @@ def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfi
         return render(objective, initial, config.steps, config.step_size, regularizers,
                       config.seed, transforms=transforms)
 
+    total = 1 if retrain_images is None else 3
+    progress(0, total, "before")
     result = Reconstructions(initial, {"before": reconstruct_with(loaded.model)})
     if retrain_images is not None:
+        progress(1, total, "fine-tuning")
         settings = settings_from(config, FineTuning, prefix="retrain_")
         result.retrained_model, result.history = fine_tune(
             loaded.model, retrain_images, target.class_index, settings, loaded.preprocess)
+        progress(2, total, "after")
         result.phases["after"] = reconstruct_with(result.retrained_model)
+    progress(total, total, "done")
     return result
 
 

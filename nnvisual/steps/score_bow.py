@@ -6,13 +6,16 @@ folder), of the class images and of the training images:
 
 - a vocabulary is fitted on the class images' descriptors; every image becomes a word
   histogram; a reconstruction's score against a class image is the cosine of the histograms,
-  and its maximum over the class images is the reconstruction's score (Table 3);
+  and its maximum over the class images is the reconstruction's score (Table 3). The weighting
+  is consistent (:mod:`nnvisual.descriptors.bow`) or, with ``weighting: study-2019``, the
+  study's own (:mod:`nnvisual.descriptors.study2019`; docs/table3.md);
 - each training image's contribution to a reconstruction is its count of RANSAC inliers among
   the ratio-test matches, and its share that count over the reconstruction's total;
 - Harris corner repeatability of each reconstruction with each training image.
 
-:func:`score` computes a :class:`Scoring`; the ``*_table`` functions turn it into
-(header, rows) for the command layer to write.
+:func:`maximize_run_phases` reads a maximize run's reconstructions; :func:`score` computes a
+:class:`Scoring`; the ``*_table`` functions turn it into (header, rows) for the command layer to
+write.
 """
 
 from __future__ import annotations
@@ -20,15 +23,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+from nnvisual import data
 from nnvisual.descriptors import harris, stats
 from nnvisual.descriptors.bow import VisualVocabulary, cosine_scores
 from nnvisual.descriptors.extract import ImageFeatures
 from nnvisual.descriptors.matching import MatchIndex
+from nnvisual.descriptors.study2019 import StudyVocabulary
+from nnvisual.errors import UserError
+
+MAXIMIZE_PHASES = ("before", "after")  # a maximize run's reconstructions, by retraining
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,26 +89,53 @@ class Scoring:
     class_histograms: np.ndarray
     training_images: ImageSet
     training_features: list[ImageFeatures]
-    vocabulary: VisualVocabulary
+    vocabulary: VisualVocabulary | StudyVocabulary
+    weighting: str = "consistent"  # one of choices.BOW_WEIGHTINGS
+
+
+def maximize_run_phases(run_dir: Path, side: tuple[int, int]) -> list[ImageSet]:
+    """The reconstructions of a maximize run folder, resized to ``side``: one phase per image
+    folder it holds, ``before/`` and (with retraining) ``after/``. That ``run_dir`` is a complete
+    maximize run is for the caller to check (its manifest is the command layer's)."""
+    folders = {phase: data.list_images(run_dir / phase) for phase in MAXIMIZE_PHASES
+               if (run_dir / phase).is_dir()}
+    phases = [ImageSet(phase, data.read_images(paths, side), [path.name for path in paths])
+              for phase, paths in folders.items() if paths]
+    if not phases:
+        raise UserError(f"maximize run {run_dir} has no images in before/ or after/")
+    return phases
+
+
+def vocabulary_for(config) -> VisualVocabulary | StudyVocabulary:
+    """The unfitted vocabulary of ``config.weighting``: consistent tf-idf or the study's."""
+    if config.weighting == "study-2019":
+        return StudyVocabulary(config.vocab_size, config.seed, config.study_idf)
+    return VisualVocabulary(config.vocab_size, config.seed, config.idf)
 
 
 def score(phases: list[ImageSet], class_images: ImageSet, training_images: ImageSet,
-          features_of: Callable[[np.ndarray], list[ImageFeatures]], config) -> Scoring:
+          features_of: Callable[[np.ndarray], list[ImageFeatures]], config,
+          progress: Callable[[int, int, str], None] = lambda done, total, label: None
+          ) -> Scoring:
     """Score every phase's reconstructions (see the module docstring).
 
     ``features_of`` gives the features of an image array (e.g. :func:`extract.extract` or the
     cached :func:`extract.cached_features`); ``config`` is a ``ScoreBowConfig`` (vocab_size,
-    seed, idf, ratio, ransac_iterations, ransac_threshold, repeatability_tolerance). BLAS and
-    OpenMP run single-threaded: the matrices are small and their threads only contend (k-means
-    ran 10x slower with them on a busy 2-core machine); instead, reconstructions are matched
-    side by side in a thread pool, as extraction is.
+    seed, weighting, idf, study_idf, ratio, ransac_iterations, ransac_threshold,
+    repeatability_tolerance); ``progress(done, total, label)`` is told before the features are
+    extracted and as each reconstruction is scored (``label``: its phase). BLAS and OpenMP run
+    single-threaded: the matrices are small and their threads only contend (k-means ran 10x
+    slower with them on a busy 2-core machine); instead, reconstructions are matched side by
+    side in a thread pool, as extraction is.
     """
+    done, total = 0, sum(len(phase.names) for phase in phases)
+    progress(done, total, "features")
     class_features = features_of(class_images.images)
     training_features = (class_features if training_images is class_images
                          else features_of(training_images.images))
     phase_features = [features_of(phase.images) for phase in phases]
     with threadpool_limits(limits=1):
-        vocabulary = VisualVocabulary(config.vocab_size, config.seed, config.idf)
+        vocabulary = vocabulary_for(config)
         class_histograms = vocabulary.fit_transform([f.features.descriptors
                                                      for f in class_features])
         index = MatchIndex([f.features for f in training_features])
@@ -107,17 +143,21 @@ def score(phases: list[ImageSet], class_images: ImageSet, training_images: Image
         scored = []
         for reconstructions, features in zip(phases, phase_features, strict=True):
             histograms = vocabulary.transform([f.features.descriptors for f in features])
-            inliers = np.stack(Parallel(n_jobs=-1, prefer="threads")(
-                delayed(index.inliers)(f.features, config.ratio, config.ransac_iterations,
-                                       config.ransac_threshold) for f in features))
-            repeatability = np.stack([corners.repeatability(f.corners,
-                                                            config.repeatability_tolerance)
-                                      for f in features])
+            inliers, repeatability = [], []
+            for matched, f in zip(Parallel(n_jobs=-1, prefer="threads", return_as="generator")(
+                    delayed(index.inliers)(f.features, config.ratio, config.ransac_iterations,
+                                           config.ransac_threshold) for f in features),
+                    features, strict=True):
+                inliers.append(matched)
+                repeatability.append(corners.repeatability(f.corners,
+                                                           config.repeatability_tolerance))
+                done += 1
+                progress(done, total, reconstructions.name)
             scored.append(PhaseScores(reconstructions, features, histograms,
-                                      cosine_scores(histograms, class_histograms), inliers,
-                                      repeatability))
+                                      cosine_scores(histograms, class_histograms),
+                                      np.stack(inliers), np.stack(repeatability)))
     return Scoring(scored, class_images, class_features, class_histograms, training_images,
-                   training_features, vocabulary)
+                   training_features, vocabulary, config.weighting)
 
 
 def scores_table(result: Scoring):
@@ -152,7 +192,7 @@ def comparison_table(result: Scoring, n_resamples: int, seed: int):
         note = "needs before/ and after/ reconstructions (a maximize run with --retrain-on)"
         return header, [("after - before", 0, *[math.nan] * 5, note)]
     before, after = (dict(zip(phases[p].reconstructions.names, phases[p].max_scores, strict=True))
-                     for p in ("before", "after"))
+                     for p in MAXIMIZE_PHASES)
     paired = sorted(before.keys() & after.keys())
     c = stats.paired_comparison([after[n] for n in paired], [before[n] for n in paired],
                                 n_resamples, seed)

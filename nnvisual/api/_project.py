@@ -1,0 +1,181 @@
+"""``nnvisual.project``: DeconvNet projections of an image's strongest feature maps (the
+``deconv`` command)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from nnvisual.api._common import (
+    Progress,
+    Result,
+    load_model,
+    model_setting,
+    no_progress,
+    rgb_image,
+    settings,
+    with_defaults,
+)
+from nnvisual.config import DeconvConfig
+from nnvisual.steps import deconv as step
+
+SAMPLE_IMAGE = "china.jpg"  # scikit-learn's sample photo, the default image
+
+
+@dataclasses.dataclass(frozen=True)
+class Projections(Result):
+    """What :func:`project` computed.
+
+    Attributes:
+        config: the resolved settings (:class:`nnvisual.config.DeconvConfig`).
+        computed: the step's result (:class:`nnvisual.steps.deconv.DeconvResult`).
+    Properties: ``image`` (uint8, at the model's size), ``layers`` (layer -> its
+    :class:`~nnvisual.deconv.LayerProjections`: ``channels``, ``activations``, ``positions``,
+    ``boxes``, ``projections`` (k, H, W, 3) in the model's input space), ``top9`` (layer -> its
+    :class:`~nnvisual.deconv.TopImages`), ``arrays`` (``projections.npz``) and ``tables``
+    (name -> (header, rows), the CSV files).
+    """
+
+    command: ClassVar[str] = "deconv"
+    function: ClassVar[str] = "project"
+    config: DeconvConfig
+    computed: step.DeconvResult
+
+    @property
+    def run_name(self) -> str:
+        return self.computed.inputs.loaded.name
+
+    @property
+    def image(self) -> np.ndarray:
+        return self.computed.inputs.image
+
+    @property
+    def layers(self) -> dict:
+        return {r.layer: r for r in self.computed.layers}
+
+    @property
+    def top9(self) -> dict:
+        return {top.layer: top for top in self.computed.top9}
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        return step.projection_arrays(self.computed)
+
+    @property
+    def tables(self) -> dict[str, tuple]:
+        tables = {"channels": step.channels_table(self.computed)}
+        if self.config.top9:
+            tables["top9"] = step.top9_table(self.computed)
+        return tables
+
+    def plot(self, layer: str | None = None):
+        """The overview (Figures 3-4: each layer's strongest channel), or one ``layer``'s
+        top-k projections; a matplotlib Figure."""
+        from nnvisual.plots import deconv as plots
+
+        config, inputs = self.config, self.computed.inputs
+        if layer is None:
+            return plots.overview_figure(self.image, self.computed.layers, config.method,
+                                         config.mode, inputs.loaded.name)
+        return plots.layer_figure(self.image, self.layers[layer], config.method, config.mode)
+
+    def write(self, run) -> None:
+        from nnvisual.plots import deconv as plots
+
+        config, inputs = self.config, self.computed.inputs
+        run.manifest.update(image=inputs.image_source, layers=list(inputs.layers),
+                            display=step.DISPLAY)
+        for layer in self.computed.layers:
+            run.write_figure(f"figures/{_file_name(layer.layer)}.png", self.plot(layer.layer))
+        run.write_figure("figures/overview.png", self.plot())
+        for name, table in self.tables.items():
+            run.write_csv(f"tables/{name}.csv", *table)
+        run.write_npz("projections.npz", **self.arrays)
+        for top in self.computed.top9:
+            run.write_figure(f"figures/top9_{_file_name(top.layer)}.png", plots.top9_figure(
+                top, self.computed.top9_shown[top.layer], config.method, config.mode))
+
+
+def _file_name(layer: str) -> str:
+    """A layer path (``outer/inner`` inside nested models) as one file name."""
+    return layer.replace("/", "--")
+
+
+def prepare(config: DeconvConfig, model=None, image=None, data: str | None = None,
+            unsafe: bool = False) -> step.DeconvInputs:
+    """The checked inputs of ``config``: its model (or ``model``), its image (or ``image``, a
+    path or an array; default scikit-learn's china.jpg) and, for ``config.top9``, the dataset
+    ``data``. Every UserError happens here."""
+    import logging
+
+    import keras
+
+    from nnvisual import data as datasets
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
+    keras.utils.set_random_seed(config.seed)
+    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    image = config.image if image is None else image
+    if image is None:
+        from sklearn.datasets import load_sample_image
+
+        picture, source = (load_sample_image(SAMPLE_IMAGE),
+                           f"sklearn.datasets.load_sample_image('{SAMPLE_IMAGE}')")
+    else:
+        picture, source = rgb_image(image)
+    dataset = datasets.load_dataset(data) if config.top9 else None
+    return step.prepare(loaded, config, picture, source, dataset)
+
+
+def compute(inputs: step.DeconvInputs, config: DeconvConfig,
+            progress: Progress = no_progress) -> Projections:
+    """The projections of prepared ``inputs``; ``progress(done, total, label)`` per layer."""
+    return Projections(config, step.project(inputs, config, progress))
+
+
+@with_defaults(DeconvConfig, "model", "image")
+def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
+            progress: Progress = no_progress, **settings_) -> Projections:
+    """Project an image's strongest feature maps back to pixels (DeconvNet; Zeiler & Fergus
+    2014; the study's Figures 3-4).
+
+    For each layer, the ``top_k`` channels with the strongest activation on the image are
+    projected down to the input in one batched backward pass whose ReLUs follow ``method``'s
+    rule: ``"deconvnet"`` (Zeiler & Fergus 2014), ``"guided"`` (guided backpropagation;
+    Springenberg et al. 2015) or ``"gradient"`` (saliency; Simonyan et al. 2014). ``mode``
+    ``"max"`` projects only the channel's strongest activation (the paper), ``"map"`` its whole
+    map.
+
+    Parameters:
+        model: a name, a path, a run folder, a ``keras.Model`` or :func:`load_model`'s result;
+            never modified.
+        image: a path or a uint8 (H, W, 3) RGB array (default scikit-learn's china.jpg); it is
+            resized to the model's input size.
+        data: with ``top9=True``, the dataset scanned for each channel's 9 strongest images
+            (``"cifar10"`` or an image folder; default ``$NNVISUAL_DATA``, else cifar10).
+        unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
+        progress: called as ``progress(done, total, label)`` as the layers are projected.
+        **settings: the ``deconv`` command's settings (:class:`nnvisual.config.DeconvConfig`):
+            ``layers`` (names, ``outer/inner`` inside nested models), ``top_k``, ``mode``,
+            ``method``, ``weights``, ``top9``, ``top9_split``, ``top9_images``, ``seed``.
+
+    Returns:
+        :class:`Projections`: ``.layers[name].projections`` (top_k, H, W, 3), ``.tables``,
+        ``.arrays``, ``.plot(layer=None)`` (a matplotlib Figure), ``.save(path)`` (the run
+        folder ``nnvisual deconv`` writes).
+
+    Raises:
+        TypeError: an unknown keyword. UserError: a bad value, layer, image or model.
+
+    Example:
+        >>> import nnvisual as nv
+        >>> result = nv.project("efficientnet-lite0", top_k=4)
+        >>> result.layers["head_relu6"].projections.shape
+        (4, 224, 224, 3)
+        >>> figure = result.plot()
+    """
+    image_setting = None if image is None or isinstance(image, np.ndarray) else str(image)
+    config = settings(DeconvConfig, "project", settings_, model=model_setting(model), image=image_setting)
+    return compute(prepare(config, model, image, data, unsafe), config, progress)
