@@ -11,7 +11,7 @@ from matplotlib.patches import Rectangle
 
 from nnvisual.display import deprocess
 
-DISPLAY_NOTE = "display (PAPER.md), per panel: (x - mean) / std * 0.1 + 0.5, clipped to [0, 1]"
+DISPLAY_NOTE = "display (docs/study.md), per panel: (x - mean) / std * 0.1 + 0.5, clipped to [0, 1]"
 FIELD_NOTE = "; crops normalized on their own; light grey: field outside the image"
 COLORS = [color for i, color in enumerate(plt.cm.tab10.colors) if i != 7]  # 7 is grey
 
@@ -68,8 +68,10 @@ def _field_row(axes, image, boxes, projections, field_sizes):
         color = COLORS[i % len(COLORS)]
         axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
                                     fill=False, lw=0.8, color=color))
-        _show(axis, _field(projection, box, size, normalize=True),
-              f"field {bottom - top}x{right - left} px", fontsize=7)
+        inside = f"{bottom - top}x{right - left}"
+        whole = f"{size[0]}x{size[1]}"
+        title = f"field {whole} px" + ("" if whole == inside else f", {inside} in the image")
+        _show(axis, _field(projection, box, size, normalize=True), title, fontsize=7)
         for spine in axis.spines.values():
             spine.set_edgecolor(color)
             spine.set_linewidth(1.5)
