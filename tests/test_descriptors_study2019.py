@@ -76,3 +76,9 @@ def test_the_vocabulary_end_to_end_on_prototypes():
         query[:, word], study2019.query_rows(QUERY_COUNTS, study2019.class_rows(CLASS_COUNTS),
                                              "before"))
     assert vocabulary.transform([np.zeros((0, 128))]).tolist() == [[0.0, 0.0, 0.0]]
+
+
+def test_the_command_offers_exactly_the_query_idf_formulas():
+    from nnvisual import choices
+
+    assert tuple(study2019.QUERY_IDFS) == choices.STUDY_IDFS
