@@ -37,11 +37,14 @@ def _load(path: Path, keys) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {key: stored[key] for key in keys}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except zipfile.BadZipFile:  # numpy's message, "File is not a zip file", hides the usual cause
+        log.warning("discarding the unreadable cache %s (not a complete .npz archive: truncated, "
+                    "e.g. by a full disk or a killed run?); rebuilding it", path)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
         log.warning("discarding the unreadable cache %s (%s); rebuilding it",
                     path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        path.unlink(missing_ok=True)
-        return None
+    path.unlink(missing_ok=True)
+    return None
 
 
 def cached_arrays(path: Path, keys, build: Callable[[], dict[str, np.ndarray]]
