@@ -8,9 +8,20 @@ def test_a_training_table_names_what_sets_its_run_apart():
     manifest = {"config": {"model": "plotka", "epochs": 10, "num_classes": 1000, "subset": 500},
                 "epochs_done": 4, "precision": "mixed_bfloat16"}
     assert training_run(manifest) == {
-        "model": "plotka", "details": "4 epochs, 1000-way head, subset of 500 images, in mixed_bfloat16"}
+        "model": "plotka", "details": "4 epochs, 1000-way head, subset of 500 images, in mixed_bfloat16",
+        "numbered": False}
     assert training_run({"config": {"model": "bonaccorso", "epochs": 250}, "precision": "float32"}) == {
-        "model": "bonaccorso", "details": "250 epochs"}
+        "model": "bonaccorso", "details": "250 epochs", "numbered": True}
+
+
+def test_a_1000_way_plotka_is_not_titled_as_the_papers_table_1():
+    header = ["metric", "training", "validation", "paper_training", "paper_validation"]
+    rows = [["Accuracy", "0.7", "0.6", "0.5", "0.5"]]
+    wide = training_comparison(header, rows, "m.csv", **training_run(
+        {"config": {"model": "plotka", "num_classes": 1000}}))
+    study = training_comparison(header, rows, "m.csv", **training_run({"config": {"model": "plotka"}}))
+    assert wide.title == "plotka (? epochs, 1000-way head), ours vs. the paper"
+    assert study.title == "Table 1: plotka (? epochs), ours vs. the paper"
 
 
 def test_a_model_the_paper_did_not_train_has_no_table_number():

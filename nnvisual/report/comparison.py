@@ -40,7 +40,8 @@ def make_table(manifest: dict, name: str, header: list[str], rows: list[list[str
 
 
 def training_run(manifest: dict) -> dict:
-    """The model and what sets the run apart: epochs, head width, subset, precision."""
+    """The model, what sets the run apart (epochs, head width, subset, precision) and whether
+    it is the study's experiment (a 10-way head): only then is its table numbered as the paper's."""
     config = manifest.get("config") or {}
     details = [f"{manifest.get('epochs_done', config.get('epochs', '?'))} epochs"]
     if config.get("num_classes", 10) != 10:
@@ -49,17 +50,18 @@ def training_run(manifest: dict) -> dict:
         details.append(f"subset of {config['subset']} images")
     if manifest.get("precision", "float32") != "float32":
         details.append(f"in {manifest['precision']}")
-    return {"model": str(config.get("model", "?")), "details": ", ".join(details)}
+    return {"model": str(config.get("model", "?")), "details": ", ".join(details),
+            "numbered": config.get("num_classes", 10) == 10}
 
 
 def training_comparison(header: list[str], rows: list[list[str]], link: str, model: str,
-                        details: str) -> Table:
+                        details: str, numbered: bool = True) -> Table:
     """Table 1 (plotka) or 2 (bonaccorso): ours, the paper's and ours minus the paper's, for the
     training and validation splits, and our test split (the study reported none). Training is
     shown twice: as Keras logged it during the last epoch (under augmentation and dropout) and
     as the final model scores on the same images without them (``training_evaluated``, "n/a"
     for runs made before it was measured); Δ training compares the evaluated value where there
-    is one."""
+    is one. ``numbered`` False: not the paper's experiment, so no "Table N" in the title."""
     column = {name: i for i, name in enumerate(header)}
 
     def value(row, name):
@@ -75,7 +77,7 @@ def training_comparison(header: list[str], rows: list[list[str]], link: str, mod
                     fixed(paper_training), fixed(compared - paper_training, sign=True),
                     fixed(validation), fixed(paper_validation),
                     fixed(validation - paper_validation, sign=True), fixed(value(row, "test"))))
-    table_number = TRAINING_TABLE_NUMBER.get(model)
+    table_number = TRAINING_TABLE_NUMBER.get(model) if numbered else None
     title = f"{model} ({details}), ours vs. the paper"
     return Table(f"Table {table_number}: {title}" if table_number else title,
                  ("Metric", "Training (logged)", "Training (evaluated)", "Paper training",
