@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnvisual import efficientnet_lite
+from nnvisual import efficientnet_lite, seeding
 from nnvisual.classes import imagenet_class_names, model_class_names
 from nnvisual.errors import UserError
 
@@ -114,7 +114,6 @@ def _identity(x):
 def load_vgg16(weights: str = "imagenet") -> LoadedModel:
     """VGG16 (Simonyan & Zisserman 2014) from ``keras.applications``; ``weights`` is
     ``imagenet`` (downloaded once by Keras), ``none`` (random, same layers) or a file path."""
-    import keras
     from keras.applications import vgg16
 
     if weights == "imagenet":
@@ -125,7 +124,7 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
                             "give a local file with --weights PATH, or use random weights with "
                             "--weights none") from None
     elif weights == "none":
-        keras.utils.set_random_seed(0)  # the same random VGG16 every time
+        seeding.set_random_seed(0)  # the same random VGG16 every time
         model = vgg16.VGG16(weights=None)
     else:
         path = Path(weights)

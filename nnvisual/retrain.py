@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from nnvisual import seeding
 from nnvisual.models import activation_name
 
 
@@ -36,7 +37,7 @@ def fine_tune(model, images: np.ndarray, label: int, settings: FineTuning,
     ``label``; return ``(fine-tuned copy, history)`` with history ``{metric: [per epoch]}``."""
     import keras
 
-    keras.utils.set_random_seed(settings.seed)
+    seeding.set_random_seed(settings.seed)
     tuned = keras.models.clone_model(model)
     tuned.set_weights(model.get_weights())
     from_logits = activation_name(tuned.layers[-1]) != "softmax"

@@ -3,10 +3,10 @@
 ``--cache memory`` decodes a folder whole, once, into arrays (and the ``.npz`` cache of
 :mod:`nnvisual.data`); ``--cache none`` streams it; ``--cache auto`` (the default) streams only a
 folder whose decoded images would take more than ``memory_budget_mb``. A streamed dataset holds
-:class:`ImageFiles` where an in-memory one holds image arrays: the ``tf.data`` pipeline
-(:func:`nnvisual.training.input_pipeline`) shuffles the file names, decodes and resizes them in
-parallel and batches them as training needs them, so memory grows with the number of files (their
-names), not with their pixels.
+:class:`ImageFiles` where an in-memory one holds image arrays: the input pipeline
+(:func:`nnvisual.training.input_pipeline`: ``tf.data``, or :mod:`nnvisual.numpy_pipeline` without
+TensorFlow) shuffles the file names, decodes and resizes them in parallel and batches them as
+training needs them, so memory grows with the number of files (their names), not with their pixels.
 
 A streamed dataset is the in-memory one, file for file: the same classes (sorted folder names),
 the same order and labels (:func:`nnvisual.data.list_image_folder`), hence the same ``--subset``
@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +64,21 @@ def open_dataset(source: str, cache: str, memory_budget_mb: float) -> tuple[data
                         listing.class_names, f"image folder {listing.root} (streamed)"), True
 
 
+def decode(files: ImageFiles) -> np.ndarray:
+    """The images ``files`` names, decoded and resized by OpenCV as the in-memory path does
+    (uint8, (N, H, W, 3)); an unreadable file is one line ending in "(while streaming)"."""
+    images = np.empty((len(files), *files.size, 3), np.uint8)
+    for path, image in zip(files.paths, images, strict=True):
+        try:
+            image[:] = data.resize(data.read_image(path), files.size)
+        except UserError as exc:
+            raise UserError(f"{exc} (while streaming)") from None
+    return images
+
+
 def decoder(size: tuple[int, int]):
     """A ``tf.data`` map function ``(path, label) -> (image, label)``: the file decoded and
-    resized by OpenCV as the in-memory path does (OpenCV releases the GIL while it decodes)."""
+    resized as :func:`decode` does (OpenCV releases the GIL while it decodes)."""
     import tensorflow as tf
 
     def read(path: bytes) -> np.ndarray:
@@ -78,16 +93,13 @@ def decoder(size: tuple[int, int]):
 
 
 def channel_means(files: ImageFiles, batch_size: int = 256) -> np.ndarray:
-    """Per-channel mean of the images ``files`` names, in one streamed pass (exact integer sums;
-    equal to :func:`nnvisual.training.channel_means` of the decoded array up to rounding)."""
-    import tensorflow as tf
-
-    pipeline = (tf.data.Dataset.from_tensor_slices((files.paths, np.zeros(len(files), np.int64)))
-                .map(decoder(files.size), num_parallel_calls=tf.data.AUTOTUNE)
-                .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    """Per-channel mean of the images ``files`` names, in one streamed pass, batches decoded in
+    parallel (exact integer sums; equal to :func:`nnvisual.training.channel_means` of the decoded
+    array up to rounding)."""
+    batches = (files[start:start + batch_size] for start in range(0, len(files), batch_size))
     sums = np.zeros(3, np.int64)
-    with read_errors():
-        for images, _ in pipeline.as_numpy_iterator():
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for images in pool.map(decode, batches):
             sums += images.reshape(-1, 3).sum(axis=0, dtype=np.int64)
     return sums / (len(files) * files.size[0] * files.size[1])
 
@@ -95,12 +107,12 @@ def channel_means(files: ImageFiles, batch_size: int = 256) -> np.ndarray:
 @contextlib.contextmanager
 def read_errors():
     """A file that cannot be read mid-stream ends in one line, as it does when decoding up front
-    (the ``tf.data`` error wraps :func:`nnvisual.data.read_image`'s message)."""
-    import tensorflow as tf
-
+    (the ``tf.data`` error wraps :func:`nnvisual.data.read_image`'s message; without TensorFlow
+    imported no ``tf.data`` pipeline ran, and :func:`decode`'s own line passes unchanged)."""
+    tf_data_error = sys.modules["tensorflow"].errors.OpError if "tensorflow" in sys.modules else ()
     try:
         yield
-    except tf.errors.OpError as exc:
+    except tf_data_error as exc:
         line = next((line for line in str(exc).splitlines()
                      if "UserError:" in line), None)
         if line is None:

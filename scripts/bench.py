@@ -9,6 +9,8 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - maximize: batched compiled gradient ascent vs the study's eager loop and tf-keras-vis
   (scripts/bench_maximize.py);
 - score-bow: the whole scoring vs SIFT extraction alone (scripts/bench_score_bow.py).
+- startup: each command's seconds from process start to its run folder, on JAX with
+  TensorFlow hidden or installed vs imported first (scripts/bench_startup.py).
 
 train and score-bow read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
@@ -32,6 +34,7 @@ import bench_harness
 
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
+              "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
               "attribute": "bench_attribute"}  # needs the reference extra (captum, pytorch-grad-cam)
 PACKAGES = ("tensorflow", "keras", "numpy", "opencv-python-headless")
 COLUMNS = ("benchmark", "variant", "metric", "value", "ratio_to_baseline", "peak_rss_mb", "machine",

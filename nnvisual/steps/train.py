@@ -13,7 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from nnvisual import training
+from nnvisual import seeding, training
 from nnvisual.config import TrainConfig
 from nnvisual.data import Dataset
 from nnvisual.interrupts import StopRequest
@@ -33,14 +33,17 @@ class TrainResult:
 
 
 def enable_determinism(seed: int) -> None:
-    """Seed Python, NumPy and the backend, and make TensorFlow's ops deterministic (tf.data feeds
-    every backend), and PyTorch's on the torch backend (JAX is deterministic by default)."""
+    """Seed Python, NumPy and the backend, and make the backend's ops deterministic: TensorFlow's
+    (its backend and its ``tf.data`` pipeline), PyTorch's (JAX is deterministic by default, and
+    the other backends' input pipeline, :mod:`nnvisual.numpy_pipeline`, is seeded per batch)."""
     import keras
-    import tensorflow as tf
 
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    if keras.backend.backend() == "torch":
+    seeding.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif keras.backend.backend() == "torch":
         import torch
 
         torch.use_deterministic_algorithms(True)

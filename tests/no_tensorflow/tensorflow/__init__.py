@@ -1,0 +1,7 @@
+"""A stand-in that makes ``import tensorflow`` fail (issue 19).
+
+Put ``tests/no_tensorflow`` first on ``PYTHONPATH`` to run a process as if TensorFlow were not
+installed: what runs on the JAX or PyTorch backend must not need it.
+"""
+
+raise ImportError("TensorFlow is hidden for this test")
