@@ -9,6 +9,8 @@ PyTorch. The convention (docs/distributed.md): ``batch_size`` is the global batc
 device, except that each epoch's final partial batch is dropped so that every step splits evenly
 (``floor(fit / batch_size)`` steps; the next epoch's reshuffle puts other images at the end).
 Validation and test images are evaluated on whole batches (:func:`evaluate_whole`), none dropped.
+On JAX the devices are those of every process that joined :func:`nnvisual.multihost.join`
+(several hosts), each process feeding its own slice of every global batch.
 """
 
 from __future__ import annotations
@@ -21,43 +23,95 @@ import numpy as np
 from nnvisual.errors import UserError
 
 
-def scope(mode: str, batch_size: int):
+def scope(mode: str, batch_size: int, fit_images: int | None = None):
     """The context to build, load and train in for ``--distribute mode``: :func:`data_parallel`,
     or for ``none`` one that changes nothing (and yields None)."""
-    return data_parallel(batch_size) if mode == "data-parallel" else contextlib.nullcontext()
+    return data_parallel(batch_size, fit_images) if mode == "data-parallel" else contextlib.nullcontext()
 
 
 @contextlib.contextmanager
-def data_parallel(batch_size: int):
-    """Build, load and train models inside to split their batches over all devices; yields the
-    device names. The batch must divide evenly (UserError otherwise, as on PyTorch)."""
+def data_parallel(batch_size: int, fit_images: int | None = None):
+    """Build, load and train models inside to split their batches over all :func:`devices`;
+    yields their names. Refused up front (UserError), before anything runs on them, on PyTorch,
+    when ``fit_images`` training images do not fill one batch (no step could be taken), and when
+    the batch does not divide evenly over the devices."""
     backend = keras.backend.backend()
-    if backend == "jax":
-        devices = keras.distribution.list_devices()
-        _check_batch(batch_size, devices)
-        previous = keras.distribution.distribution()
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-        try:
-            yield devices
-        finally:
-            keras.distribution.set_distribution(previous)
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        devices = [device.name for device in (tf.config.list_logical_devices("GPU")
-                                              or tf.config.list_logical_devices("CPU"))]
-        _check_batch(batch_size, devices)
-        with tf.distribute.MirroredStrategy(devices).scope():
-            yield devices
-    else:
+    if backend not in ("jax", "tensorflow"):
         raise UserError(f"--distribute data-parallel needs the jax or tensorflow backend (Keras 3 has no "
                         f"data-parallel training for {backend}); set KERAS_BACKEND=jax or tensorflow")
+    if fit_images is not None and fit_images < batch_size:
+        raise UserError(f"--distribute data-parallel trains on whole batches: {fit_images} training images "
+                        f"do not fill one batch of {batch_size}")
+    names = devices()
+    if batch_size % len(names):
+        raise UserError(f"--distribute data-parallel splits each batch evenly over {len(names)} devices: "
+                        f"batch_size {batch_size} is not a multiple of {len(names)}")
+    if backend == "jax":
+        previous = keras.distribution.distribution()
+        # each process feeds its own part of every batch (this_process), not a tf.data slice
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=names,
+                                                                            auto_shard_dataset=False))
+        try:
+            yield names
+        finally:
+            keras.distribution.set_distribution(previous)
+    else:
+        import tensorflow as tf
+
+        with tf.distribute.MirroredStrategy(names).scope():
+            yield names
 
 
-def _check_batch(batch_size: int, devices) -> None:
-    if batch_size % len(devices):
-        raise UserError(f"--distribute data-parallel splits each batch evenly over {len(devices)} devices: "
-                        f"batch_size {batch_size} is not a multiple of {len(devices)}")
+def devices() -> list[str]:
+    """The devices :func:`data_parallel` splits batches over. JAX: every process's
+    (``keras.distribution.list_devices``: the GPUs, else the CPU devices); TensorFlow: this
+    process's logical GPUs, else its logical CPU devices."""
+    if keras.backend.backend() == "jax":
+        return keras.distribution.list_devices()
+    import tensorflow as tf
+
+    return [device.name for device in (tf.config.list_logical_devices("GPU")
+                                       or tf.config.list_logical_devices("CPU"))]
+
+
+def this_process(batches):
+    """The part of every global batch of ``batches`` (a ``keras.utils.PyDataset``) that this
+    process feeds to training: with several JAX processes (:mod:`nnvisual.multihost`), Keras'
+    ``DataParallel`` assembles each global batch from every process's own part, in process order
+    (``jax.make_array_from_process_local_data``); for one process, ``batches`` unchanged. Each
+    process prepares the whole global batch (the same shuffle and augmentation as one process,
+    draw for draw) and keeps its contiguous part."""
+    if keras.backend.backend() != "jax":
+        return batches
+    import jax
+
+    if jax.process_count() == 1:
+        return batches
+    return _ProcessPart(batches, jax.process_index(), jax.process_count())
+
+
+class _ProcessPart(keras.utils.PyDataset):
+    """Part ``index`` of ``count`` equal contiguous parts of each batch of ``batches``."""
+
+    def __init__(self, batches, index: int, count: int):
+        super().__init__(workers=batches.workers, use_multiprocessing=batches.use_multiprocessing,
+                         max_queue_size=batches.max_queue_size)
+        self.batches, self.index, self.count = batches, index, count
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, position: int):
+        images, labels = self.batches[position]
+        size = len(labels) // self.count
+        part = slice(self.index * size, (self.index + 1) * size)
+        return images[part], labels[part]
+
+    def on_epoch_begin(self) -> None:
+        self.batches.on_epoch_begin()
+
+    def on_epoch_end(self) -> None:
+        self.batches.on_epoch_end()
 
 
 def replicas() -> int:

@@ -2,7 +2,8 @@
 
 Adam, sparse categorical cross-entropy (the same loss as categorical cross-entropy on one-hot
 labels), a random validation split, augmentation (rotation, shifts, horizontal flip) applied on
-the fly in a parallel ``tf.data`` pipeline, and early stopping on the training loss. Library
+the fly in a parallel input pipeline (``tf.data`` on the TensorFlow backend, NumPy batches on the
+others, which then train without TensorFlow), and early stopping on the training loss. Library
 code: the caller supplies ``on_epoch_end`` to save checkpoints; nothing here writes files.
 """
 
@@ -16,7 +17,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from nnvisual import distribute, streaming
+from nnvisual import distribute, numpy_pipeline, seeding, streaming
+from nnvisual.augmentation import Augmentation
 from nnvisual.config import TrainConfig
 from nnvisual.data import Dataset
 from nnvisual.errors import UserError
@@ -61,21 +63,31 @@ def channel_means(images: np.ndarray | ImageFiles) -> np.ndarray:
     return images.reshape(-1, images.shape[-1]).mean(axis=0, dtype=np.float64)
 
 
-def augmenter(config: TrainConfig, seed: int) -> keras.Sequential:
+def augmenter(config: TrainConfig, seed: int) -> Augmentation:
     """The study's augmentation: rotation up to ``rotation`` degrees, shifts up to ``shift``
     of width and height, horizontal flips; edge pixels repeated (Keras' ImageDataGenerator)."""
-    steps = [keras.layers.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=seed),
-             keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=seed + 1)]
-    if config.hflip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=seed + 2))
-    return keras.Sequential(steps, name="augmentation")
+    return Augmentation(config.rotation, config.shift, config.hflip, seed)
 
 
 def input_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
-                   shuffle_seed: int | None = None, augment: keras.Sequential | None = None,
+                   shuffle_seed: int | None = None, augment: Augmentation | None = None,
                    drop_remainder: bool = False):
-    """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch;
-    ``drop_remainder`` drops a final partial batch.
+    """Batches of (x, y) for Keras: shuffled each epoch from ``shuffle_seed`` (none: in order),
+    augmented (float32) or not (as stored), ``drop_remainder`` dropping a final partial batch.
+
+    A ``tf.data`` pipeline on the TensorFlow backend (:func:`tf_data_pipeline`), a
+    :class:`nnvisual.numpy_pipeline.Batches` on the others: free of TensorFlow, and about 6x
+    cheaper in CPU there than ``tf.data`` (docs/performance.md, issue 19).
+    """
+    if keras.backend.backend() == "tensorflow":
+        return tf_data_pipeline(x, y, batch_size, shuffle_seed, augment, drop_remainder)
+    return numpy_pipeline.Batches(x, y, batch_size, shuffle_seed, augment, drop_remainder)
+
+
+def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
+                     shuffle_seed: int | None = None, augment: Augmentation | None = None,
+                     drop_remainder: bool = False):
+    """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch.
 
     Streamed images (:class:`~nnvisual.streaming.ImageFiles`) are shuffled as file names, then
     decoded in parallel; tf.data's shuffle draws the same order for names as for the images.
@@ -203,9 +215,10 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
     if parallel and len(split.x_fit) < config.batch_size:
         raise UserError(f"--distribute data-parallel trains on whole batches: {len(split.x_fit)} training "
                         f"images do not fill one batch of {config.batch_size}")
-    train = input_pipeline(split.x_fit, split.y_fit, config.batch_size, shuffle_seed=config.seed + done,
-                           augment=augmenter(config, config.seed + done) if config.augment else None,
-                           drop_remainder=parallel)
+    train = distribute.this_process(input_pipeline(
+        split.x_fit, split.y_fit, config.batch_size, shuffle_seed=config.seed + done,
+        augment=augmenter(config, config.seed + done) if config.augment else None,
+        drop_remainder=parallel))
     val = input_pipeline(split.x_val, split.y_val, config.batch_size)
     all_callbacks = [_EpochEnd(history, on_epoch_end)]
     if stop is not None:
@@ -270,7 +283,7 @@ def new_model(config: TrainConfig, split: Split) -> keras.Model:
     computing in ``resolve_precision(config.precision)`` (its softmax always in float32)."""
     from nnvisual.models import build_model
 
-    keras.utils.set_random_seed(config.seed)
+    seeding.set_random_seed(config.seed)
     with dtype_policy(resolve_precision(config.precision)):
         model = build_model(config.model, config.num_classes, mean=channel_means(split.x_fit))
     return compile_model(model, config.lr)

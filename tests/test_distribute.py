@@ -112,3 +112,21 @@ def test_whole_batch_evaluation_is_keras_evaluate():
     loss, accuracy = model.evaluate(batches, verbose=0)
     assert distribute.evaluate_whole(model, batches) == pytest.approx({"loss": loss, "accuracy": accuracy},
                                                                       rel=1e-6)
+
+
+def test_too_few_training_images_for_one_batch_are_refused_before_the_run_folder(cli, image_folder, isolated):
+    result = cli("train", "--data", image_folder, "--distribute", "data-parallel", "--batch-size", "32",
+                 "--epochs", "1", "--out", "run")
+    assert result.exit_code == 2
+    assert "25 training images do not fill one batch of 32" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (isolated / "run").exists()
+
+
+def test_a_batch_that_does_not_split_over_the_devices_is_refused_before_the_run_folder(
+        cli, image_folder, isolated, monkeypatch):
+    monkeypatch.setattr(distribute, "devices", lambda: ["cpu:0", "cpu:1"])
+    result = cli("train", "--data", image_folder, "--distribute", "data-parallel", "--batch-size", "7",
+                 "--epochs", "1", "--out", "run")
+    assert result.exit_code == 2
+    assert "batch_size 7 is not a multiple of 2" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (isolated / "run").exists()
