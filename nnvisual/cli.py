@@ -22,6 +22,7 @@ COMMANDS = {
     "report": "nnvisual.commands.report",
     "attribute": "nnvisual.commands.attribute",
     "sanity": "nnvisual.commands.sanity",
+    "merge": "nnvisual.commands.merge",
 }
 
 

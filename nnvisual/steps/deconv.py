@@ -10,30 +10,36 @@ channel's strongest dataset images (docs/study.md, "DeconvNet"; Figures 3-4; Zei
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnvisual import data, deconv
+from nnvisual import data, deconv, shards, streaming
 from nnvisual.config import DeconvConfig
+from nnvisual.deconv.projector import TopCandidates, project_top, scan_top
+from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
 
 TOP_N = 9  # images per channel in the top-9 view (Zeiler & Fergus 2014, Figure 2)
+SCAN_BATCH = 64  # images per forward pass of the top-9 scan (and per shard block unit)
 DISPLAY = "display.deprocess per panel: (x - mean) / std * 0.1 + 0.5, clipped to [0, 1]"
 
 
 @dataclasses.dataclass(frozen=True)
 class DeconvInputs:
     """Checked inputs: the model, its layers, the image at the model's size and, for the top-9
-    view, the dataset images to scan and their names."""
+    view, the dataset images drawn (arrays, or files decoded as the scan reaches them), their
+    names and the positions among them that this run scans (all, or its ``--shard`` block)."""
 
     loaded: LoadedModel
     layers: tuple[str, ...]
     image: np.ndarray  # uint8 (H, W, 3) at the model's size
     image_source: str
     projector: deconv.Projector
-    dataset_images: np.ndarray | None = None
+    dataset_images: np.ndarray | streaming.ImageFiles | None = None
     dataset_names: tuple[str, ...] = ()
+    scanned: range = range(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +65,8 @@ def prepare(loaded: LoadedModel, config: DeconvConfig, image: np.ndarray, image_
             dataset: data.Dataset | None = None) -> DeconvInputs:
     """Check the layers (UserError for one that is missing or not supported by the method) and,
     given ``dataset`` (for ``config.top9``), draw ``config.top9_images`` of its
-    ``config.top9_split`` stratified by class with ``config.seed``."""
+    ``config.top9_split`` stratified by class with ``config.seed`` (UserError for a
+    ``config.shard`` with fewer scan batches than shards)."""
     layers = config.layers or deconv.default_layers(loaded.model, loaded.name)
     deconv.check_layers(loaded.model, layers)
     projector = deconv.Projector(loaded.model, config.method)
@@ -73,15 +80,59 @@ def prepare(loaded: LoadedModel, config: DeconvConfig, image: np.ndarray, image_
             else (dataset.x_test, dataset.y_test))
     chosen = data.stratified_subset(y, config.top9_images, config.seed)
     names = tuple(f"{config.top9_split}/{dataset.class_names[y[i]]}/{i:05d}" for i in chosen)
-    return dataclasses.replace(inputs, dataset_images=x[chosen], dataset_names=names)
+    return dataclasses.replace(inputs, dataset_images=x[chosen], dataset_names=names,
+                               scanned=shards.block(len(chosen), config.shard, SCAN_BATCH))
+
+
+def pixels(images: np.ndarray | streaming.ImageFiles, indices) -> np.ndarray:
+    """The uint8 images at ``indices`` of ``images``, decoded from their files if streamed."""
+    chosen = images[np.asarray(indices)]
+    return streaming.decode(chosen) if isinstance(chosen, streaming.ImageFiles) else chosen
+
+
+def top_channels(inputs: DeconvInputs, config: DeconvConfig) -> dict[str, np.ndarray]:
+    """Each layer's ``config.top_k`` strongest channels on the image, as :func:`project` finds
+    them (the same forward pass), without projecting them: what a ``--shard`` run scans."""
+    image = model_input(inputs.loaded)(inputs.image[None])
+    return {layer: deconv.top_channels(inputs.projector.feature_maps(image, [layer])[layer][0],
+                                       config.top_k)[0] for layer in inputs.layers}
+
+
+def scan(inputs: DeconvInputs, channels_by_layer: dict) -> list[TopCandidates]:
+    """Each channel's 9 strongest images among the dataset images ``inputs.scanned``, read and
+    scanned :data:`SCAN_BATCH` at a time, the next batch read (decoded, if streamed) while one is
+    scanned: memory holds two batches, whatever the split's size."""
+    prepare_batch, positions = model_input(inputs.loaded), inputs.scanned
+
+    def read(start):
+        return prepare_batch(pixels(inputs.dataset_images,
+                                    range(start, min(start + SCAN_BATCH, positions.stop))))
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        batches = _read_ahead(reader, read, range(positions.start, positions.stop, SCAN_BATCH))
+        return scan_top(inputs.projector, batches, channels_by_layer, TOP_N)
+
+
+def _read_ahead(reader: ThreadPoolExecutor, read: Callable, starts) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, read(start))`` for each of ``starts``, the next one read by ``reader`` while the
+    caller uses this one."""
+    pending = None
+    for start in starts:
+        upcoming = (start, reader.submit(read, start))
+        if pending is not None:
+            yield pending[0], pending[1].result()
+        pending = upcoming
+    if pending is not None:
+        yield pending[0], pending[1].result()
 
 
 def project(inputs: DeconvInputs, config: DeconvConfig,
-            progress: Callable[[int, int, str], None] = lambda done, total, label: None
-            ) -> DeconvResult:
+            progress: Callable[[int, int, str], None] = lambda done, total, label: None,
+            candidates: list[TopCandidates] | None = None) -> DeconvResult:
     """Project each layer's ``config.top_k`` strongest channels on the image; with dataset
-    images, also find and project each of those channels' 9 strongest dataset images.
-    ``progress(done, total, label)`` is told before each layer, the dataset scan, and at the end."""
+    images, also find (:func:`scan`, or the merged shards' ``candidates``) and project each of
+    those channels' 9 strongest dataset images. ``progress(done, total, label)`` is told before
+    each layer, the dataset scan, and at the end."""
     prepare_batch = model_input(inputs.loaded)
     image = prepare_batch(inputs.image[None])[0]
     total = len(inputs.layers) + (inputs.dataset_images is not None)
@@ -94,9 +145,14 @@ def project(inputs: DeconvInputs, config: DeconvConfig,
         return DeconvResult(inputs, layers, [], {})
     progress(len(layers), total, f"top-{TOP_N} images")
     images, size = inputs.dataset_images, inputs.loaded.image_size
-    tops = deconv.top_images(inputs.projector, images, prepare_batch,
-                             {r.layer: r.channels for r in layers}, TOP_N, config.mode)
-    shown = {top.layer: np.stack([[data.resize(images[index], size) for index in row]
+    if candidates is None:
+        candidates = scan(inputs, {r.layer: r.channels for r in layers})
+    elif any(not np.array_equal(c.channels, r.channels) for c, r in zip(candidates, layers, strict=True)):
+        raise UserError("the shards scanned other channels than the model's strongest on the "
+                        "image: were they run with another model file or image?")
+    tops = project_top(inputs.projector, candidates,
+                       lambda indices: prepare_batch(pixels(images, indices)), config.mode)
+    shown = {top.layer: np.stack([[data.resize(shown, size) for shown in pixels(images, row)]
                                   for row in top.indices]) for top in tops}
     progress(total, total, "done")
     return DeconvResult(inputs, layers, tops, shown)
@@ -118,6 +174,20 @@ def top9_table(result: DeconvResult):
             for top in result.top9 for i, channel in enumerate(top.channels)
             for rank, index in enumerate(top.indices[i])]
     return ("layer", "channel", "rank", "image", "activation", "row", "col"), rows
+
+
+def candidate_arrays(candidates: list[TopCandidates]) -> dict[str, np.ndarray]:
+    """``top9_scan.npz`` of a ``--shard`` run: per layer, the channels scanned and each one's
+    strongest images (positions in the drawn list), their activations and map positions."""
+    return {f"{top.layer}_{part}": getattr(top, part) for top in candidates
+            for part in ("channels", "indices", "activations", "positions")}
+
+
+def read_candidates(arrays, layers) -> list[TopCandidates]:
+    """The :class:`TopCandidates` of each layer from :func:`candidate_arrays`' arrays."""
+    return [TopCandidates(layer, *(arrays[f"{layer}_{part}"] for part in
+                                   ("channels", "indices", "activations", "positions")))
+            for layer in layers]
 
 
 def projection_arrays(result: DeconvResult) -> dict[str, np.ndarray]:
