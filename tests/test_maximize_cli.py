@@ -83,11 +83,21 @@ def test_same_seed_same_files(cli, tiny_plotka):
     (["--class", "284", "--retrain-on", "anything"], "nnvisual train --num-classes 1000"),
     (["--class", "0", "--retrain-on", "missing-folder"], "image source not found: missing-folder"),
     (["--class", "0", "--steps", "0"], "steps must be at least 1"),
+    (["--class", "0", "--optimizer", "rmsprop"], "'rmsprop' is not one of 'study', 'adam'"),
 ])
 def test_errors_exit_2_with_one_line_and_no_run_folder(cli, tiny_plotka, args, message):
     result = cli("maximize", "--model", tiny_plotka, *args)
     assert result.exit_code == 2
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not Path("results").exists()
+
+
+def test_an_unknown_optimizer_in_a_config_file_is_one_line(cli, tiny_plotka, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("maximize:\n  optimizer: sgd\n")
+    result = cli("maximize", "--model", tiny_plotka, "--class", "0", "--config", config)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "unknown optimizer 'sgd': choose study or adam" in result.output
     assert not Path("results").exists()
 
 

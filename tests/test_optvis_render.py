@@ -67,6 +67,49 @@ def test_a_batch_equals_its_images_rendered_alone_with_every_regularizer_on():
                                    rtol=1e-5, atol=1e-7)
 
 
+def test_two_adam_steps_on_pixels_by_hand():
+    # the softmax of a linear net: d p_t / d x = p_t (w_t - sum_k p_k w_k) changes between the
+    # steps, so the second step mixes two gradients in Adam's moments (Kingma & Ba 2015, Alg. 1)
+    model, kernel, bias = dense_model(separate_softmax=False)
+    x = initial_images("uniform", SIZE, 3, range(2)).astype(np.float64)
+    target, rate = 2, 3.0
+    w = kernel.T.reshape(3, *SIZE, 3).astype(np.float64)
+    first, second = np.zeros_like(x), np.zeros_like(x)
+    for t in (1, 2):
+        p = softmax(x.reshape(2, -1) @ kernel + bias)
+        gradient = p[:, target, None, None, None] * (w[target] - np.einsum("nk,khwc->nhwc", p, w))
+        first = 0.9 * first + 0.1 * gradient
+        second = 0.999 * second + 0.001 * gradient ** 2
+        x = x + rate * (first / (1 - 0.9 ** t)) / (np.sqrt(second / (1 - 0.999 ** t)) + 1e-8)
+    result = render(ClassObjective(model, target, "softmax"), initial_images("uniform", SIZE, 3,
+                                                                              range(2)),
+                    steps=2, step_size=rate, optimizer="adam")
+    np.testing.assert_allclose(result.images, x, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(result.probability[-1], softmax(x.reshape(2, -1) @ kernel + bias)
+                               [:, target], rtol=1e-4)
+    study = render(ClassObjective(model, target, "softmax"), initial_images("uniform", SIZE, 3,
+                                                                            range(2)), 2, rate)
+    assert not np.allclose(study.images, result.images, atol=1e-2)
+
+
+@pytest.mark.parametrize("parametrized", [False, True])
+def test_progress_is_told_every_k_steps_and_the_last_with_that_steps_objective(parametrized):
+    model = conv_model()
+    told = []
+    if parametrized:
+        result = render_parametrized(ClassObjective(model, 2), initial_parameters("fft", (8, 8), 0,
+                                                                                   range(2)),
+                                     "fft", True, (8, 8), 7, 0.05, progress_every=3,
+                                     progress=lambda t, objective: told.append((t, objective)))
+    else:
+        result = render(ClassObjective(model, 2), initial_images("paper", (8, 8), 0, range(2)), 7,
+                        1.0, optimizer="adam", progress_every=3,
+                        progress=lambda t, objective: told.append((t, objective)))
+    assert [t for t, _ in told] == [3, 6, 7]
+    for t, objective in told:
+        np.testing.assert_array_equal(objective, result.objective[t])
+
+
 def test_one_adam_step_moves_each_parameter_by_the_learning_rate_along_the_gradient_sign():
     # pixel parameters p, image 255 sigmoid(p): d logit_t / d p = w_t 255 sigmoid'(p), whose sign
     # is that of w_t; Adam's first step is lr * g / (|g| + 1e-8) = lr * sign(g) (Kingma & Ba 2015)

@@ -68,3 +68,47 @@ def test_transforms_keep_the_batch_shape_and_are_seeded_per_image():
     np.testing.assert_array_equal(jitter_only[..., :2], np.broadcast_to(IDENTITY[:, :2],
                                                                        (200, 1, 2, 2)))
     assert set(np.unique(jitter_only[..., 2])) == {-2, -1, 0, 1, 2}
+
+
+def sampling_matrix(matrix, height, width, fill):
+    """NumPy, one sample at a time: the (h*w, h*w) weights of bilinear sampling through
+    ``matrix`` and the weight each output pixel gives to ``fill`` (None: edge pixels repeat)."""
+    weights, filled = np.zeros((height * width, height * width)), np.zeros(height * width)
+    for out in range(height * width):
+        centred = np.array([out // width - (height - 1) / 2, out % width - (width - 1) / 2, 1.0])
+        y, x = matrix @ centred + [(height - 1) / 2, (width - 1) / 2]
+        for yy in (np.floor(y), np.floor(y) + 1):
+            for xx in (np.floor(x), np.floor(x) + 1):
+                weight = max(0.0, 1 - abs(y - yy)) * max(0.0, 1 - abs(x - xx))
+                if fill is not None and not (0 <= yy < height and 0 <= xx < width):
+                    filled[out] += weight
+                    continue
+                row, col = int(np.clip(yy, 0, height - 1)), int(np.clip(xx, 0, width - 1))
+                weights[out, row * width + col] += weight
+    return weights, filled
+
+
+@pytest.mark.parametrize("fill", [7.0, None])
+def test_the_sampler_and_its_gradient_against_a_sampling_matrix(fill):
+    # random turns, zooms and shifts, some far enough to sample wholly outside the image;
+    # the gradient of <sampled, c> is the sampling matrix's transpose applied to c
+    from nnvisual.gradients import value_and_gradient
+
+    rng = np.random.default_rng(3)
+    height, width = 5, 7
+    angles, zooms = rng.uniform(-1, 1, 3), rng.uniform(0.6, 1.6, 3)
+    matrices = np.float32([[[z * np.cos(a), -z * np.sin(a), rng.uniform(-4, 4)],
+                            [z * np.sin(a), z * np.cos(a), rng.uniform(-4, 4)]]
+                           for a, z in zip(angles, zooms, strict=True)])
+    images = rng.random((3, height, width, 2)).astype(np.float32)
+    cotangent = rng.random(images.shape).astype(np.float32)
+    sampled = transforms.apply(images, matrices, fill)
+    _, gradient = value_and_gradient(
+        lambda x: ops.sum(ops.multiply(transforms.apply(x, matrices, fill), cotangent)), images)
+    for i in range(3):
+        weights, filled = sampling_matrix(matrices[i], height, width, fill)
+        expected = weights @ images[i].reshape(-1, 2) + (fill or 0.0) * filled[:, None]
+        np.testing.assert_allclose(ops.convert_to_numpy(sampled)[i].reshape(-1, 2), expected,
+                                   atol=2e-5)
+        np.testing.assert_allclose(ops.convert_to_numpy(gradient)[i].reshape(-1, 2),
+                                   weights.T @ cotangent[i].reshape(-1, 2), atol=2e-5)

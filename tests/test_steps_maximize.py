@@ -127,3 +127,26 @@ def test_method_description_names_lucids_settings():
     assert described == ("fft image, decorrelated colour, 64 Adam steps of 0.05, transforms "
                          "standard, diversity 10 on conv4")
     assert step.method_description(MaximizeConfig(steps=3)) == "3 steps of 0.0001, no regularizer"
+
+
+def test_pixel_steps_name_the_update_rule():
+    from nnvisual.config import MaximizeConfig
+
+    assert step.pixel_steps(MaximizeConfig(steps=3)) == "3 steps of 0.0001"
+    assert step.method_description(MaximizeConfig(steps=50, step_size=1, optimizer="adam",
+                                                  clip=True)) == (
+        "50 Adam steps of 1, clipped to 0..255")
+
+
+def test_progress_counts_the_steps_of_every_phase():
+    from nnvisual.config import MaximizeConfig
+    from tests.helpers import conv_model
+
+    loaded = LoadedModel(conv_model(), "tiny", (8, 8), None, ("a", "b", "c", "d"))
+    told = []
+    result = step.reconstruct(loaded, 1, MaximizeConfig(n=2, steps=3, step_size=1.0),
+                              progress=lambda *args: told.append(args))
+    assert [(done, total) for done, total, _ in told] == [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
+    objective = result.phases["before"].objective
+    assert told[2][2] == f"before: step 2/3, objective {objective[2].mean():.4g}"
+    assert told[-1][2] == "done"

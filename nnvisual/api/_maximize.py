@@ -98,8 +98,8 @@ class Maximization(Result):
         label = target.label
         if target.terms is None:  # the study's titles (Algorithm 1's steps and priors), or lucid's
             label = f"{target.class_index} ({names[target.class_index].replace('_', ' ')})"
-            method = (f"\n{step.method_description(config)}" if step.uses_adam(config) else
-                      f" {config.steps} steps of {config.step_size:g},\n"
+            method = (f"\n{step.method_description(config)}" if step.parametrized(config) else
+                      f" {step.pixel_steps(config)},\n"
                       f"{step.priors_description(config)}")
             title = f"Class {label} reconstructed from {name}: {config.objective} objective,{method}"
             what, ascent = f"class {config.objective} (objective)", f"class {label}"
@@ -172,7 +172,7 @@ def compute(inputs: MaximizeInputs, config: MaximizeConfig,
 
 @with_defaults(MaximizeConfig, "model")
 def maximize(model, objective: int | str | None = None, *, data: str | None = None,
-             unsafe: bool = False, progress: Progress = no_progress,
+             unsafe: bool = False, progress: Progress | None = None,
              **settings_) -> Maximization:
     """Synthesize images that a model scores highly, from noise, by gradient ascent
     (activation maximization: Erhan et al. 2009; Simonyan et al. 2014; the study's Algorithm 1
@@ -192,11 +192,16 @@ def maximize(model, objective: int | str | None = None, *, data: str | None = No
         data: the dataset that ``retrain_on="cifar10:<class>"`` is drawn from (``"cifar10"`` or
             an image folder; default ``$NNVISUAL_DATA``, else cifar10).
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
-        progress: called as ``progress(done, total, label)`` before each stage.
+        progress: called as ``progress(done, total, label)`` as the ascent goes: ``done`` of
+            ``total`` steps (over both phases when retrained; fine-tuning counts as one), at
+            most 100 times a phase, ``label`` the phase, the step and the mean objective, e.g.
+            ``"before: step 40/128, objective 12.3"``.
         **settings: the ``maximize`` command's settings (:class:`nnvisual.config.MaximizeConfig`):
             ``target_class`` (index or name), ``n``, ``steps``, ``step_size``, ``init``, the
             priors ``l2_decay``, ``tv_weight``, ``jitter``, ``blur_every``, ``blur_sigma``,
-            ``clip``; ``param`` (``"pixel"`` or ``"fft"``), ``decorrelate``, ``learning_rate``,
+            ``clip``; ``optimizer`` (``"study"``: the study's normalized ascent, or ``"adam"``:
+            Adam at ``step_size`` on the pixels); ``param`` (``"pixel"`` or ``"fft"``),
+            ``decorrelate``, ``learning_rate`` (Adam's, for fft or decorrelated images),
             ``transforms`` (``"none"``, ``"standard"`` or e.g. ``"pad=4,jitter=2"``),
             ``diversity``, ``diversity_layer``, ``channel_grid`` (``"LAYER[:C1,C2,...]"``),
             ``retrain_on`` (a folder or ``"cifar10:<class>"``), ``retrain_epochs``, ...,
@@ -212,17 +217,17 @@ def maximize(model, objective: int | str | None = None, *, data: str | None = No
         TypeError: an unknown keyword. UserError: a bad value, class, layer or model, or an
         ascent that diverged.
 
-    Example:
+    Example (``model``: e.g. ``nv.load_model("efficientnet-lite0")``; here a small CNN):
         >>> import nnvisual as nv
-        >>> result = nv.maximize("efficientnet-lite0", 284, n=2, steps=10, param="fft",
-        ...                      decorrelate=True, transforms="standard")
-        >>> result.shown["before"].shape
-        (2, 224, 224, 3)
-        >>> figure = result.plot()
+        >>> result = nv.maximize(model, 2, n=2, steps=10, param="fft", decorrelate=True,
+        ...                      transforms="pad=2,jitter=2")
+        >>> result.shown["before"].shape, result.shown["before"].dtype
+        ((2, 32, 32, 3), dtype('uint8'))
+        >>> figure = result.plot("trajectory")
     """
     if isinstance(objective, (int, np.integer)):
         settings_ = {**settings_, "target_class": str(objective)}
     elif objective is not None:
         settings_ = {**settings_, "objective": objective}
     config = settings(MaximizeConfig, "maximize", settings_, model=model_setting(model))
-    return compute(prepare(config, model, data, unsafe), config, progress)
+    return compute(prepare(config, model, data, unsafe), config, progress or no_progress)

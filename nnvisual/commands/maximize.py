@@ -23,6 +23,9 @@ from nnvisual.config import MaximizeConfig, to_dict
                    "of terms: class:284[:softmax], channel:LAYER:C, neuron:LAYER:C[:Y:X], "
                    "layer:LAYER, direction:LAYER:[V1,...], diversity:LAYER; e.g. "
                    '"neuron:conv2:5 - 0.5*class:3".')
+@click.option("--optimizer", type=click.Choice(choices.OPTIMIZERS), default=None,
+              help="Update rule of raw-pixel ascent: study (the gradient over its RMS times "
+                   "--step-size, the default) or adam (Adam at --step-size, as tf-keras-vis).")
 @click.option("--param", type=click.Choice(choices.PARAMS), default=None,
               help="Optimize raw pixels (the study) or a 1/f-scaled Fourier spectrum (lucid).")
 @click.option("--decorrelate/--no-decorrelate", default=None,

@@ -1,22 +1,30 @@
-"""The gradient-ascent loop of activation maximization (Algorithm 1 of the study; Chollet 2016).
+"""The gradient-ascent loops of activation maximization (Algorithm 1 of the study; Chollet 2016).
 
-Each step: the gradient of the class objective with respect to each image, divided by its root
-mean square (+1e-5) over that image, times the step size, is added to the image; the optional
-priors of :mod:`~nnvisual.optvis.regularizers` follow. All n images are optimized together as
-one batch in one compiled step (the objective of a batch is the sum of the images' objectives,
-so each image receives its own gradient); only the loop over steps is in Python.
+:func:`render` moves raw pixels. Its update rule (``optimizer``) is the study's by default: the
+gradient of the objective with respect to each image, divided by its root mean square (+1e-5)
+over that image, times the step size, is added to the image; ``"adam"`` is Adam (Kingma & Ba
+2015) at that step size instead, the rule lucid and tf-keras-vis use, which reaches a given
+score in fewer steps. The optional priors of :mod:`~nnvisual.optvis.regularizers` follow each
+update.
 
 :func:`render_parametrized` is lucid's loop (Olah et al. 2017): the image is a function of other
 values (a Fourier spectrum, decorrelated colour; :func:`~nnvisual.optvis.param.parameters_to_images`),
-which Adam (Kingma & Ba 2015; lucid's default, learning rate 0.05) moves up the objective's
-gradient. Both loops can show the model randomly transformed images each step
-(:mod:`~nnvisual.optvis.transforms`).
+which Adam (lucid's default, learning rate 0.05) moves up the objective's gradient. Both loops
+can show the model randomly transformed images each step (:mod:`~nnvisual.optvis.transforms`).
+
+All n images are optimized together as one batch in one compiled step (the objective of a batch
+is the sum of the images' objectives, so each image receives its own gradient). The step takes
+its state (the variables, the update rule's moments, the step count) and the whole schedule of
+random draws, and returns the next state, so a step copies nothing between host and device;
+only the loop over steps is in Python. The final images are evaluated by one more call of the
+same step, its update discarded: one compiled function, not two (compiling a second one costs
+more than a backward pass).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from keras import ops
@@ -33,6 +41,8 @@ from nnvisual.optvis.transforms import Transforms
 RMS_EPSILON = 1e-5
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8  # tf.train.AdamOptimizer's, which lucid uses
+
+Progress = Callable[[int, np.ndarray], None]  # (steps done, the objective values (n,) then)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,11 +66,42 @@ def normalized_ascent(images, gradient, step_size: float):
     return ops.add(images, ops.divide(ops.multiply(gradient, step_size), rms + RMS_EPSILON))
 
 
+def adam_ascent(parameters, gradient, moments, t, learning_rate: float):
+    """One Adam step up the gradient (Kingma & Ba 2015, Algorithm 1; ``t`` counts from 1);
+    ``moments`` stacks the first and second moment estimates. Returns ``(parameters, moments)``."""
+    beta1, beta2 = ADAM_BETAS
+    first = beta1 * moments[0] + (1 - beta1) * gradient
+    second = beta2 * moments[1] + (1 - beta2) * ops.square(gradient)
+    corrected = first / (1 - beta1 ** t) / (ops.sqrt(second / (1 - beta2 ** t)) + ADAM_EPSILON)
+    return parameters + learning_rate * corrected, ops.stack([first, second])
+
+
+def study_ascent(images, gradient, moments, t, step_size: float):
+    """:func:`normalized_ascent` as an update rule: no moments, no use of ``t``."""
+    return normalized_ascent(images, gradient, step_size), moments
+
+
+UPDATE_RULES = {"study": study_ascent, "adam": adam_ascent}  # choices.OPTIMIZERS
+
+
+def _initial_moments(optimizer: str, variables: np.ndarray):
+    """The update rule's state: Adam's two moment estimates, zero; none for the study's rule."""
+    return ops.zeros((2, *variables.shape) if optimizer == "adam" else (0,))
+
+
+def _with_identity(draws: np.ndarray, identity) -> np.ndarray:
+    """``draws`` (steps, ...) and one more row of ``identity``: the final evaluation's."""
+    return np.concatenate([draws, np.broadcast_to(identity, (1, *draws.shape[1:]))]).astype(
+        draws.dtype)
+
+
 def _transform_matrices(transforms: Transforms | None, indices, steps: int, seed: int):
-    """Each step's affine maps (steps, n, 2, 3); identities without transforms."""
-    if transforms:
-        return transformations.sample_matrices(transforms, indices, steps, seed)
-    return np.tile(np.float32([[1, 0, 0], [0, 1, 0]]), (steps, len(indices), 1, 1))
+    """Each step's affine maps (steps + 1, n, 2, 3), then the identity (the final evaluation's);
+    identities without transforms."""
+    if not transforms:
+        return np.tile(transformations.IDENTITY, (steps + 1, len(indices), 1, 1))
+    return _with_identity(transformations.sample_matrices(transforms, indices, steps, seed),
+                          transformations.IDENTITY)
 
 
 def _looked_at(images, transforms: Transforms | None, matrices):
@@ -71,7 +112,26 @@ def _looked_at(images, transforms: Transforms | None, matrices):
                                  transformations.FILL if transforms.padded else None)
 
 
-def _rendering(images, objectives, probabilities, top_class) -> Rendering:
+def _ascend(step, variables: np.ndarray, optimizer: str, schedule: tuple[np.ndarray, ...],
+            steps: int, progress: Progress | None, progress_every: int) -> Rendering:
+    """Call the compiled ``step(variables, moments, t, *schedule)`` ``steps + 1`` times; it
+    returns ``((variables, moments, t + 1), (images, objective, probability, top class))`` for
+    the variables it was given. Row ``steps`` of each schedule array is the identity (the final
+    images seen as they are). ``progress(t, objective)`` is told after every ``progress_every``
+    steps and the last (each time a device-to-host copy of n values)."""
+    compiled = compile_function(step)
+    state = (ops.convert_to_tensor(np.asarray(variables, np.float32)),
+             _initial_moments(optimizer, variables), ops.convert_to_tensor(np.int32(0)))
+    schedule = tuple(ops.convert_to_tensor(draws) for draws in schedule)
+    objectives, probabilities = [], []
+    for done in range(steps + 1):
+        check_interrupt()
+        next_state, (images, value, probability, top_class) = compiled(*state, *schedule)
+        objectives.append(value)
+        probabilities.append(probability)
+        if progress is not None and done and (done % progress_every == 0 or done == steps):
+            progress(done, ops.convert_to_numpy(value))
+        state = next_state
     return Rendering(images=ops.convert_to_numpy(images),
                      objective=np.stack([ops.convert_to_numpy(v) for v in objectives]),
                      probability=np.stack([ops.convert_to_numpy(p) for p in probabilities]),
@@ -80,115 +140,76 @@ def _rendering(images, objectives, probabilities, top_class) -> Rendering:
 
 def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size: float,
            regularizers: Regularizers | None = None, seed: int = 0,
-           indices: Iterable[int] | None = None, transforms: Transforms | None = None) -> Rendering:
+           indices: Iterable[int] | None = None, transforms: Transforms | None = None,
+           optimizer: str = "study", progress: Progress | None = None,
+           progress_every: int = 1) -> Rendering:
     """Maximize ``objective`` (a :class:`ClassObjective` or :class:`~nnvisual.optvis.terms.Objective`)
-    from the ``initial`` images (n, height, width, 3) for ``steps`` steps of ``step_size``, with
-    ``regularizers`` (default: none) and random ``transforms`` (default: none). ``indices`` name
-    the images for the random streams (default 0..n-1; see
-    :func:`~nnvisual.optvis.regularizers.jitter_offsets`)."""
+    from the ``initial`` images (n, height, width, 3) for ``steps`` steps of ``step_size`` by
+    the ``optimizer``'s update rule (:data:`UPDATE_RULES`), with ``regularizers`` (default:
+    none) and random ``transforms`` (default: none). ``indices`` name the images for the random
+    streams (default 0..n-1; see :func:`~nnvisual.optvis.regularizers.jitter_offsets`);
+    ``progress(t, objective)`` is told after every ``progress_every`` steps and the last."""
     regularizers = regularizers or priors.NO_PRIORS
-    initial = np.asarray(initial, dtype=np.float32)
+    update = UPDATE_RULES[optimizer]
     indices = list(range(len(initial)) if indices is None else indices)
     if regularizers.jitter:
         shifts = priors.jitter_offsets(indices, steps, regularizers.jitter, seed)
     else:
-        shifts = np.zeros((steps, len(initial), 2), np.int32)
-    matrices = _transform_matrices(transforms, indices, steps, seed)
+        shifts = np.zeros((steps, len(indices), 2), np.int32)
+    every = max(regularizers.blur_every, 1)
+    blur_now = np.array([bool(regularizers.blur_every) and (t + 1) % every == 0
+                         for t in range(steps)])
+    schedule = (_with_identity(shifts, 0), _with_identity(blur_now, False),
+                _transform_matrices(transforms, indices, steps, seed))
 
-    def step(images, step_shifts, blur_now, step_matrices):
+    def step(images, moments, t, shifts, blur_now, matrices):
         def total_objective(images):
-            looked_at = priors.jitter(images, step_shifts) if regularizers.jitter else images
-            values, probability, _ = objective(_looked_at(looked_at, transforms, step_matrices))
+            looked_at = (priors.jitter(images, ops.take(shifts, t, axis=0))
+                         if regularizers.jitter else images)
+            values, probability, top_class = objective(
+                _looked_at(looked_at, transforms, ops.take(matrices, t, axis=0)))
             total = ops.sum(values)
             if regularizers.tv_weight:
                 total = total - regularizers.tv_weight * ops.sum(priors.total_variation(images))
-            return total, (values, probability)
+            return total, (values, probability, top_class)
 
-        (_, (values, probability)), gradient = value_and_gradient(total_objective, images,
-                                                                  has_aux=True)
-        images = normalized_ascent(images, gradient, step_size)
+        (_, seen), gradient = value_and_gradient(total_objective, images, has_aux=True)
+        updated, moments = update(images, gradient, moments, ops.cast(t + 1, "float32"),
+                                  step_size)
         if regularizers.l2_decay:
-            images = priors.l2_decay(images, regularizers.l2_decay)
+            updated = priors.l2_decay(updated, regularizers.l2_decay)
         if regularizers.blur_every:
-            images = ops.where(blur_now, priors.blur(images, regularizers.blur_sigma), images)
+            updated = ops.where(ops.take(blur_now, t, axis=0),
+                                priors.blur(updated, regularizers.blur_sigma), updated)
         if regularizers.clip:
-            images = priors.clip(images)
-        return images, values, probability
+            updated = priors.clip(updated)
+        return (updated, moments, t + 1), (images, *seen)
 
-    def evaluate(images):
-        return objective(images)
-
-    compiled_step = compile_function(step)
-    compiled_evaluate = compile_function(evaluate)
-    images = ops.convert_to_tensor(initial)
-    objectives, probabilities = [], []
-    for t in range(steps):
-        check_interrupt()
-        blur_now = bool(regularizers.blur_every) and (t + 1) % max(regularizers.blur_every, 1) == 0
-        images, value, probability = compiled_step(images, ops.convert_to_tensor(shifts[t]),
-                                                   ops.convert_to_tensor(blur_now),
-                                                   ops.convert_to_tensor(matrices[t]))
-        objectives.append(value)
-        probabilities.append(probability)
-    value, probability, top_class = compiled_evaluate(images)
-    objectives.append(value)
-    probabilities.append(probability)
-    return _rendering(images, objectives, probabilities, top_class)
-
-
-def adam_ascent(parameters, gradient, first, second, t, learning_rate: float):
-    """One Adam step up the gradient (Kingma & Ba 2015, Algorithm 1; ``t`` counts from 1).
-    Returns ``(parameters, first, second)``."""
-    beta1, beta2 = ADAM_BETAS
-    first = beta1 * first + (1 - beta1) * gradient
-    second = beta2 * second + (1 - beta2) * ops.square(gradient)
-    corrected = first / (1 - beta1 ** t) / (ops.sqrt(second / (1 - beta2 ** t)) + ADAM_EPSILON)
-    return parameters + learning_rate * corrected, first, second
+    return _ascend(step, initial, optimizer, schedule, steps, progress, progress_every)
 
 
 def render_parametrized(objective, parameters: np.ndarray, kind: str, decorrelate: bool,
                         size: tuple[int, int], steps: int, learning_rate: float,
                         transforms: Transforms | None = None, seed: int = 0,
-                        indices: Iterable[int] | None = None) -> Rendering:
+                        indices: Iterable[int] | None = None, progress: Progress | None = None,
+                        progress_every: int = 1) -> Rendering:
     """Maximize ``objective`` over the ``parameters`` of the ``kind`` parametrization
     (:func:`~nnvisual.optvis.param.initial_parameters`) with Adam at ``learning_rate``, the
     model seeing each step's random ``transforms`` of the images. ``images`` of the result are
-    the final images in 0..255; its row t as in :func:`render`."""
+    the final images in 0..255; its row t and ``progress`` as in :func:`render`."""
     indices = list(range(len(parameters)) if indices is None else indices)
     matrices = _transform_matrices(transforms, indices, steps, seed)
 
-    def to_images(parameters):
-        return parameters_to_images(parameters, kind, decorrelate, size)
-
-    def step(parameters, first, second, t, step_matrices):
+    def step(parameters, moments, t, matrices):
         def total_objective(parameters):
-            values, probability, _ = objective(_looked_at(to_images(parameters), transforms,
-                                                          step_matrices))
-            return ops.sum(values), (values, probability)
+            images = parameters_to_images(parameters, kind, decorrelate, size)
+            values, probability, top_class = objective(
+                _looked_at(images, transforms, ops.take(matrices, t, axis=0)))
+            return ops.sum(values), (images, values, probability, top_class)
 
-        (_, (values, probability)), gradient = value_and_gradient(total_objective, parameters,
-                                                                  has_aux=True)
-        parameters, first, second = adam_ascent(parameters, gradient, first, second, t,
-                                                learning_rate)
-        return parameters, first, second, values, probability
+        (_, seen), gradient = value_and_gradient(total_objective, parameters, has_aux=True)
+        parameters, moments = adam_ascent(parameters, gradient, moments,
+                                          ops.cast(t + 1, "float32"), learning_rate)
+        return (parameters, moments, t + 1), seen
 
-    def evaluate(parameters):
-        images = to_images(parameters)
-        return (images, *objective(images))
-
-    compiled_step = compile_function(step)
-    compiled_evaluate = compile_function(evaluate)
-    parameters = ops.convert_to_tensor(np.asarray(parameters, np.float32))
-    first, second = ops.zeros_like(parameters), ops.zeros_like(parameters)
-    objectives, probabilities = [], []
-    for t in range(steps):
-        check_interrupt()
-        parameters, first, second, value, probability = compiled_step(
-            parameters, first, second, ops.convert_to_tensor(np.float32(t + 1)),
-            ops.convert_to_tensor(matrices[t]))
-        objectives.append(value)
-        probabilities.append(probability)
-    images, value, probability, top_class = compiled_evaluate(parameters)
-    objectives.append(value)
-    probabilities.append(probability)
-    return _rendering(images, objectives, probabilities, top_class)
+    return _ascend(step, parameters, "adam", (matrices,), steps, progress, progress_every)

@@ -34,6 +34,7 @@ TRANSFORM_STREAM = 2
 KINDS = ("pad", "jitter", "scale", "rotate")
 STANDARD = "pad=12,jitter=8,scale=0.9:1.1,rotate=10,jitter=4"
 FILL = 127.5  # mid-grey of the 0..255 range
+IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])  # the affine map that changes nothing
 LUCID_SCALES = np.array([1 + (i - 5) / 50 for i in range(11)])
 
 
@@ -106,25 +107,32 @@ def sample_matrices(transforms: Transforms, indices, steps: int, seed: int) -> n
 
 def apply(images, matrices, fill: float | None = FILL):
     """Sample ``images`` (n, h, w, c) through ``matrices`` (n, 2, 3) bilinearly; samples outside
-    the image take ``fill`` (None: the nearest edge pixel)."""
+    the image take ``fill`` (None: the nearest edge pixel).
+
+    One gather per output pixel: the four neighbours of every cell are stacked on the channel
+    axis beforehand, and the image is surrounded by one pixel of ``fill``, so that a sample
+    clamped into that border needs no mask (its gradient is a row scatter, not four).
+    """
     n, height, width, channels = images.shape
     ys, xs = np.meshgrid(np.arange(height) - (height - 1) / 2, np.arange(width) - (width - 1) / 2,
                          indexing="ij")
     grid = ops.convert_to_tensor(np.stack([ys.ravel(), xs.ravel(), np.ones(ys.size)]).astype(np.float32))
-    source = ops.matmul(matrices, grid)  # (n, 2, h*w)
-    y = source[:, 0] + (height - 1) / 2
-    x = source[:, 1] + (width - 1) / 2
-    y0, x0 = ops.floor(y), ops.floor(x)
-    flat = ops.reshape(images, (n, height * width, channels))
-    result = 0.0
-    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        yy, xx = y0 + dy, x0 + dx
-        weight = (1 - ops.abs(y - yy)) * (1 - ops.abs(x - xx))
-        inside = (yy >= 0) & (yy <= height - 1) & (xx >= 0) & (xx <= width - 1)
-        index = (ops.cast(ops.clip(yy, 0, height - 1), "int32") * width
-                 + ops.cast(ops.clip(xx, 0, width - 1), "int32"))
-        values = ops.take_along_axis(flat, ops.expand_dims(index, -1), axis=1)
-        if fill is not None:
-            values = ops.where(ops.expand_dims(inside, -1), values, fill)
-        result = result + ops.expand_dims(weight, -1) * values
+    source = ops.matmul(matrices, grid)  # (n, 2, h*w), centred
+    if fill is not None:
+        images = ops.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=fill)
+    rows, cols = images.shape[1:3]
+    y = ops.clip(source[:, 0] + (rows - 1) / 2, 0, rows - 1)
+    x = ops.clip(source[:, 1] + (cols - 1) / 2, 0, cols - 1)
+    y0, x0 = ops.minimum(ops.floor(y), rows - 2), ops.minimum(ops.floor(x), cols - 2)
+    dy, dx = y - y0, x - x0
+    corners = ops.concatenate([images[:, :-1, :-1], images[:, :-1, 1:], images[:, 1:, :-1],
+                               images[:, 1:, 1:]], axis=-1)  # (n, rows - 1, cols - 1, 4c)
+    cells = (rows - 1) * (cols - 1)
+    index = (ops.cast(y0, "int32") * (cols - 1) + ops.cast(x0, "int32")
+             + ops.arange(n, dtype="int32")[:, None] * cells)
+    values = ops.take(ops.reshape(corners, (n * cells, 4 * channels)), ops.reshape(index, (-1,)),
+                      axis=0)
+    weights = ops.stack([(1 - dy) * (1 - dx), (1 - dy) * dx, dy * (1 - dx), dy * dx], axis=-1)
+    values = ops.reshape(values, (n, height * width, 4, channels))
+    result = ops.sum(values * ops.expand_dims(weights, -1), axis=2)
     return ops.reshape(result, (n, height, width, channels))

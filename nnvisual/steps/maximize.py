@@ -26,6 +26,8 @@ from nnvisual.optvis.terms import Objective, Term
 from nnvisual.optvis.transforms import parse_transforms
 from nnvisual.retrain import FineTuning, fine_tune
 
+PROGRESS_REPORTS = 100  # at most, per phase
+
 
 @dataclasses.dataclass
 class Reconstructions:
@@ -119,10 +121,16 @@ def priors_description(config: MaximizeConfig) -> str:
     return ", ".join(word for word in used if word) or "no regularizer"
 
 
+def pixel_steps(config: MaximizeConfig) -> str:
+    """Raw-pixel ascent's steps and update rule, in words: "20 steps of 0.0001"."""
+    rule = " Adam" if config.optimizer == "adam" else ""
+    return f"{config.steps}{rule} steps of {config.step_size:g}"
+
+
 def method_description(config: MaximizeConfig) -> str:
     """The optimization in words (for figure titles)."""
-    if not uses_adam(config):
-        method = f"{config.steps} steps of {config.step_size:g}, {priors_description(config)}"
+    if not parametrized(config):
+        method = f"{pixel_steps(config)}, {priors_description(config)}"
     else:
         colour = ", decorrelated colour" if config.decorrelate else ""
         method = f"{config.param} image{colour}, {config.steps} Adam steps of {config.learning_rate:g}"
@@ -144,8 +152,9 @@ def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> n
     return images
 
 
-def uses_adam(config: MaximizeConfig) -> bool:
-    """lucid's loop (Adam on parameters) for fft or decorrelated images; else Algorithm 1."""
+def parametrized(config: MaximizeConfig) -> bool:
+    """lucid's loop (Adam on parameters) for fft or decorrelated images; else raw pixels
+    (Algorithm 1, or Adam on the pixels with ``optimizer: adam``)."""
     return config.param == "fft" or config.decorrelate
 
 
@@ -156,12 +165,14 @@ def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfi
     """Run the experiment: "before" images, then, given ``retrain_images``, fine-tuning on the
     target class and "after" images from the same initial values. ``target``: a
     :class:`Target`, or a class index (the study's class objective). ``progress(done, total,
-    label)`` is told before each stage (reconstruction, fine-tuning) and at the end."""
+    label)`` counts the ascent's steps (fine-tuning as one): it is told at the start, every
+    few steps (at most :data:`PROGRESS_REPORTS` times a phase, each a device sync) with the
+    phase, the step and the mean objective, before fine-tuning and at the end."""
     if isinstance(target, int):
         target = Target(None, target, str(target))
     count = len(target.channels[1]) if target.channels else config.n
     transforms = parse_transforms(config.transforms)
-    if uses_adam(config):
+    if parametrized(config):
         parameters = initial_parameters(config.param, loaded.image_size, config.seed, range(count))
         initial = np.asarray(parameters_to_images(parameters, config.param, config.decorrelate,
                                                   loaded.image_size))
@@ -169,30 +180,40 @@ def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfi
         initial = initial_images(config.init, loaded.image_size, config.seed, range(count))
     regularizers = settings_from(config, Regularizers)
 
-    def reconstruct_with(model) -> Rendering:
+    phases = 1 if retrain_images is None else 2
+    total = phases * config.steps + phases - 1
+    every = -(-config.steps // PROGRESS_REPORTS)
+
+    def reconstruct_with(model, phase: str, start: int) -> Rendering:
+        def report(step: int, objective: np.ndarray) -> None:
+            progress(start + step, total,
+                     f"{phase}: step {step}/{config.steps}, objective {objective.mean():.4g}")
+
         if target.terms is None:
             objective = ClassObjective(model, target.class_index, config.objective,
                                        loaded.preprocess)
         else:
             objective = Objective(model, target.terms, loaded.preprocess,
                                   reference_class=target.class_index)
-        if uses_adam(config):
+        if parametrized(config):
             return render_parametrized(objective, parameters, config.param, config.decorrelate,
                                        loaded.image_size, config.steps, config.learning_rate,
-                                       transforms, config.seed)
+                                       transforms, config.seed, progress=report,
+                                       progress_every=every)
         return render(objective, initial, config.steps, config.step_size, regularizers,
-                      config.seed, transforms=transforms)
+                      config.seed, transforms=transforms, optimizer=config.optimizer,
+                      progress=report, progress_every=every)
 
-    total = 1 if retrain_images is None else 3
     progress(0, total, "before")
-    result = Reconstructions(initial, {"before": reconstruct_with(loaded.model)})
+    result = Reconstructions(initial, {"before": reconstruct_with(loaded.model, "before", 0)})
     if retrain_images is not None:
-        progress(1, total, "fine-tuning")
+        progress(config.steps, total, "fine-tuning")
         settings = settings_from(config, FineTuning, prefix="retrain_")
         result.retrained_model, result.history = fine_tune(
             loaded.model, retrain_images, target.class_index, settings, loaded.preprocess)
-        progress(2, total, "after")
-        result.phases["after"] = reconstruct_with(result.retrained_model)
+        progress(config.steps + 1, total, "after")
+        result.phases["after"] = reconstruct_with(result.retrained_model, "after",
+                                                  config.steps + 1)
     progress(total, total, "done")
     return result
 
