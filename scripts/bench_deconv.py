@@ -10,8 +10,9 @@ with the same compiled function (batch of one). A third variant, the batched pas
 images, separates the two gains (MobileNetV2's and EfficientNet-Lite0's strided fields allow no
 window: there nnvisual is one forward pass and one backward pass vectorized over the channels).
 All include the forward pass that picks the channels, run once untimed (tracing), then
-alternately ``repeats`` times; projections/s is the median repetition's. A last row checks
-that the projections agree.
+alternately ``repeats`` times; projections/s is the median repetition's, CPU seconds (process
+CPU time, all threads: steadier than wall time on a shared machine) the median repetition's
+too. A last row checks that the projections agree.
 
     python scripts/bench_deconv.py [--quick] [--repeats 3] [--top-k 8]
 """
@@ -75,6 +76,8 @@ def compare(title: str, loaded, top_k: int, repeats: int) -> list[Row]:
     benchmark = f"deconv {title} {len(layers)}x{top_k}"
     return [*bench_harness.rate_rows(benchmark, "projections", len(layers) * top_k, comparison,
                                      "per-channel loop"),
+            *bench_harness.ratio_rows(benchmark, "CPU seconds", comparison.medians("cpu"),
+                                      "per-channel loop"),
             Row(benchmark, "nnvisual", "max |difference| / max |value|", difference / scale)]
 
 

@@ -359,3 +359,37 @@ def test_top_images_are_the_strongest_and_projected_alone(mode):
             assert top.positions[i, j].tolist() == alone.positions[rank].tolist()
             np.testing.assert_allclose(top.projections[i, j], alone.projections[rank], rtol=1e-5,
                                        atol=1e-5 * np.abs(alone.projections[rank]).max())
+
+
+# -- whole-image projections through depthwise convolutions ---------------------------------------
+def depthwise_model():
+    """A strided convolution (no receptive-field window), a depthwise convolution with ReLU6 and
+    a pointwise convolution, as in EfficientNet-Lite's blocks."""
+    inputs = keras.Input((12, 12, 3))
+    x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="stem")(inputs)
+    x = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="depthwise")(x)
+    return keras.Model(inputs, layers.Conv2D(5, 1, activation="relu", name="pointwise")(x))
+
+
+@pytest.mark.parametrize("mode", deconv.MODES)
+@pytest.mark.parametrize("method", deconv.METHODS)
+def test_projections_through_a_depthwise_convolution_agree_with_the_reference(method, mode):
+    """Shared projections across a depthwise convolution run one channel at a time
+    (Projector.crosses_depthwise); they agree with the NumPy graph replay and with the
+    vectorized pass they replace."""
+    keras.utils.set_random_seed(4)
+    model = depthwise_model()
+    image = np.random.default_rng(4).normal(0, 1, (12, 12, 3)).astype(np.float32)
+    projector = deconv.Projector(model, method)
+    assert projector.crosses_depthwise("pointwise") and not projector.crosses_depthwise("stem")
+    (result,) = deconv.project_layers(projector, image, ["pointwise"], top_k=3, mode=mode)
+    feature_map = projector.feature_maps(image[None], ["pointwise"])["pointwise"]
+    starts = deconv.seeds(np.repeat(feature_map, 3, axis=0), result.channels, result.positions,
+                          mode)
+    expected = [reference.graph_project(model, image, "pointwise", start, method)[1]
+                for start in starts]
+    scale = np.abs(expected).max()
+    assert scale > 0
+    np.testing.assert_allclose(result.projections, expected, rtol=1e-5, atol=1e-5 * scale)
+    np.testing.assert_allclose(projector.project_shared(image[None], starts, "pointwise"),
+                               result.projections, rtol=1e-5, atol=1e-6 * scale)

@@ -6,15 +6,18 @@ Zeiler & Fergus 2014, Figure 2)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+from keras import layers as kl
 from keras import ops
 
 from nnvisual import gradients, graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
 from nnvisual.deconv.path import MODES, projection_path, replacement, upper_clip
 from nnvisual.interrupts import check_interrupt
+
+_DEPTHWISE = (kl.DepthwiseConv2D, kl.SeparableConv2D)
 
 
 class Projector:
@@ -103,6 +106,16 @@ class Projector:
         return ops.convert_to_numpy(self._compiled[key](np.asarray(image, np.float32),
                                               np.asarray(starts, np.float32)))
 
+    def crosses_depthwise(self, layer: str) -> bool:
+        """Whether the path to ``layer`` holds a depthwise convolution. Shared projections
+        through one are made one channel at a time: TensorFlow vectorizes a depthwise
+        convolution's backward pass over k seeds as one convolution of k times the channels
+        (its kernel tiled k times, transposes in and out), and on EfficientNet-Lite0 the whole
+        vectorized pass cost 1.7x the CPU time of k passes of one seed (JAX: the same time);
+        docs/performance.md, "Deconv on the AMD EPYC"."""
+        return any(isinstance(graph.get_layer(self.model, path), _DEPTHWISE)
+                   for path in self.path(layer))
+
     def field(self, layer: str) -> ReceptiveField:
         if layer not in self._fields:
             self._fields[layer] = receptive_field(self.model, layer)
@@ -124,6 +137,9 @@ class Projector:
         windows = [field.window(p, images.shape[1:3]) for p in positions] if mode == "max" else []
         if not windows or None in windows:
             starts = seeds(feature_maps, channels, positions, mode)
+            if shared and self.crosses_depthwise(layer):
+                return np.concatenate([self.project(images, start[None], layer)
+                                       for start in starts])
             if shared:
                 return self.project_shared(images, starts, layer)
             return self.project(images, starts, layer)
@@ -203,6 +219,56 @@ def project_layers(projector: Projector, image: np.ndarray, layers, top_k: int =
 
 # -- Zeiler & Fergus Figure 2: the dataset images that activate a channel most --------------------
 @dataclasses.dataclass(frozen=True)
+class TopCandidates:
+    """A scan's strongest images for each channel of a layer: at most ``n`` per channel, by the
+    maximum of the channel's map, strongest first (ties: the earlier image first)."""
+
+    layer: str
+    channels: np.ndarray  # (k,)
+    indices: np.ndarray  # (k, m) positions of the images in the scanned list
+    activations: np.ndarray  # (k, m) the maximum of the channel's map on each image
+    positions: np.ndarray  # (k, m, 2) row, col of that maximum in the map
+
+
+def merge_top(parts: Sequence[TopCandidates], n: int) -> TopCandidates:
+    """The ``n`` strongest of the candidates ``parts`` found for the same layer and channels in
+    different images (batches of one scan, or the shards of a split): strongest first, ties by
+    image position, so the parts' order does not matter and the result is what one scan of all
+    their images keeps."""
+    first = parts[0]
+    indices, activations, positions = (np.concatenate([getattr(part, name) for part in parts],
+                                                      axis=1)
+                                       for name in ("indices", "activations", "positions"))
+    order = np.lexsort((indices, -activations), axis=1)[:, :n]
+    return TopCandidates(first.layer, first.channels, np.take_along_axis(indices, order, 1),
+                         np.take_along_axis(activations, order, 1),
+                         np.take_along_axis(positions, order[..., None], 1))
+
+
+def scan_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
+             channels_by_layer: dict, n: int = 9) -> list[TopCandidates]:
+    """Each channel's ``n`` strongest images of a scan, from ``batches`` of ``(position of the
+    batch's first image, model input)``: a running top-``n``, so memory does not grow with the
+    number of images."""
+    layers = list(channels_by_layer)
+    best = {}
+    for first, batch in batches:
+        check_interrupt()
+        maps = projector.feature_maps(batch, layers)
+        for layer in layers:
+            channels = np.asarray(channels_by_layer[layer])
+            chosen = maps[layer][..., channels]
+            count, height, width, _ = chosen.shape
+            flat = chosen.reshape(count, height * width, len(channels))
+            where = np.stack(np.unravel_index(flat.argmax(axis=1).T, (height, width)), axis=-1)
+            found = TopCandidates(layer, channels,
+                                  np.broadcast_to(first + np.arange(count), (len(channels), count)),
+                                  flat.max(axis=1).T, where)
+            best[layer] = merge_top([best[layer], found] if layer in best else [found], n)
+    return [best[layer] for layer in layers]
+
+
+@dataclasses.dataclass(frozen=True)
 class TopImages:
     """For each channel of a layer, the ``n`` dataset images with the largest map maximum."""
 
@@ -216,41 +282,34 @@ class TopImages:
     field_size: tuple[int, int]
 
 
+def project_top(projector: Projector, candidates: Sequence[TopCandidates],
+                load: Callable[[np.ndarray], np.ndarray], mode: str = "max") -> list[TopImages]:
+    """Project each channel's strongest images, one channel's images per batch, with the
+    projector's model and method; ``load(indices)`` is the model input of those images."""
+    results = []
+    for top in candidates:
+        field = projector.field(top.layer)
+        boxes, projections = [], []
+        for channel, indices, positions in zip(top.channels, top.indices, top.positions,
+                                               strict=True):
+            batch = load(indices)
+            feature_maps = projector.feature_maps(batch, [top.layer])[top.layer]
+            boxes.append([field.box(p, batch.shape[1:3]) for p in positions])
+            projections.append(projector.project_channels(
+                batch, feature_maps, [channel] * len(batch), positions, mode, top.layer))
+        results.append(TopImages(top.layer, top.channels, top.indices, top.activations,
+                                 top.positions, np.asarray(boxes, np.int64),
+                                 np.stack(projections), field.size))
+    return results
+
+
 def top_images(projector: Projector, images: np.ndarray, prepare: Callable,
                channels_by_layer: dict, n: int = 9, mode: str = "max",
                batch_size: int = 64) -> list[TopImages]:
     """Scan ``images`` (uint8, batched forward passes; ``prepare`` turns a uint8 batch into model
     input), keep each channel's ``n`` strongest images and project each of them separately
     with the projector's model and method."""
-    layers = list(channels_by_layer)
-    maxima = {layer: [] for layer in layers}
-    where = {layer: [] for layer in layers}
-    for start in range(0, len(images), batch_size):
-        check_interrupt()
-        maps = projector.feature_maps(prepare(images[start:start + batch_size]), layers)
-        for layer in layers:
-            chosen = maps[layer][..., channels_by_layer[layer]]
-            flat = chosen.reshape(len(chosen), -1, chosen.shape[-1])
-            maxima[layer].append(flat.max(axis=1))
-            where[layer].append(flat.argmax(axis=1))
-    results = []
-    for layer in layers:
-        channels = np.asarray(channels_by_layer[layer])
-        layer_maxima, layer_where = np.concatenate(maxima[layer]), np.concatenate(where[layer])
-        indices = np.argsort(-layer_maxima, axis=0, kind="stable")[:n].T  # (k, n)
-        field = projector.field(layer)
-        rows = []
-        for i, channel in enumerate(channels):
-            batch = prepare(images[indices[i]])
-            feature_maps = projector.feature_maps(batch, [layer])[layer]
-            shape = feature_maps.shape[1:3]
-            positions = np.stack(np.unravel_index(layer_where[indices[i], i], shape), axis=1)
-            rows.append((layer_maxima[indices[i], i], positions,
-                         [field.box(p, batch.shape[1:3]) for p in positions],
-                         projector.project_channels(batch, feature_maps, [channel] * len(batch),
-                                                    positions, mode, layer)))
-        activations, positions, boxes, projections = (np.stack(part)
-                                                      for part in zip(*rows, strict=True))
-        results.append(TopImages(layer, channels, indices, activations, positions,
-                                 boxes.astype(np.int64), projections, field.size))
-    return results
+    batches = ((start, prepare(images[start:start + batch_size]))
+               for start in range(0, len(images), batch_size))
+    return project_top(projector, scan_top(projector, batches, channels_by_layer, n),
+                       lambda indices: prepare(images[indices]), mode)
