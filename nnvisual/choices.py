@@ -16,6 +16,7 @@ SPLITS = ("train", "test")  # data.Dataset
 OBJECTIVES = ("logit", "softmax")  # optvis.objectives.ClassObjective
 INITS = ("paper", "uniform", "gray")  # optvis.param.initial_image
 PARAMS = ("pixel", "fft")  # optvis.param: raw pixels, or lucid's 1/f-scaled Fourier spectrum
+OPTIMIZERS = ("study", "adam")  # optvis.render.UPDATE_RULES: pixel ascent's update rule
 DESCRIPTORS = ("sift", "dense-sift", "harris")  # descriptors.extract.image_features
 IDF_WEIGHTINGS = ("smooth", "plain")  # descriptors.bow.VisualVocabulary
 BOW_WEIGHTINGS = ("consistent", "study-2019")  # steps.score_bow: descriptors.bow or .study2019

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import yaml
 
-from nnvisual import choices
+from nnvisual import choices, shards
 from nnvisual.choices import one_of
 from nnvisual.errors import UserError
 
@@ -88,6 +88,11 @@ class TrainConfig(_Config):
     cache: str = "auto"  # memory, none (streamed), or auto: streamed above memory_budget_mb
     memory_budget_mb: float = 2048.0  # decoded size of an image folder that auto keeps in memory
     distribute: str = "none"  # data-parallel: the batch split over all devices (nnvisual.distribute)
+    # several processes or hosts (nnvisual.multihost); None: Keras' KERAS_DISTRIBUTION_* variables
+    coordinator: str | None = None  # HOST:PORT where process 0 listens
+    num_processes: int | None = None  # processes training together (None or 1: this one alone)
+    process_id: int | None = None  # this process's index, 0 on the coordinator
+    coordinator_timeout: float = 60.0  # seconds to wait for the coordinator and the other processes
 
     def check(self):
         _check_choice(self.model, "model", choices.TRAINABLE_MODELS)
@@ -103,9 +108,40 @@ class TrainConfig(_Config):
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
         _check(self.subset is None or self.subset >= 1, f"subset must be at least 1, got {self.subset}")
         _check_choice(self.precision, "precision", choices.PRECISIONS)
-        _check_choice(self.cache, "cache", choices.CACHE_MODES)
-        _check(self.memory_budget_mb >= 0, f"memory_budget_mb must be >= 0, got {self.memory_budget_mb}")
+        _check_cache(self.cache, self.memory_budget_mb)
         _check_choice(self.distribute, "distribute", choices.DISTRIBUTIONS)
+        if self.coordinator is not None:
+            _check_coordinator(self.coordinator)
+        _check(self.num_processes is None or self.num_processes >= 1,
+               f"num_processes must be at least 1, got {self.num_processes}")
+        _check(self.process_id is None or self.process_id >= 0,
+               f"process_id must be >= 0, got {self.process_id}")
+        _check(self.coordinator_timeout > 0,
+               f"coordinator_timeout must be positive (seconds), got {self.coordinator_timeout}")
+
+
+def _check_coordinator(address: str) -> None:
+    host, _, port = address.rpartition(":")
+    _check(bool(host) and port.isdigit() and 0 < int(port) < 65536,
+           f"coordinator must be HOST:PORT (e.g. 10.0.0.1:1234), got '{address}'")
+
+
+def check_cluster(distribute: str, coordinator: str | None, num_processes: int | None,
+                  process_id: int | None) -> None:
+    """Checks of the settings naming the processes that train together (``nnvisual.multihost``),
+    once Keras' environment variables have filled in the unset ones."""
+    if (num_processes or 1) == 1:
+        _check(coordinator is None and not process_id,
+               "coordinator and process_id need num_processes above 1 (several training processes)")
+        return
+    _check(coordinator is not None, f"{num_processes} training processes need the coordinator's "
+                                    f"HOST:PORT (--coordinator)")
+    _check_coordinator(coordinator)
+    _check(process_id is not None, "several training processes need this process's process_id "
+                                   "(0 on the coordinator)")
+    _check(0 <= process_id < num_processes,
+           f"process_id must be in [0, {num_processes - 1}] for {num_processes} processes, got {process_id}")
+    _check(distribute == "data-parallel", "several training processes need distribute: data-parallel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +160,9 @@ class DeconvConfig(_Config):
     top9_split: str = "test"
     top9_images: int = 2000  # dataset images scanned for the top-9 view
     seed: int = 0
+    shard: str | None = None  # I/N: scan only that block of the top-9 images (nnvisual.shards)
+    cache: str = "auto"  # the top-9 dataset: as train's (memory, none: streamed, auto)
+    memory_budget_mb: float = 2048.0
 
     def check(self):
         _check(self.top_k >= 1, f"top_k must be at least 1, got {self.top_k}")
@@ -131,6 +170,9 @@ class DeconvConfig(_Config):
         _check_choice(self.method, "method", choices.DECONV_METHODS)
         _check_choice(self.top9_split, "top9_split", choices.SPLITS)
         _check(self.top9_images >= 9, f"top9_images must be at least 9, got {self.top9_images}")
+        _check(self.shard is None or self.top9, "shard splits the top-9 scan: give --top9 with it")
+        _check_shard(self.shard)
+        _check_cache(self.cache, self.memory_budget_mb)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +194,7 @@ class MaximizeConfig(_Config):
     blur_every: int = 0
     blur_sigma: float = 1.0
     clip: bool = False
+    optimizer: str = "study"  # pixel ascent's update rule (optvis.render): the study's or Adam
     param: str = "pixel"  # lucid's parametrizations (optvis.param): pixel or fft
     decorrelate: bool = False
     learning_rate: float = 0.05  # Adam, for fft or decorrelated images (lucid's default)
@@ -177,6 +220,7 @@ class MaximizeConfig(_Config):
             parse_objective(self.objective, lambda spec: 0)
         _check_choice(self.init, "init", choices.INITS)
         _check_choice(self.param, "param", choices.PARAMS)
+        _check_choice(self.optimizer, "optimizer", choices.OPTIMIZERS)
         _check(self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}")
         _check(self.diversity >= 0, f"diversity must be >= 0, got {self.diversity}")
         _check(not self.diversity or self.diversity_layer,
@@ -242,6 +286,16 @@ class ScoreBowConfig(_Config):
         _check(self.bootstrap >= 100, "bootstrap must be at least 100")
 
 
+def _check_cache(cache: str, memory_budget_mb: float) -> None:
+    _check_choice(cache, "cache", choices.CACHE_MODES)
+    _check(memory_budget_mb >= 0, f"memory_budget_mb must be >= 0, got {memory_budget_mb}")
+
+
+def _check_shard(spec: str | None) -> None:
+    if spec is not None:
+        shards.parse(spec)
+
+
 def _check_methods(methods, allowed) -> None:
     _check(len(methods) >= 1, "give at least one method")
     for method in methods:
@@ -268,6 +322,7 @@ class AttributeConfig(_Config):
     window: int | None = None  # occlusion; None: 1/8 of the smaller image side
     stride: int | None = None  # occlusion; None: half the window
     seed: int = 0
+    shard: str | None = None  # I/N: attribute only that block of the images (nnvisual.shards)
 
     def check(self):
         _check_methods(self.methods, choices.ATTRIBUTION_METHODS)
@@ -279,6 +334,7 @@ class AttributeConfig(_Config):
         _check_choice(self.smoothgrad_base, "smoothgrad_base", choices.SMOOTHGRAD_BASES)
         _check(self.window is None or self.window >= 1, f"window must be at least 1, got {self.window}")
         _check(self.stride is None or self.stride >= 1, f"stride must be at least 1, got {self.stride}")
+        _check_shard(self.shard)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,6 +356,7 @@ class SanityConfig(AttributeConfig):
         _check(self.max_images >= 2, f"max_images must be at least 2, got {self.max_images}")
         _check(self.curve_steps >= 2, f"curve_steps must be at least 2, got {self.curve_steps}")
         _check(self.bootstrap >= 100, "bootstrap must be at least 100")
+        _check(self.shard is None, "sanity takes no shard: its checks compare the images together")
 
 
 SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig,

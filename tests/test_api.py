@@ -3,6 +3,7 @@ the command line's files for the same seed, the caller's model unmodified, and b
 refused before anything runs."""
 
 import io
+import logging
 import subprocess
 import sys
 
@@ -88,12 +89,12 @@ def test_import_is_cheap_and_the_api_is_the_package_all():
 
 def test_help_lists_the_parameters_and_the_configs_defaults():
     text = nv.project.__doc__
-    for part in ("Parameters:", "Returns:", "Example:", "Zeiler & Fergus 2014", "top_k=8",
+    for part in ("Parameters:", "Returns:", "Example", ">>> ", "Zeiler & Fergus 2014", "top_k=8",
                  "method='deconvnet'"):
         assert part in text
     assert "model=" not in text.split("Settings and their defaults")[1]  # an argument, not a setting
     for function in (nv.maximize, nv.attribute, nv.sanity_check, nv.score_bow, nv.train, nv.load_model):
-        assert "Example:" in function.__doc__ and "Returns:" in function.__doc__
+        assert "Example" in function.__doc__ and "Returns:" in function.__doc__
 
 
 @pytest.mark.parametrize("call, word", [
@@ -166,6 +167,25 @@ def test_project_equals_the_cli_and_leaves_the_model_alone(plotka, plotka_file, 
     assert type(result.plot()).__name__ == "Figure" and type(result.plot("conv1")).__name__ == "Figure"
 
 
+def test_project_several_images_gives_what_each_gives_alone(plotka, photos, tmp_path, caplog):
+    folder = write_pngs(tmp_path / "photos", photos)
+    (folder / "notes.txt").write_text("not an image")
+    alone = [nv.project(plotka, photo, layers="conv4", top_k=2) for photo in photos]
+    with caplog.at_level(logging.WARNING, logger="nnvisual.api"):
+        for several in (nv.project(plotka, photos, layers="conv4", top_k=2),
+                        nv.project(plotka, np.stack([photos[1], photos[1]]), layers="conv4", top_k=2)[:1],
+                        nv.project(plotka, folder, layers="conv4", top_k=2)):
+            assert isinstance(several, list)
+            for result, single in zip(several, alone if len(several) == 2 else alone[1:], strict=True):
+                for name, array in single.arrays.items():
+                    np.testing.assert_array_equal(result.arrays[name], array)
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipped notes.txt: not an image OpenCV can read"]
+    with pytest.raises(UserError, match="uint8"):  # every image checked before any is projected
+        nv.project(plotka, [photos[0], np.zeros((8, 8, 3))], layers="conv4",
+                   progress=lambda *call: pytest.fail("projected before the check"))
+
+
 # -- maximize -----------------------------------------------------------------------------------
 def test_maximize_equals_the_cli_and_retrains_a_copy(plotka, plotka_file, image_folder, cli,
                                                      tmp_path):
@@ -224,6 +244,21 @@ def test_attribute_arrays_equal_the_cli_on_the_same_images(plotka, plotka_file, 
         nv.attribute(plotka, np.zeros((4, 4), np.uint8))
 
 
+def test_attribute_tells_its_progress_and_each_skipped_file(plotka, photos, tmp_path, caplog):
+    folder = write_pngs(tmp_path / "photos", photos * 2)
+    (folder / "image-001.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # a reader, no image
+    (folder / "notes.txt").write_text("not an image")
+    calls = []
+    with caplog.at_level(logging.WARNING, logger="nnvisual.api"):
+        result = nv.attribute(plotka, folder, methods="saliency", batch_size=3,
+                              progress=lambda *call: calls.append(call))
+    assert calls == [(3, 4, "image-002.png"), (4, 4, "image-003.png")]
+    assert result.names == ("image-000.png", "image-002.png", "image-003.png")
+    assert [name for name, _ in result.skipped] == ["notes.txt", "image-001.png"]
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "skipped notes.txt", "skipped image-001.png"]
+
+
 def test_sanity_check_randomizes_copies_and_equals_the_cli(plotka, plotka_file, photos, cli,
                                                            tmp_path):
     folder = write_pngs(tmp_path / "photos", photos)
@@ -244,6 +279,10 @@ def test_sanity_check_randomizes_copies_and_equals_the_cli(plotka, plotka_file, 
             np.testing.assert_array_equal(stored[name], result.arrays[name])
     assert result.tables["faithfulness"][0][0] == "curve"
     assert type(result.plot("cascading")).__name__ == "Figure"
+    # the same files, but for the config's model (a live model has no path) and images (arrays)
+    saved, cli_files = run_files(result.save(tmp_path / "api")), run_files(tmp_path / "cli")
+    assert sorted(saved) == sorted(cli_files)
+    assert {name for name in saved if saved[name] != cli_files[name]} == {"config.yaml"}
 
 
 # -- score_bow ----------------------------------------------------------------------------------
@@ -286,8 +325,11 @@ def test_score_bow_of_a_maximize_run_equals_the_cli_and_tells_its_progress(cli, 
 
 
 # -- train --------------------------------------------------------------------------------------
-def test_train_saves_a_run_the_other_functions_load(image_folder, tmp_path):
-    result = nv.train("plotka", str(image_folder), num_classes=3, epochs=1, batch_size=8, verbose=0)
+def test_train_saves_a_run_the_other_functions_load(image_folder, cli, tmp_path):
+    assert cli("train", "--data", image_folder, "--num-classes", 3, "--epochs", 1, "--batch-size", 8,
+               "--deterministic", "--out", tmp_path / "cli").exit_code == 0
+    result = nv.train("plotka", str(image_folder), num_classes=3, epochs=1, batch_size=8,
+                      deterministic=True, verbose=0)
     assert isinstance(result.model, keras.Model) and len(result.computed.history["loss"]) == 1
     assert sorted(result.computed.test) == ["accuracy", "loss"]
     assert result.tables["metrics"][0][:2] == ("metric", "training")
@@ -297,6 +339,16 @@ def test_train_saves_a_run_the_other_functions_load(image_folder, tmp_path):
     loaded = nv.load_model(run)
     assert loaded.class_names == ("cat", "dog", "frog")
     np.testing.assert_array_equal(loaded.model.get_weights()[1], result.model.get_weights()[1])
+    # the command's run: the same network, tables and manifest (but for the epoch's seconds)
+    for mine, theirs in zip(loaded.model.get_weights(), nv.load_model(tmp_path / "cli").model.get_weights(),
+                            strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert (run / "tables/metrics.csv").read_bytes() == (tmp_path / "cli/tables/metrics.csv").read_bytes()
+    manifests = [read_manifest(path) for path in (run, tmp_path / "cli")]
+    for key in ("data", "data_description", "data_streamed", "class_names", "images", "precision",
+                "devices", "epochs_done", "test", "config"):
+        assert manifests[0][key] == manifests[1][key], key
+    assert sorted(manifests[0]["outputs"]) == sorted(manifests[1]["outputs"])
 
 
 # -- the command line's progress bar ------------------------------------------------------------

@@ -90,7 +90,8 @@ def test_attribute_runs_every_method_on_plotka(cli, tiny_plotka, photos, tmp_pat
 
 # -- bounded memory: the maps go to the disk batch by batch ------------------------------------
 def synthetic_batches(count, size=4, side=128, methods=("saliency", "gradcam")):
-    """``count`` batches of ``size`` images with random maps, as ``step.attribute_batches`` yields."""
+    """``count`` batches of ``size`` images with random maps, as ``step.attribute_batches``
+    yields them: one at a time."""
     from nnvisual.steps.attribute import AttributionBatch
 
     rng = np.random.default_rng(count)
@@ -102,28 +103,27 @@ def synthetic_batches(count, size=4, side=128, methods=("saliency", "gradcam")):
 
 
 def write_synthetic_run(tmp_path, monkeypatch, count):
-    """``attribute``'s writing of ``count`` synthetic batches (figures stubbed out), with
-    tracemalloc's peak of the allocations it made: ``(run folder, peak bytes)``."""
+    """The writer the command streams its batches through (``api.write_run``), given ``count``
+    synthetic batches one at a time (figures stubbed out), with tracemalloc's peak of the
+    allocations it made: ``(run folder, peak bytes)``."""
     import tracemalloc
     from types import SimpleNamespace
 
     from nnvisual import runs
-    from nnvisual.commands import attribute as command
+    from nnvisual.api import _attribute as api
     from nnvisual.config import AttributeConfig
     from nnvisual.plots import attribution as plots
-    from nnvisual.steps import attribute as step
 
-    monkeypatch.setattr(step, "attribute_batches", lambda inputs, config: synthetic_batches(count))
     monkeypatch.setattr(plots, "image_figure", lambda *args: None)
     monkeypatch.setattr(plots, "grid_figure", lambda *args: None)
     monkeypatch.setattr(runs.Run, "write_figure", lambda self, relative, figure: None)
     config = AttributeConfig(methods=("saliency", "gradcam"))
-    inputs = SimpleNamespace(paths=[None] * count * 4, settings=SimpleNamespace(layer="c2"),
+    inputs = SimpleNamespace(settings=SimpleNamespace(layer="c2"), skipped=(),
                              loaded=SimpleNamespace(class_names=["a"]))
     run = runs.create_run("attribute", "synthetic", {}, tmp_path / f"run{count}")
     tracemalloc.start()
     try:
-        command._write_outputs(run, config, inputs, [])
+        api.write_run(run, inputs, config, synthetic_batches(count))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

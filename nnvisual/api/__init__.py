@@ -9,6 +9,12 @@ The command line is a thin layer over these functions. See docs/python-api.md.
 
 This module's ``__all__`` is the promise; every other module of nnvisual is private. Each name
 is imported on first use (PEP 562), so a command loads only its own function's modules.
+
+The examples in the functions' docstrings run as doctests (tests/test_api_examples.py), with
+two names they do not build: ``model``, a classifier of RGB images (there a small untrained
+CNN on 32x32 images with 3 classes and layers ``conv1``, ``conv2``; in practice
+``nv.load_model("efficientnet-lite0")``, a ``train`` run folder or your ``keras.Model``), and
+``folder``, an image folder ``DIR/{train,test}/<class>/`` (there 3 classes: cat, dog, frog).
 """
 
 import importlib

@@ -1,36 +1,58 @@
 """``nnvisual.attribute``: attribution maps of images by several methods (the ``attribute``
-command), and the image arguments that ``attribute`` and ``sanity_check`` share."""
+command), and the image arguments that ``attribute`` and ``sanity_check`` share.
+
+The maps are computed a batch at a time (:func:`attribution_batches`) and written by one
+writer, :func:`write_run`, that takes the batches as they come: the command streams the
+step's batches through it straight into the run folder (memory does not grow with the folder),
+while :func:`attribute` keeps them in its :class:`Attributions`, whose ``save`` hands them to
+the same writer.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from nnvisual.api._common import Result, load_model, model_setting, settings, with_defaults
+from nnvisual.api._common import (
+    Progress,
+    Result,
+    load_model,
+    log,
+    model_setting,
+    no_progress,
+    settings,
+    with_defaults,
+)
 from nnvisual.config import AttributeConfig
 from nnvisual.steps import attribute as step
 
 GRID_IMAGES = 16  # the grid figure shows the first images
 
 
+def listed_images(spec) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
+    """``(image files, (name, reason) of the files set aside)`` of an image file or a folder."""
+    readable, unreadable = step.list_images(str(spec))
+    return readable, tuple((path.name, step.UNREADABLE) for path in unreadable)
+
+
 @contextlib.contextmanager
 def image_files(images):
-    """``(files, unreadable files, description)`` of ``images``: an image file or a folder (as
-    ``--images``), a list of files, or uint8 RGB arrays ((N, H, W, 3), a list of (H, W, 3) or
-    one). The
-    steps stream files in batches, so arrays are written, losslessly, as PNG files of a
-    temporary folder (``image-000.png``, ...) for the block's duration."""
+    """``(files, skipped)`` of ``images``: an image file or a folder (as ``--images``; the
+    files set aside in ``skipped``), a list of files, or uint8 RGB arrays ((N, H, W, 3), a list
+    of (H, W, 3) or one). The steps stream files in batches, so arrays are written, losslessly,
+    as PNG files of a temporary folder (``image-000.png``, ...) for the block's duration."""
     if isinstance(images, (str, Path)):
-        readable, unreadable = step.list_images(str(images))
-        yield readable, unreadable, str(images)
+        yield listed_images(images)
         return
     if isinstance(images, (list, tuple)) and all(isinstance(i, (str, Path)) for i in images):
-        yield [Path(i) for i in images], [], f"{len(images)} files"
+        yield [Path(i) for i in images], ()
         return
     arrays = [np.asarray(image) for image in
               ([images] if isinstance(images, np.ndarray) and images.ndim == 3 else images)]
@@ -44,7 +66,7 @@ def image_files(images):
         files = [Path(folder) / f"image-{i:03d}.png" for i in range(len(arrays))]
         for file, image in zip(files, arrays, strict=True):
             cv2.imwrite(str(file), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        yield files, [], f"array of {len(arrays)} images"
+        yield files, ()
 
 
 def images_setting(images) -> str | None:
@@ -59,10 +81,11 @@ class Attributions(Result):
     Attributes:
         config: the resolved settings (:class:`nnvisual.config.AttributeConfig`).
         inputs: the checked inputs (:class:`nnvisual.steps.attribute.AttributeInputs`).
-        batches: the step's batches (:class:`nnvisual.steps.attribute.AttributionBatch`).
-        skipped: ``(file, reason)`` of each file that could not be read.
+        batches: the step's batches (:class:`nnvisual.steps.attribute.AttributionBatch`),
+            all in memory.
     Properties: ``names``, ``images`` (uint8 (N, H, W, 3) at the model's size), ``classes``
-    (the explained class of each), ``probabilities``, ``maps`` (method -> (N, H, W)), ``arrays``
+    (the explained class of each), ``probabilities``, ``maps`` (method -> (N, H, W)),
+    ``skipped`` (``(file, reason)`` of each file that could not be read), ``arrays``
     (``attributions.npz``) and ``tables``.
     """
 
@@ -71,7 +94,6 @@ class Attributions(Result):
     config: AttributeConfig
     inputs: step.AttributeInputs
     batches: tuple[step.AttributionBatch, ...]
-    skipped: tuple[tuple[str, str], ...]
 
     @property
     def run_name(self) -> str:
@@ -83,6 +105,10 @@ class Attributions(Result):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for batch in self.batches for name in batch.names)
+
+    @property
+    def skipped(self) -> tuple[tuple[str, str], ...]:
+        return self.inputs.skipped + tuple(item for batch in self.batches for item in batch.skipped)
 
     @property
     def images(self) -> np.ndarray:
@@ -127,20 +153,86 @@ class Attributions(Result):
                                   self.probabilities[i], {m: v[i] for m, v in self.maps.items()})
 
     def write(self, run) -> None:
-        from nnvisual.plots import attribution as plots
+        write_run(run, self.inputs, self.config, self.batches)
 
-        for i, name in enumerate(self.names):
-            run.write_figure(f"figures/{name}.png", self.plot(i))
-        if self.names:
-            run.write_csv("tables/attributions.csv", *self.tables["attributions"])
-            run.write_npz("attributions.npz", **self.arrays)
-            run.write_figure("figures/grid.png", self.plot())
-            run.manifest.update(skipped=[name for name, _ in self.skipped],
-                                cam_layer=self.inputs.settings.layer, display=plots.DISPLAY_NOTE)
+
+def prepare(config: AttributeConfig, model=None, files=None, skipped=(), unsafe: bool = False,
+            checks=step.prepare) -> step.AttributeInputs:
+    """The checked inputs of ``config``: its model (or ``model``) and the image files ``files``
+    (default: those of ``config.images``, the files set aside in ``skipped``), checked by
+    ``checks`` (this step's, or ``sanity``'s, which also reads the first images). Every
+    UserError happens here."""
+    from nnvisual import seeding
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if files is None:
+        files, skipped = listed_images(config.images)
+    seeding.set_random_seed(config.seed)
+    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    return checks(loaded, config, files, skipped)
+
+
+def attribution_batches(inputs: step.AttributeInputs, config: AttributeConfig,
+                        progress: Progress = no_progress) -> Iterator[step.AttributionBatch]:
+    """The maps of prepared ``inputs``, ``config.batch_size`` images at a time, as they are
+    computed (none kept); a warning for each file skipped, ``progress(done, total, file)``
+    after each batch."""
+    for name, reason in inputs.skipped:
+        log.warning("skipped %s: %s", name, reason)
+    done, total = 0, len(inputs.paths)
+    for batch in step.attribute_batches(inputs, config):
+        for name, reason in batch.skipped:
+            log.warning("skipped %s: %s", name, reason)
+        done += len(batch.names) + len(batch.skipped)
+        progress(done, total, inputs.paths[done - 1].name)
+        yield batch
+
+
+def compute(inputs: step.AttributeInputs, config: AttributeConfig,
+            progress: Progress = no_progress) -> Attributions:
+    """The maps of prepared ``inputs``, every batch kept in memory."""
+    return Attributions(config, inputs, tuple(attribution_batches(inputs, config, progress)))
+
+
+def write_run(run, inputs: step.AttributeInputs, config: AttributeConfig,
+              batches: Iterable[step.AttributionBatch]) -> tuple[tuple[str, str], ...]:
+    """Write ``batches`` into the open run folder ``run`` as they come: a figure per image, each
+    batch's maps to the run's temporary rows (memory does not grow with the number of batches),
+    then tables/attributions.csv, attributions.npz and the grid of the first images. Returns
+    ``(file, reason)`` of every file skipped."""
+    from nnvisual.plots import attribution as plots
+
+    class_names = inputs.loaded.class_names
+    table, kept, names, skipped = [], [], [], list(inputs.skipped)
+    with run.row_arrays() as maps:
+        for batch in batches:
+            skipped.extend(batch.skipped)
+            for i, name in enumerate(batch.names):
+                shown = (batch.images[i], name, class_names[batch.classes[i]],
+                         batch.probabilities[i], {method: m[i] for method, m in batch.maps.items()})
+                run.write_figure(f"figures/{name}.png", plots.image_figure(*shown))
+                if len(kept) < GRID_IMAGES:  # copies: a view would keep the whole batch
+                    kept.append((shown[0].copy(), *shown[1:4],
+                                 {method: m.copy() for method, m in shown[4].items()}))
+            maps.append(**batch.maps)
+            names.extend(batch.names)
+            table.extend(step.rows(batch, class_names))
+        if not names:
+            return tuple(skipped)
+        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, table)
+        run.write_npz_rows("attributions.npz", maps, images=np.array(names))
+    images, grid_names, grid_classes, probabilities, grid_maps = zip(*kept, strict=True)
+    run.write_figure("figures/grid.png", plots.grid_figure(
+        images, grid_names, grid_classes, probabilities,
+        {method: [m[method] for m in grid_maps] for method in config.methods}))
+    run.manifest.update(skipped=[name for name, _ in skipped], cam_layer=inputs.settings.layer,
+                        display=plots.DISPLAY_NOTE)
+    return tuple(skipped)
 
 
 @with_defaults(AttributeConfig, "model", "images")
-def attribute(model, images, *, unsafe: bool = False, **settings_) -> Attributions:
+def attribute(model, images, *, unsafe: bool = False, progress: Progress | None = None,
+              **settings_) -> Attributions:
     """Attribution maps: which pixels a class score depends on, by one or more methods.
 
     Methods (``methods``): ``saliency`` (Simonyan et al. 2014), ``gradient-x-input`` (Shrikumar
@@ -156,6 +248,7 @@ def attribute(model, images, *, unsafe: bool = False, **settings_) -> Attributio
             a list of files, or uint8 RGB arrays ((N, H, W, 3) or one (H, W, 3)); resized to
             the model's input size.
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
+        progress: called as ``progress(done, total, file)`` as the batches of images are done.
         **settings: the ``attribute`` command's settings
             (:class:`nnvisual.config.AttributeConfig`): ``methods`` (a list, or names joined by
             commas), ``target_class`` (``"auto"``: each image's top class, or an index or name),
@@ -171,24 +264,16 @@ def attribute(model, images, *, unsafe: bool = False, **settings_) -> Attributio
         TypeError: an unknown keyword or images of another kind. UserError: a bad value,
         class, layer, model or image.
 
-    Example:
+    Example (``model``: e.g. ``nv.load_model("efficientnet-lite0")``; here a small CNN):
         >>> import nnvisual as nv
         >>> from sklearn.datasets import load_sample_image
-        >>> maps = nv.attribute("efficientnet-lite0", load_sample_image("china.jpg"),
-        ...                     methods=["saliency", "gradcam"])
-        >>> maps.maps["gradcam"].shape
-        (1, 224, 224)
+        >>> photos = [load_sample_image("china.jpg"), load_sample_image("flower.jpg")]
+        >>> maps = nv.attribute(model, photos, methods=["saliency", "gradcam"])
+        >>> maps.names, maps.maps["gradcam"].shape
+        (('image-000.png', 'image-001.png'), (2, 32, 32))
         >>> figure = maps.plot(0)
     """
-    import keras
-
     config = settings(AttributeConfig, "attribute", settings_, model=model_setting(model),
                       images=images_setting(images))
-    loaded = load_model(model, config.weights, unsafe)
-    with image_files(images) as (files, unreadable, _):
-        keras.utils.set_random_seed(config.seed)
-        inputs = step.prepare(loaded, config, files)
-        batches = tuple(step.attribute_batches(inputs, config))
-    skipped = [(p.name, "not an image OpenCV can read") for p in unreadable]
-    skipped += [item for batch in batches for item in batch.skipped]
-    return Attributions(config, inputs, batches, tuple(skipped))
+    with image_files(images) as (files, skipped):
+        return compute(prepare(config, model, files, skipped, unsafe), config, progress or no_progress)

@@ -9,6 +9,7 @@ value a :class:`~nnvisual.errors.UserError`, both before anything is computed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
+log = logging.getLogger("nnvisual.api")  # skipped files; the command line shows warning: lines
 
 
 def no_progress(done: int, total: int, label: str) -> None:
@@ -57,6 +59,9 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
         >>> lite = nv.load_model("efficientnet-lite0")
         >>> lite.image_size, lite.class_names[284]
         ((224, 224), 'Siamese_cat')
+        >>> mine = nv.load_model(model, class_names=["cat", "dog", "frog"])
+        >>> mine.image_size, mine.class_names
+        ((32, 32), ('cat', 'dog', 'frog'))
     """
     if isinstance(model, LoadedModel):
         return model

@@ -12,6 +12,7 @@ from nnvisual.api._common import (
     Progress,
     Result,
     load_model,
+    log,
     model_setting,
     no_progress,
     rgb_image,
@@ -110,12 +111,11 @@ def prepare(config: DeconvConfig, model=None, image=None, data: str | None = Non
     ``data``. Every UserError happens here."""
     import logging
 
-    import keras
-
     from nnvisual import data as datasets
+    from nnvisual import seeding, streaming
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
-    keras.utils.set_random_seed(config.seed)
+    seeding.set_random_seed(config.seed)
     loaded = load_model(config.model if model is None else model, config.weights, unsafe)
     image = config.image if image is None else image
     if image is None:
@@ -125,7 +125,8 @@ def prepare(config: DeconvConfig, model=None, image=None, data: str | None = Non
                            f"sklearn.datasets.load_sample_image('{SAMPLE_IMAGE}')")
     else:
         picture, source = rgb_image(image)
-    dataset = datasets.load_dataset(data) if config.top9 else None
+    dataset = (streaming.open_dataset(datasets.resolve_source(data), config.cache,
+                                      config.memory_budget_mb)[0] if config.top9 else None)
     return step.prepare(loaded, config, picture, source, dataset)
 
 
@@ -137,7 +138,7 @@ def compute(inputs: step.DeconvInputs, config: DeconvConfig,
 
 @with_defaults(DeconvConfig, "model", "image")
 def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
-            progress: Progress = no_progress, **settings_) -> Projections:
+            progress: Progress | None = None, **settings_) -> Projections | list[Projections]:
     """Project an image's strongest feature maps back to pixels (DeconvNet; Zeiler & Fergus
     2014; the study's Figures 3-4).
 
@@ -151,8 +152,9 @@ def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
     Parameters:
         model: a name, a path, a run folder, a ``keras.Model`` or :func:`load_model`'s result;
             never modified.
-        image: a path or a uint8 (H, W, 3) RGB array (default scikit-learn's china.jpg); it is
-            resized to the model's input size.
+        image: a path or a uint8 (H, W, 3) RGB array (default scikit-learn's china.jpg), or
+            several: a list of them, an (N, H, W, 3) array or a folder (its files OpenCV has no
+            reader for skipped with a warning each); resized to the model's input size.
         data: with ``top9=True``, the dataset scanned for each channel's 9 strongest images
             (``"cifar10"`` or an image folder; default ``$NNVISUAL_DATA``, else cifar10).
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
@@ -164,18 +166,51 @@ def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
     Returns:
         :class:`Projections`: ``.layers[name].projections`` (top_k, H, W, 3), ``.tables``,
         ``.arrays``, ``.plot(layer=None)`` (a matplotlib Figure), ``.save(path)`` (the run
-        folder ``nnvisual deconv`` writes).
+        folder ``nnvisual deconv`` writes). For several images, a list of them, one per image
+        in order: the model is loaded once, every image is checked before any is projected,
+        and each result is the one its image alone gives.
 
     Raises:
         TypeError: an unknown keyword. UserError: a bad value, layer, image or model.
 
-    Example:
+    Example (``model``: e.g. ``nv.load_model("efficientnet-lite0")``; here a small CNN):
         >>> import nnvisual as nv
-        >>> result = nv.project("efficientnet-lite0", top_k=4)
-        >>> result.layers["head_relu6"].projections.shape
-        (4, 224, 224, 3)
+        >>> from sklearn.datasets import load_sample_image
+        >>> result = nv.project(model, load_sample_image("china.jpg"), layers=["conv1", "conv2"],
+        ...                     top_k=4)
+        >>> result.layers["conv2"].projections.shape
+        (4, 32, 32, 3)
+        >>> result.tables["channels"][0][:3]
+        ('layer', 'rank', 'channel')
         >>> figure = result.plot()
+        >>> several = nv.project(model, [load_sample_image("china.jpg"),
+        ...                              load_sample_image("flower.jpg")], layers=["conv2"])
+        >>> len(several), several[1].layers["conv2"].projections.shape
+        (2, (8, 32, 32, 3))
     """
-    image_setting = None if image is None or isinstance(image, np.ndarray) else str(image)
-    config = settings(DeconvConfig, "project", settings_, model=model_setting(model), image=image_setting)
-    return compute(prepare(config, model, image, data, unsafe), config, progress)
+    several = _several_images(image)
+    name = model_setting(model)
+    inputs = []
+    for one in [image] if several is None else several:
+        image_setting = None if one is None or isinstance(one, np.ndarray) else str(one)
+        config = settings(DeconvConfig, "project", settings_, model=name, image=image_setting)
+        model = load_model(model, config.weights, unsafe)  # once, for the first image
+        inputs.append((prepare(config, model, one, data, unsafe), config))
+    results = [compute(prepared, config, progress or no_progress) for prepared, config in inputs]
+    return results[0] if several is None else results
+
+
+def _several_images(image) -> list | None:
+    """The images of a list, an (N, H, W, 3) array or a folder; None for one image (or none)."""
+    from pathlib import Path
+
+    from nnvisual.api._attribute import listed_images
+
+    if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 4):
+        return list(image)
+    if isinstance(image, (str, Path)) and Path(image).is_dir():
+        files, skipped = listed_images(image)
+        for file, reason in skipped:
+            log.warning("skipped %s: %s", file, reason)
+        return files
+    return None

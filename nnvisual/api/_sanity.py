@@ -8,11 +8,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from nnvisual.api import _attribute as attribute_api
 from nnvisual.api._attribute import image_files, images_setting
 from nnvisual.api._common import (
     Progress,
     Result,
-    load_model,
+    log,
     model_setting,
     no_progress,
     settings,
@@ -33,16 +34,19 @@ class SanityChecks(Result):
             labels, top layer first), their ``maps`` (mode -> method -> (stages, N, H, W)) and
             similarity ``scores`` (mode -> method -> (stages, N, metrics)), and the
             deletion/insertion ``curves`` (curve -> method -> (N, steps + 1)).
-        skipped: ``(file, reason)`` of each file that could not be read.
-    Properties: ``arrays`` (``maps.npz``) and ``tables`` (randomization and faithfulness, with
-    bootstrap intervals over the images).
+    Properties: ``skipped`` (``(file, reason)`` of each file that could not be read),
+    ``arrays`` (``maps.npz``) and ``tables`` (randomization and faithfulness, with bootstrap
+    intervals over the images).
     """
 
     command: ClassVar[str] = "sanity"
     function: ClassVar[str] = "sanity_check"
     config: SanityConfig
     computed: step.SanityResult
-    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def skipped(self) -> tuple[tuple[str, str], ...]:
+        return skipped(self.computed.inputs)
 
     @property
     def run_name(self) -> str:
@@ -103,8 +107,35 @@ class SanityChecks(Result):
                             cam_layer=inputs.explained.settings.layer)
 
 
+def skipped(inputs: step.SanityInputs) -> tuple[tuple[str, str], ...]:
+    """``(file, reason)`` of the files set aside and of those that failed to decode."""
+    return inputs.explained.skipped + inputs.skipped
+
+
+def prepare(config: SanityConfig, model=None, files=None, skipped_files=(),
+            unsafe: bool = False) -> step.SanityInputs:
+    """The checked inputs of ``config``, as :func:`attribute`'s, with the first
+    ``config.max_images`` readable images read. Every UserError happens here."""
+    return attribute_api.prepare(config, model, files, skipped_files, unsafe, checks=step.prepare)
+
+
+def compute(inputs: step.SanityInputs, config: SanityConfig,
+            progress: Progress = no_progress) -> SanityChecks:
+    """The checks of prepared ``inputs``: a warning for each file skipped,
+    ``progress(done, total, stage)`` before each randomization stage and the curves."""
+    from nnvisual.sanity import randomization
+
+    for name, reason in skipped(inputs):
+        log.warning("skipped %s: %s", name, reason)
+    model = inputs.explained.loaded.model
+    total = sum(len(randomization.stages(model, mode)) for mode in config.randomizations)
+    stages = iter(range(total + 1))
+    return SanityChecks(config, step.check(inputs, config,
+                                           lambda label: progress(next(stages), total, label)))
+
+
 @with_defaults(SanityConfig, "model", "images")
-def sanity_check(model, images, *, unsafe: bool = False, progress: Progress = no_progress,
+def sanity_check(model, images, *, unsafe: bool = False, progress: Progress | None = None,
                  **settings_) -> SanityChecks:
     """Sanity checks of attribution maps: model-parameter randomization (Adebayo et al. 2018),
     cascading from the top layer down and independent per layer, with each map's similarity
@@ -127,28 +158,19 @@ def sanity_check(model, images, *, unsafe: bool = False, progress: Progress = no
         ``.plot(kind)`` (a matplotlib Figure), ``.save(path)`` (the run folder
         ``nnvisual sanity`` writes).
 
-    Example:
-        >>> import keras, numpy as np
+    Example (``model``: e.g. a ``train`` run folder; here a small CNN):
         >>> import nnvisual as nv
-        >>> model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3,
-        ...     activation="relu"), keras.layers.Flatten(), keras.layers.Dense(3)])
-        >>> images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), np.uint8)
-        >>> checks = nv.sanity_check(model, images, methods="saliency", bootstrap=100)
+        >>> from sklearn.datasets import load_sample_image
+        >>> photos = [load_sample_image("china.jpg"), load_sample_image("flower.jpg")]
+        >>> checks = nv.sanity_check(model, photos, methods="saliency",
+        ...                          randomizations="cascading", curve_steps=4, bootstrap=100)
+        >>> checks.computed.stages["cascading"]
+        ['scores', 'conv2', 'conv1']
         >>> checks.tables["faithfulness"][0]
         ('curve', 'method', 'n', 'auc_mean', 'ci_low', 'ci_high')
+        >>> figure = checks.plot("cascading")
     """
-    import keras
-
-    from nnvisual.sanity import randomization
-
     config = settings(SanityConfig, "sanity_check", settings_, model=model_setting(model),
                       images=images_setting(images))
-    loaded = load_model(model, config.weights, unsafe)
-    total = sum(len(randomization.stages(loaded.model, mode)) for mode in config.randomizations)
-    stages = iter(range(total + 1))
-    with image_files(images) as (files, unreadable, _):
-        keras.utils.set_random_seed(config.seed)
-        inputs = step.prepare(loaded, config, files)
-        computed = step.check(inputs, config, lambda label: progress(next(stages), total, label))
-    skipped = [(p.name, "not an image OpenCV can read") for p in unreadable]
-    return SanityChecks(config, computed, tuple(skipped + list(inputs.skipped)))
+    with image_files(images) as (files, skipped_files):
+        return compute(prepare(config, model, files, skipped_files, unsafe), config, progress or no_progress)

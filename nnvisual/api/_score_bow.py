@@ -164,7 +164,7 @@ def compute(inputs: BowInputs, config: ScoreBowConfig,
 
 @with_defaults(ScoreBowConfig)
 def score_bow(reconstructions, class_images, training_images=None, *, data: str | None = None,
-              progress: Progress = no_progress, **settings_) -> BowScores:
+              progress: Progress | None = None, **settings_) -> BowScores:
     """Score reconstructions against real images of their class (the study's Table 3 and
     Figure 6): SIFT descriptors (Lowe 2004), a bag of visual words with tf-idf weighting (Sivic
     & Zisserman 2003) and cosine scores; each training image's RANSAC-verified matches
@@ -194,13 +194,15 @@ def score_bow(reconstructions, class_images, training_images=None, *, data: str 
         TypeError: an unknown keyword. UserError: a bad value, a missing or incomplete run
         folder, a folder without images, class images without descriptors.
 
-    Example:
+    Example (``model``: e.g. a ``train`` run folder; ``folder``: ``"cifar10:cat"`` would
+    draw CIFAR-10's cats; here a small CNN and an image folder):
         >>> import nnvisual as nv
-        >>> synthesized = nv.maximize(nv.load_model("model.keras"), 3, n=5)
-        >>> scores = nv.score_bow(synthesized, "cifar10:cat", bootstrap=1000)
+        >>> synthesized = nv.maximize(model, 0, n=3, steps=5)
+        >>> scores = nv.score_bow(synthesized, folder + "/train/cat", size=64, bootstrap=100)
         >>> scores.tables["table3"][0][:2]
         ('phase', 'n')
+        >>> figure = scores.plot("closest")
     """
     config = settings(ScoreBowConfig, "score_bow", settings_)
     inputs = prepare(config, reconstructions, class_images, training_images, data)
-    return compute(inputs, config, progress)
+    return compute(inputs, config, progress or no_progress)

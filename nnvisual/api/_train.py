@@ -12,6 +12,24 @@ from nnvisual.steps import train as step
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainInputs:
+    """The data to train on: where it came from, the dataset (in memory or ``streamed`` from
+    its files) and its fit/validation split."""
+
+    source: str
+    dataset: object  # nnvisual.data.Dataset
+    streamed: bool
+    split: object  # nnvisual.training.Split
+
+    def facts(self) -> dict:
+        """What a run's manifest records about the data (a resume reads ``data`` back)."""
+        return {"data": self.source, "data_description": self.dataset.source,
+                "data_streamed": self.streamed, "class_names": list(self.dataset.class_names),
+                "images": {"fit": len(self.split.x_fit), "validation": len(self.split.x_val),
+                           "test": len(self.dataset.x_test)}}
+
+
+@dataclasses.dataclass(frozen=True)
 class Training(Result):
     """What :func:`train` computed.
 
@@ -20,9 +38,10 @@ class Training(Result):
         model: the trained ``keras.Model`` (pass it to the other functions).
         computed: the step's result (:class:`nnvisual.steps.train.TrainResult`): the
             ``history`` (metric -> one value per epoch) and the ``test`` loss and accuracy.
-        data: where the images came from; ``class_names``; ``images``: how many were used to
-            fit, validate and test.
-    Properties: ``tables`` (history, and Tables 1-2's metrics beside the paper's values).
+        inputs: the data (:class:`TrainInputs`): ``source``, ``dataset``, ``split``.
+        devices: the devices of ``distribute="data-parallel"`` (None: the default device).
+    Properties: ``class_names``, ``tables`` (history, and Tables 1-2's metrics beside the
+    paper's values).
     """
 
     command: ClassVar[str] = "train"
@@ -30,14 +49,18 @@ class Training(Result):
     config: TrainConfig
     model: object
     computed: step.TrainResult
-    data: str
-    data_description: str
-    class_names: tuple[str, ...]
-    images: dict[str, int]
+    inputs: TrainInputs
+    devices: list | None = None
 
     @property
     def run_name(self) -> str:
-        return self.config.model
+        from nnvisual import multihost
+
+        return multihost.run_name(self.config)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.inputs.dataset.class_names)
 
     @property
     def tables(self) -> dict[str, tuple]:
@@ -53,15 +76,46 @@ class Training(Result):
                                step.curves_title(self.config, self.computed.history, precision))
 
     def write(self, run) -> None:
-        history = self.computed.history
-        run.manifest.update(data=self.data, data_description=self.data_description,
-                            class_names=list(self.class_names), images=self.images,
-                            precision=self.model.dtype_policy.name, history=history,
-                            epochs_done=len(history["loss"]), test=self.computed.test)
         run.save_model("model.keras", self.model)
+        self.write_results(run)
+
+    def write_results(self, run) -> None:
+        """Everything but ``model.keras`` (which the command moves from its last checkpoint):
+        the manifest's facts, the tables and the curves."""
+        history = self.computed.history
+        run.manifest.update(self.inputs.facts())
+        run.manifest.update(precision=self.model.dtype_policy.name, devices=self.devices,
+                            history=history, epochs_done=len(history["loss"]),
+                            test=self.computed.test)
         for name, table in self.tables.items():
             run.write_csv(f"tables/{name}.csv", *table)
         run.write_figure("figures/curves.png", self.plot())
+
+
+def prepare(config: TrainConfig, data: str | None = None) -> TrainInputs:
+    """The data of ``config`` (``data``: ``"cifar10"`` or an image folder, default
+    ``$NNVISUAL_DATA``), opened and split, with ``config.deterministic`` set up. Every
+    UserError about the data happens here."""
+    from nnvisual import data as datasets
+    from nnvisual import streaming, training
+
+    if config.deterministic:
+        step.enable_determinism(config.seed)
+    source = datasets.resolve_source(data)
+    dataset, streamed = streaming.open_dataset(source, config.cache, config.memory_budget_mb)
+    dataset, split = training.training_split(dataset, config)
+    return TrainInputs(source, dataset, streamed, split)
+
+
+def compute(inputs: TrainInputs, config: TrainConfig, model, history: dict | None = None,
+            on_epoch_end=lambda *args: None, stop=None, verbose: int | str = "auto",
+            devices: list | None = None) -> Training:
+    """``model`` (a new one of :func:`nnvisual.training.new_model`, or a checkpoint after
+    ``history``'s epochs) trained on prepared ``inputs`` and tested; ``on_epoch_end`` and
+    ``stop`` as :func:`nnvisual.steps.train.train` takes them."""
+    computed = step.train(model, inputs.dataset, inputs.split, config, history, on_epoch_end,
+                          stop, verbose=verbose)
+    return Training(config, model, computed, inputs, devices)
 
 
 @with_defaults(TrainConfig)
@@ -86,25 +140,21 @@ def train(model: str | None = None, data: str | None = None, *, verbose: int | s
         (a complete ``train`` run folder: its ``model.keras`` loads with
         ``nv.load_model(path)`` and ``--model PATH``).
 
-    Example:
+    Example (``folder``: ``"cifar10"`` or an image folder; here 3 classes of 32x32 images):
         >>> import nnvisual as nv
-        >>> run = nv.train("plotka", "cifar10", epochs=1, subset=500)
-        >>> sorted(run.computed.test)
-        ['accuracy', 'loss']
+        >>> run = nv.train("plotka", folder, num_classes=3, epochs=1, batch_size=8, verbose=0)
+        >>> run.class_names, sorted(run.computed.test)
+        (('cat', 'dog', 'frog'), ['accuracy', 'loss'])
+        >>> run.model.output_shape
+        (None, 3)
+        >>> figure = run.plot()
     """
-    from nnvisual import data as datasets
-    from nnvisual import distribute, streaming, training
+    from nnvisual import distribute, multihost, training
 
     chosen = {} if model is None else {"model": model}
-    config = settings(TrainConfig, "train", {**settings_, **chosen})
-    if config.deterministic:
-        step.enable_determinism(config.seed)
-    source = datasets.resolve_source(data)
-    dataset, _streamed = streaming.open_dataset(source, config.cache, config.memory_budget_mb)
-    dataset, split = training.training_split(dataset, config)
-    with distribute.scope(config.distribute, config.batch_size):
-        network = training.new_model(config, split)
-        computed = step.train(network, dataset, split, config, verbose=verbose)
-    return Training(config, network, computed, source, dataset.source, dataset.class_names,
-                    {"fit": len(split.x_fit), "validation": len(split.x_val),
-                     "test": len(dataset.x_test)})
+    config = multihost.resolve(settings(TrainConfig, "train", {**settings_, **chosen}))
+    multihost.join(config)  # the other processes, before anything runs on a device
+    inputs = prepare(config, data)
+    with distribute.scope(config.distribute, config.batch_size, len(inputs.split.x_fit)) as devices:
+        network = training.new_model(config, inputs.split)
+        return compute(inputs, config, network, verbose=verbose, devices=devices)

@@ -6,9 +6,6 @@ from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import AttributeConfig
 
-GRID_IMAGES = 16  # the grid figure shows the first images of the folder
-
-
 SHARED_OPTIONS = [
     options.model_option,
     options.weights_option,
@@ -46,8 +43,16 @@ def shared_options(command):
     return command
 
 
+def require_images(config):
+    """``config``, which must name its images (``--images`` or the config file)."""
+    if config.images is None:
+        raise click.UsageError("give --images PATH (an image file or a folder)")
+    return config
+
+
 @click.command("attribute")
 @shared_options
+@options.shard_option
 def command(config_path, out, force, unsafe, **flags):
     """Attribution maps: saliency, gradient x input, guided backprop, DeconvNet, integrated
     gradients, SmoothGrad, Grad-CAM, Grad-CAM++, Score-CAM, guided Grad-CAM, occlusion.
@@ -55,84 +60,23 @@ def command(config_path, out, force, unsafe, **flags):
     Images stream in batches. Files OpenCV cannot read are skipped with a warning each (one bad
     file should not stop a large folder); a folder with no readable image is an error.
     Writes attributions.npz (per method, one (H, W) map per image at the model's input size),
-    tables/attributions.csv, figures/<image>.png and figures/grid.png. Example:
+    tables/attributions.csv, figures/<image>.png and figures/grid.png. With --shard I/N, only
+    block I of N of the images; `nnvisual merge` makes the N runs one. Example:
 
     \b
         nnvisual attribute --model vgg16 --images photos/ --method gradcam,integrated-gradients
     """
-    from nnvisual.steps import attribute as step
+    from nnvisual import runs
+    from nnvisual.api import _attribute as api
+    from nnvisual.config import to_dict
 
-    config = options.resolve_config(AttributeConfig, config_path, **flags)
-    inputs, run, skipped = start("attribute", step, config, unsafe, out, force)
-    files = len(inputs.paths) + len(skipped)
-    with options.interruptible(run):
-        for name, reason in skipped:
-            click.echo(f"warning: skipped {name}: {reason}", err=True)
-        _write_outputs(run, config, inputs, skipped)
+    config = require_images(options.resolve_config(AttributeConfig, config_path, **flags))
+    inputs = api.prepare(config, unsafe=unsafe)  # every UserError, before the run folder
+    run = runs.create_run("attribute", inputs.loaded.name, to_dict(config), out, force)
+    with options.interruptible(run), options.progress_bar("attributing") as progress:
+        # streamed: each batch goes to the run folder as it comes (api.write_run)
+        skipped = api.write_run(run, inputs, config, api.attribution_batches(inputs, config, progress))
         if skipped:
+            files = len(inputs.paths) + len(inputs.skipped)
             click.echo(f"warning: skipped {len(skipped)} of {files} files", err=True)
     click.echo(f"wrote {run.path}")
-
-
-def start(command, step, config, unsafe, out, force):
-    """The image files of ``--images`` and the model, checked by ``step.prepare`` (every
-    UserError happens before the run folder), then the run folder: ``(inputs, run, skipped)``
-    with ``skipped`` the (file, reason) of each file no reader can open."""
-    import logging
-
-    import keras
-
-    from nnvisual import runs
-    from nnvisual.config import to_dict
-    from nnvisual.steps import attribute
-
-    if config.images is None:
-        raise click.UsageError("give --images PATH (an image file or a folder)")
-    paths, unreadable = attribute.list_images(config.images)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    keras.utils.set_random_seed(config.seed)
-    loaded = options.load_model(config.model, config.weights, unsafe)
-    inputs = step.prepare(loaded, config, paths)
-    run = runs.create_run(command, loaded.name, to_dict(config), out, force)
-    return inputs, run, [(p.name, "not an image OpenCV can read") for p in unreadable]
-
-
-def _write_outputs(run, config, inputs, skipped) -> None:
-    """Stream the batches: a figure per image as it comes, each batch's maps to the run's
-    temporary rows (memory does not grow with the folder), then the table, the maps and the grid."""
-    import numpy as np
-
-    from nnvisual.plots import attribution as plots
-    from nnvisual.steps import attribute as step
-
-    names = inputs.loaded.class_names
-    table, kept, image_names = [], [], []
-    with run.row_arrays() as maps:
-        with click.progressbar(length=len(inputs.paths), label="attributing",
-                               file=click.get_text_stream("stderr")) as bar:
-            for batch in step.attribute_batches(inputs, config):
-                for name, reason in batch.skipped:
-                    click.echo(f"\nwarning: skipped {name}: {reason}", err=True)
-                skipped.extend(batch.skipped)
-                for i, name in enumerate(batch.names):
-                    run.write_figure(f"figures/{name}.png", plots.image_figure(
-                        batch.images[i], name, names[batch.classes[i]], batch.probabilities[i],
-                        {method: m[i] for method, m in batch.maps.items()}))
-                    if len(kept) < GRID_IMAGES:
-                        kept.append((batch.images[i].copy(), name, names[batch.classes[i]],
-                                     batch.probabilities[i],
-                                     {k: m[i].copy() for k, m in batch.maps.items()}))  # not the batch
-                maps.append(**batch.maps)
-                image_names.extend(batch.names)
-                table.extend(step.rows(batch, names))
-                bar.update(len(batch.names) + len(batch.skipped))
-        if not table:
-            return
-        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, table)
-        run.write_npz_rows("attributions.npz", maps, images=np.array(image_names))
-    images, grid_names, classes, probabilities, grid_maps = zip(*kept, strict=True)
-    run.write_figure("figures/grid.png", plots.grid_figure(
-        images, grid_names, classes, probabilities,
-        {method: [m[method] for m in grid_maps] for method in config.methods}))
-    run.manifest.update(skipped=[name for name, _ in skipped], cam_layer=inputs.settings.layer,
-                        display=plots.DISPLAY_NOTE)

@@ -1,12 +1,12 @@
 """Options shared by several commands, the config-resolution step every command starts with,
-``--model`` resolution (a ``train`` run folder to its model file), the progress bar, and the
-interruptible block every command runs its work in."""
+the progress bar, and the interruptible block every command runs its work in."""
 
 import contextlib
 from pathlib import Path
 
 import click
 
+from nnvisual import choices
 from nnvisual.config import load_config
 
 config_option = click.option(
@@ -17,6 +17,11 @@ data_option = click.option(
     "--data", default=None, metavar="cifar10|DIR",
     help="Dataset: cifar10 (Keras download) or an image folder DIR/{train,test}/<class>/; "
          "default $NNVISUAL_DATA, else cifar10.")
+cache_option = click.option(
+    "--cache", type=click.Choice(choices.CACHE_MODES), default=None,
+    help="Image folders: memory decodes the whole folder once; none streams it from disk "
+         "(memory bounded whatever its size); auto (default): streams above memory_budget_mb "
+         "(2048) of decoded images.")
 out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
                           help="Run folder (default results/<command>-<name>-<time>/).")
 model_option = click.option(
@@ -31,19 +36,15 @@ unsafe_option = click.option(
     help="Allow a .keras model to run Python code when loaded (Lambda layers); only for trusted files.")
 force_option = click.option("--force", is_flag=True,
                             help="Replace --out if it is an earlier run of the same command.")
+shard_option = click.option(
+    "--shard", default=None, metavar="I/N",
+    help="Scan only block I of N (0 <= I < N) of the images, in whole batches; combine the N "
+         "runs with `nnvisual merge` (docs/distributed.md, \"Sharded scans\").")
 
 
 def resolve_config(cls, config_path, **flags):
     """The command's config: defaults < the file's section < the flags given (not None)."""
     return load_config(cls, config_path, flags)
-
-
-def load_model(spec: str, weights: str, unsafe: bool = False):
-    """``--model``: a named network, a model file, or a complete ``train`` run folder (its
-    ``model.keras`` with the class names it recorded); see :func:`nnvisual.api.load_model`."""
-    from nnvisual.api import load_model
-
-    return load_model(spec, weights, unsafe)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ import click
 
 from nnvisual import choices
 from nnvisual.commands import options
-from nnvisual.commands.attribute import shared_options, start
+from nnvisual.commands.attribute import require_images, shared_options
 from nnvisual.config import SanityConfig
 
 
@@ -28,41 +28,14 @@ def command(config_path, out, force, unsafe, **flags):
     \b
         nnvisual sanity --model results/train-plotka-.../ --images photos/ --max-images 16
     """
-    from nnvisual.steps import sanity as step
+    from nnvisual import runs
+    from nnvisual.api import _sanity as api
+    from nnvisual.config import to_dict
 
-    config = options.resolve_config(SanityConfig, config_path, **flags)
-    inputs, run, unread = start("sanity", step, config, unsafe, out, force)
+    config = require_images(options.resolve_config(SanityConfig, config_path, **flags))
+    inputs = api.prepare(config, unsafe=unsafe)  # every UserError, before the run folder
+    run = runs.create_run("sanity", inputs.explained.loaded.name, to_dict(config), out, force)
     with options.interruptible(run):
-        for name, reason in unread + list(inputs.skipped):
-            click.echo(f"warning: skipped {name}: {reason}", err=True)
-        result = step.check(inputs, config, lambda label: click.echo(f"  {label}", err=True))
-        _write_outputs(run, config, result)
+        api.compute(inputs, config, lambda done, total, stage: click.echo(f"  {stage}", err=True)
+                    ).write(run)
     click.echo(f"wrote {run.path}")
-
-
-def _write_outputs(run, config, result) -> None:
-    import numpy as np
-
-    from nnvisual.plots import sanity as plots
-    from nnvisual.sanity.similarity import METRICS
-    from nnvisual.steps import sanity as step
-
-    inputs = result.inputs
-    run.write_csv("tables/randomization.csv", *step.similarity_table(result, config))
-    run.write_csv("tables/faithfulness.csv", *step.faithfulness_table(result, config))
-    arrays = {f"original/{m}": v for m, v in result.original.items()}
-    arrays.update({f"{mode}/{m}": v for mode, by in result.maps.items() for m, v in by.items()})
-    arrays.update({f"{curve}/{m}": v for curve, by in result.curves.items() for m, v in by.items()})
-    run.write_npz("maps.npz", images=np.array(inputs.names), classes=inputs.classes, **arrays)
-    if "cascading" in result.maps:
-        run.write_figure("figures/cascading.png", plots.cascading_grid(
-            inputs.images[0], inputs.names[0], result.stages["cascading"],
-            {m: v[0] for m, v in result.original.items()},
-            {m: v[:, 0] for m, v in result.maps["cascading"].items()}))
-    for mode in result.maps:
-        run.write_figure(f"figures/similarity_{mode}.png", plots.similarity_curves(
-            mode, result.stages[mode], {metric: step.summary(result, config, mode, metric)
-                                        for metric in METRICS}))
-    run.write_figure("figures/faithfulness.png", plots.faithfulness_curves(result.curves))
-    run.manifest.update(images=list(inputs.names), stages=result.stages,
-                        cam_layer=inputs.explained.settings.layer)

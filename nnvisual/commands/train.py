@@ -30,13 +30,19 @@ from nnvisual.errors import UserError
 @click.option("--precision", type=click.Choice(choices.PRECISIONS), default=None,
               help="Arithmetic (weights stay float32). auto (default): mixed_bfloat16 with "
                    "TensorFlow on a CPU with Intel AMX, where it trains about 2x faster; else float32.")
-@click.option("--cache", type=click.Choice(choices.CACHE_MODES), default=None,
-              help="Image folders: memory decodes the whole folder once; none streams it from "
-                   "disk (memory bounded whatever its size); auto (default): streams above "
-                   "memory_budget_mb (2048) of decoded images.")
+@options.cache_option
 @click.option("--distribute", type=click.Choice(choices.DISTRIBUTIONS), default=None,
               help="data-parallel: each batch split evenly over all devices (JAX: "
                    "keras.distribution.DataParallel; TensorFlow: MirroredStrategy); default none.")
+@click.option("--coordinator", default=None, metavar="HOST:PORT",
+              help="Train on several processes or hosts (JAX; with --distribute data-parallel): "
+                   "where process 0 listens. Default: $KERAS_DISTRIBUTION_JOB_ADDRESSES.")
+@click.option("--num-processes", type=int, default=None,
+              help="How many processes train together. Default: $KERAS_DISTRIBUTION_NUM_PROCESSES, else 1.")
+@click.option("--process-id", type=int, default=None,
+              help="This process's index, 0 on the coordinator. Default: $KERAS_DISTRIBUTION_PROCESS_ID.")
+@click.option("--coordinator-timeout", type=float, default=None,
+              help="Seconds to wait for the coordinator and the other processes (default 60).")
 @options.data_option
 @options.seed_option
 @options.out_option
@@ -56,9 +62,8 @@ def command(config_path, data, out, force, resume, **flags):
     checkpoint, and --resume RUN_DIR continues. With --deterministic the same --seed gives
     the same history, byte for byte.
     """
-    from nnvisual import data as datasets
-    from nnvisual import distribute, runs, streaming, training
-    from nnvisual.steps import train as step
+    from nnvisual import distribute, multihost, runs
+    from nnvisual.api import _train as api
 
     if resume is not None:
         if config_path is not None or any(value is not None for value in flags.values()):
@@ -69,39 +74,31 @@ def command(config_path, data, out, force, resume, **flags):
         config = load_config(TrainConfig, None, run.manifest["config"])
         data = data or run.manifest["data"]
     else:
-        config = options.resolve_config(TrainConfig, config_path, **flags)
-    if config.deterministic:
-        step.enable_determinism(config.seed)
-    source = datasets.resolve_source(data)
-    dataset, streamed = streaming.open_dataset(source, config.cache, config.memory_budget_mb)
-    dataset, split = training.training_split(dataset, config)
-
-    with distribute.scope(config.distribute, config.batch_size) as devices:
-        run = _train(run if resume is not None else None, config, source, dataset, streamed, split,
-                     out, force, devices)
+        config = multihost.resolve(options.resolve_config(TrainConfig, config_path, **flags))
+    multihost.join(config)  # the other processes, before anything runs on a device
+    inputs = api.prepare(config, data)  # every UserError about the data, before the run folder
+    with distribute.scope(config.distribute, config.batch_size, len(inputs.split.x_fit)) as devices:
+        run = _train(run if resume is not None else None, config, inputs, out, force, devices)
     click.echo(f"wrote {run.path}")
 
 
-def _train(run, config, source, dataset, streamed, split, out, force, devices):
-    """Train in ``run`` (a resumed run, or None for a new one) on ``devices`` (None: the default
-    device), write the results and return the run."""
-    from nnvisual import runs, training
+def _train(run, config, inputs, out, force, devices):
+    """Train on prepared ``inputs`` in ``run`` (a resumed run, or None for a new one) on
+    ``devices`` (None: the default device), write the results and return the run."""
+    from nnvisual import multihost, runs, training
+    from nnvisual.api import _train as api
     from nnvisual.commands import checkpoints
     from nnvisual.interrupts import Interrupted, stop_on_signals
-    from nnvisual.steps import train as step
 
     if run is not None:
         run.manifest["status"] = "running"
         model, history = checkpoints.load(run)
         if model is None:  # stopped before the first checkpoint: start afresh in the same folder
-            model = training.new_model(config, split)
+            model = training.new_model(config, inputs.split)
     else:
-        run = runs.create_run("train", config.model, to_dict(config), out, force)
-        model, history = training.new_model(config, split), None
-        run.manifest.update(data=source, data_description=dataset.source, data_streamed=streamed,
-                            class_names=list(dataset.class_names),
-                            images={"fit": len(split.x_fit), "validation": len(split.x_val),
-                                    "test": len(dataset.x_test)})
+        run = runs.create_run("train", multihost.run_name(config), to_dict(config), out, force)
+        model, history = training.new_model(config, inputs.split), None
+        run.manifest.update(inputs.facts())
 
     run.manifest.update(precision=model.dtype_policy.name, devices=devices)
     click.echo(f"training {config.model} in {model.dtype_policy.name}")
@@ -111,25 +108,15 @@ def _train(run, config, source, dataset, streamed, split, out, force, devices):
 
     with runs.running(run, keep_on_failure=True), stop_on_signals() as stop:
         try:
-            result = step.train(model, dataset, split, config, history, checkpoint, stop,
-                                verbose=1 if sys.stdout.isatty() else 2)
+            result = api.compute(inputs, config, model, history, checkpoint, stop,
+                                 verbose=1 if sys.stdout.isatty() else 2, devices=devices)
         except Interrupted as exc:
             run.finish("interrupted")
             click.echo(f"Interrupted by {exc} after {run.manifest.get('epochs_done', 0)} of "
                        f"{config.epochs} epochs; continue with: nnvisual train --resume {run.path}",
                        err=True)
             raise click.exceptions.Exit(130) from None
-        _write_results(run, config, result)
+        result.write_results(run)  # model.keras: the last checkpoint, moved
         checkpoints.finish(run)
     return run
 
-
-def _write_results(run, config, result):
-    """tables/metrics.csv (Tables 1-2) and figures/curves.png (Figure 2)."""
-    from nnvisual.plots.training import training_curves
-    from nnvisual.steps import train as step
-
-    run.write_csv("tables/metrics.csv", *step.metrics_table(config.model, result))
-    title = step.curves_title(config, result.history, run.manifest["precision"])
-    run.write_figure("figures/curves.png", training_curves(result.history, title))
-    run.manifest["test"] = result.test

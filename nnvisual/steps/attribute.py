@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from nnvisual import attribution, data
+from nnvisual import attribution, data, shards
 from nnvisual.choices import CAM_METHODS
 from nnvisual.classes import resolve_class
 from nnvisual.config import AttributeConfig, settings_from
@@ -29,13 +29,16 @@ TABLE_HEADER = ("image", "method", "class", "class_name", "probability", "min", 
 RULE_METHODS = ("guided", "deconvnet", "guided-gradcam")  # go through deconv.Projector
 
 
+UNREADABLE = "not an image OpenCV can read"  # why a file set aside by list_images is skipped
+
+
 def list_images(spec: str) -> tuple[list[Path], list[Path]]:
     """``(readable, unreadable)`` image files of ``spec`` (a file or a folder, not recursive).
 
     A folder's files that OpenCV has no reader for (by their first bytes) are set aside, to be
-    skipped with a warning each: one bad file should not stop a folder of thousands. A file
-    that has a reader but fails to decode later is skipped the same way. UserError when there is
-    nothing to read."""
+    skipped with a warning each (:data:`UNREADABLE`): one bad file should not stop a folder of
+    thousands. A file that has a reader but fails to decode later is skipped the same way.
+    UserError when there is nothing to read."""
     path = Path(spec)
     if not path.exists():
         raise UserError(f"images not found: {spec}")
@@ -55,18 +58,22 @@ def list_images(spec: str) -> tuple[list[Path], list[Path]]:
 
 @dataclasses.dataclass(frozen=True)
 class AttributeInputs:
-    """Checked inputs: the model seen by the methods, the images and the class to explain."""
+    """Checked inputs: the model seen by the methods, the images and the class to explain, and
+    ``(file name, reason)`` of the files set aside before reading."""
 
     loaded: LoadedModel
     network: attribution.Network
     paths: tuple[Path, ...]
     target_class: int | None  # None: each image's top-1 class
     settings: attribution.Settings
+    skipped: tuple[tuple[str, str], ...] = ()
+    first: int = 0  # position of paths[0] among all the images (the start of a --shard block)
 
 
-def prepare(loaded: LoadedModel, config: AttributeConfig, paths) -> AttributeInputs:
+def prepare(loaded: LoadedModel, config: AttributeConfig, paths,
+            skipped: tuple[tuple[str, str], ...] = ()) -> AttributeInputs:
     """Check the class, the CAM layer, the occlusion window and that the ReLU-rule methods
-    support the model (UserError otherwise)."""
+    support the model (UserError otherwise); ``skipped``: the files set aside."""
     network = attribution.Network(loaded.model)
     target = (None if config.target_class == "auto"
               else resolve_class(config.target_class, loaded.class_names)[0])
@@ -82,7 +89,9 @@ def prepare(loaded: LoadedModel, config: AttributeConfig, paths) -> AttributeInp
         from nnvisual import deconv
 
         deconv.Projector(loaded.model, "guided").path(network.projection_target([0])[0])
-    return AttributeInputs(loaded, network, tuple(paths), target, settings)
+    block = shards.block(len(paths), config.shard, config.batch_size)  # all, or the shard's
+    return AttributeInputs(loaded, network, tuple(paths)[block.start:block.stop], target, settings,
+                           tuple(skipped), block.start)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +137,7 @@ def attribute_batches(inputs: AttributeInputs, config: AttributeConfig) -> Itera
         images = np.stack([data.resize(image, size) for image in images])
         x = model_inputs(loaded, images)
         baselines = model_inputs(loaded, attribution.baseline_images(images, config.baseline,
-                                                                     config.seed + start))
+                                                                     config.seed + inputs.first + start))
         probabilities = inputs.network.probabilities(x)
         classes = (probabilities.argmax(axis=1) if inputs.target_class is None
                    else np.full(len(x), inputs.target_class))

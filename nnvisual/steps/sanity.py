@@ -33,12 +33,14 @@ class SanityInputs:
     x: np.ndarray  # model inputs
     baselines: np.ndarray  # model inputs
     classes: np.ndarray  # the explained class of each image, kept under randomization
-    skipped: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, str], ...]  # (file name, reason) of the files that failed to decode
 
 
-def prepare(loaded: LoadedModel, config: SanityConfig, paths) -> SanityInputs:
-    """Check as ``attribute`` does and read the first ``config.max_images`` readable images."""
-    explained = attribute_step.prepare(loaded, config, paths)
+def prepare(loaded: LoadedModel, config: SanityConfig, paths,
+            skipped: tuple[tuple[str, str], ...] = ()) -> SanityInputs:
+    """Check as ``attribute`` does (``skipped``: the files set aside) and read the first
+    ``config.max_images`` readable images."""
+    explained = attribute_step.prepare(loaded, config, paths, skipped)
     names, images, skipped = attribute_step.read_files(paths[:config.max_images])
     if len(images) < 2:
         raise UserError(f"sanity checks need at least 2 readable images, got {len(images)}")
