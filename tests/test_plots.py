@@ -159,8 +159,8 @@ def test_layer_figure_shows_the_input_each_projection_and_its_receptive_field():
     assert first.get_edgecolor() == rgba(TAB10[0]) and second.get_edgecolor() == rgba(TAB10[1])
     assert not first.get_fill()
 
-    assert [axes[1, i].get_title() for i in (1, 2)] == ["field 5x5 px, 3x5 in the image",
-                                                         "field 5x5 px, 5x4 in the image"]
+    assert [axes[1, i].get_title() for i in (1, 2)] == ["field 5x5 px\n3x5 in the image",
+                                                         "field 5x5 px\n5x4 in the image"]
     # channel 5: rows 0..2 of the image, the 2 field rows above it were cut off: crop at the bottom
     crop = display(result.projections[0, 0:3, 2:7])
     np.testing.assert_array_equal(shown(axes[1, 1]), expected_field(crop, (5, 5), 2, 0))
@@ -203,8 +203,8 @@ def test_overview_figure_shows_each_layers_strongest_channel():
     # field row: only the strongest channel of each layer; conv2's 6x6 field lost 2 rows and 2
     # columns before the image's top-left corner, so its 4x4 crop sits at (2, 2) of the field
     assert len(axes[1, 0].patches) == 2
-    assert [axes[1, i].get_title() for i in (1, 2)] == ["field 5x5 px, 3x5 in the image",
-                                                         "field 6x6 px, 4x4 in the image"]
+    assert [axes[1, i].get_title() for i in (1, 2)] == ["field 5x5 px\n3x5 in the image",
+                                                         "field 6x6 px\n4x4 in the image"]
     crop = display(np.kron(grey, np.ones((2, 2, 1)))[0:4, 0:4])
     np.testing.assert_array_equal(shown(axes[1, 2]),
                                   expected_field(np.repeat(crop, 3, axis=2), (6, 6), 2, 2))

@@ -70,7 +70,7 @@ def _field_row(axes, image, boxes, projections, field_sizes):
                                     fill=False, lw=0.8, color=color))
         inside = f"{bottom - top}x{right - left}"
         whole = f"{size[0]}x{size[1]}"
-        title = f"field {whole} px" + ("" if whole == inside else f", {inside} in the image")
+        title = f"field {whole} px" + ("" if whole == inside else f"\n{inside} in the image")
         _show(axis, _field(projection, box, size, normalize=True), title, fontsize=7)
         for spine in axis.spines.values():
             spine.set_edgecolor(color)
