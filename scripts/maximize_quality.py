@@ -77,7 +77,7 @@ def save_figure(folder, method: str, index: int, name: str, images, plain, steps
 def main() -> None:
     import numpy as np
 
-    from nnvisual.commands.options import load_model
+    from nnvisual.api import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)

@@ -188,7 +188,7 @@ def test_a_missing_extra_is_one_line(monkeypatch):
 
 def test_a_folder_named_like_the_model_does_not_hide_it(isolated):
     """--model efficientnet-lite0 means the network even beside a folder of that name."""
-    from nnvisual.commands.options import load_model
+    from nnvisual.api import load_model
 
     (isolated / "efficientnet-lite0").mkdir()
     assert load_model("efficientnet-lite0", "imagenet").name == "efficientnet-lite0"
