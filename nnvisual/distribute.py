@@ -39,9 +39,8 @@ def data_parallel(batch_size: int, fit_images: int | None = None):
     if backend not in ("jax", "tensorflow"):
         raise UserError(f"--distribute data-parallel needs the jax or tensorflow backend (Keras 3 has no "
                         f"data-parallel training for {backend}); set KERAS_BACKEND=jax or tensorflow")
-    if fit_images is not None and fit_images < batch_size:
-        raise UserError(f"--distribute data-parallel trains on whole batches: {fit_images} training images "
-                        f"do not fill one batch of {batch_size}")
+    if fit_images is not None:
+        check_fills_batch(fit_images, batch_size)
     names = devices()
     if batch_size % len(names):
         raise UserError(f"--distribute data-parallel splits each batch evenly over {len(names)} devices: "
@@ -60,6 +59,14 @@ def data_parallel(batch_size: int, fit_images: int | None = None):
 
         with tf.distribute.MirroredStrategy(names).scope():
             yield names
+
+
+def check_fills_batch(fit_images: int, batch_size: int) -> None:
+    """UserError when ``fit_images`` training images do not fill one whole (global) batch: data
+    parallelism drops each epoch's partial batch, so no step could be taken."""
+    if fit_images < batch_size:
+        raise UserError(f"--distribute data-parallel trains on whole batches: {fit_images} training images "
+                        f"do not fill one batch of {batch_size}")
 
 
 def devices() -> list[str]:

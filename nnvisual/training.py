@@ -212,9 +212,8 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
     if done >= config.epochs:
         return history
     parallel = distribute.replicas() > 1  # inside distribute.data_parallel: whole batches only
-    if parallel and len(split.x_fit) < config.batch_size:
-        raise UserError(f"--distribute data-parallel trains on whole batches: {len(split.x_fit)} training "
-                        f"images do not fill one batch of {config.batch_size}")
+    if parallel:
+        distribute.check_fills_batch(len(split.x_fit), config.batch_size)
     train = distribute.this_process(input_pipeline(
         split.x_fit, split.y_fit, config.batch_size, shuffle_seed=config.seed + done,
         augment=augmenter(config, config.seed + done) if config.augment else None,
