@@ -39,7 +39,7 @@ class Batches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         chosen = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        images = streaming.decode(self.x[chosen]) if isinstance(self.x, ImageFiles) else self.x[chosen]
+        images = streaming.pixels(self.x, chosen)
         if self.augment is not None:
             rng = np.random.default_rng((self.augment.seed, self.epoch, index))
             images = self.augment.apply(images, rng)

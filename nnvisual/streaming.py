@@ -76,6 +76,12 @@ def decode(files: ImageFiles) -> np.ndarray:
     return images
 
 
+def pixels(images: np.ndarray | ImageFiles, indices) -> np.ndarray:
+    """The uint8 images at ``indices`` of ``images``, decoded (:func:`decode`) if streamed."""
+    chosen = images[np.asarray(indices)]
+    return decode(chosen) if isinstance(chosen, ImageFiles) else chosen
+
+
 def decoder(size: tuple[int, int]):
     """A ``tf.data`` map function ``(path, label) -> (image, label)``: the file decoded and
     resized as :func:`decode` does (OpenCV releases the GIL while it decodes)."""

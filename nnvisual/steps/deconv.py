@@ -84,12 +84,6 @@ def prepare(loaded: LoadedModel, config: DeconvConfig, image: np.ndarray, image_
                                scanned=shards.block(len(chosen), config.shard, SCAN_BATCH))
 
 
-def pixels(images: np.ndarray | streaming.ImageFiles, indices) -> np.ndarray:
-    """The uint8 images at ``indices`` of ``images``, decoded from their files if streamed."""
-    chosen = images[np.asarray(indices)]
-    return streaming.decode(chosen) if isinstance(chosen, streaming.ImageFiles) else chosen
-
-
 def top_channels(inputs: DeconvInputs, config: DeconvConfig) -> dict[str, np.ndarray]:
     """Each layer's ``config.top_k`` strongest channels on the image, as :func:`project` finds
     them (the same forward pass), without projecting them: what a ``--shard`` run scans."""
@@ -105,7 +99,7 @@ def scan(inputs: DeconvInputs, channels_by_layer: dict) -> list[TopCandidates]:
     prepare_batch, positions = model_input(inputs.loaded), inputs.scanned
 
     def read(start):
-        return prepare_batch(pixels(inputs.dataset_images,
+        return prepare_batch(streaming.pixels(inputs.dataset_images,
                                     range(start, min(start + SCAN_BATCH, positions.stop))))
 
     with ThreadPoolExecutor(max_workers=1) as reader:
@@ -151,8 +145,8 @@ def project(inputs: DeconvInputs, config: DeconvConfig,
         raise UserError("the shards scanned other channels than the model's strongest on the "
                         "image: were they run with another model file or image?")
     tops = project_top(inputs.projector, candidates,
-                       lambda indices: prepare_batch(pixels(images, indices)), config.mode)
-    shown = {top.layer: np.stack([[data.resize(shown, size) for shown in pixels(images, row)]
+                       lambda indices: prepare_batch(streaming.pixels(images, indices)), config.mode)
+    shown = {top.layer: np.stack([[data.resize(shown, size) for shown in streaming.pixels(images, row)]
                                   for row in top.indices]) for top in tops}
     progress(total, total, "done")
     return DeconvResult(inputs, layers, tops, shown)
