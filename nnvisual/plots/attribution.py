@@ -51,8 +51,9 @@ def image_figure(image: np.ndarray, name: str, class_name: str, probability: flo
 def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.ndarray]):
     """Rows: images; columns: the image, then each method's map over it."""
     rows, methods = len(images), list(maps)
-    figure, axes = plt.subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1),
-                                                                 1.9 * rows + 0.4), squeeze=False)
+    height = 1.9 * rows + 0.4  # 0.4 inch above the panels for the display note
+    figure, axes = plt.subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1), height),
+                                squeeze=False)
     for row in range(rows):
         axes[row, 0].imshow(images[row], interpolation="nearest")
         _panel(axes[row, 0], f"{names[row]}\n{class_names[row]} {probabilities[row]:.2f}")
@@ -60,5 +61,5 @@ def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.nd
             _overlay(axes[row, column], images[row], maps[method][row])
             _panel(axes[row, column], method if row == 0 else None)
     figure.suptitle(DISPLAY_NOTE, fontsize=7)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))  # tight_layout alone ignores the suptitle
     return figure
