@@ -82,18 +82,19 @@ def pixels(images: np.ndarray | ImageFiles, indices) -> np.ndarray:
     return decode(chosen) if isinstance(chosen, ImageFiles) else chosen
 
 
-def decoder(size: tuple[int, int]):
-    """A ``tf.data`` map function ``(path, label) -> (image, label)``: the file decoded and
-    resized as :func:`decode` does (OpenCV releases the GIL while it decodes)."""
+def batch_decoder(size: tuple[int, int]):
+    """A ``tf.data`` map function ``(paths, labels) -> (images, labels)`` for a batch of file
+    names: :func:`decode` in one call per batch (per file, ``tf.numpy_function``'s overhead cost
+    more CPU than the decoding of a 32x32 JPEG; docs/performance.md, "Streamed image folders")."""
     import tensorflow as tf
 
-    def read(path: bytes) -> np.ndarray:
-        return data.resize(data.read_image(path.decode()), size)
+    def read(paths: np.ndarray) -> np.ndarray:
+        return decode(ImageFiles(np.char.decode(paths.astype(bytes)), size))
 
-    def load(path, label):
-        image = tf.numpy_function(read, [path], tf.uint8, stateful=False)
-        image.set_shape((*size, 3))
-        return image, label
+    def load(paths, labels):
+        images = tf.numpy_function(read, [paths], tf.uint8, stateful=False)
+        images.set_shape((None, *size, 3))
+        return images, labels
 
     return load
 
@@ -113,8 +114,8 @@ def channel_means(files: ImageFiles, batch_size: int = 256) -> np.ndarray:
 @contextlib.contextmanager
 def read_errors():
     """A file that cannot be read mid-stream ends in one line, as it does when decoding up front
-    (the ``tf.data`` error wraps :func:`nnvisual.data.read_image`'s message; without TensorFlow
-    imported no ``tf.data`` pipeline ran, and :func:`decode`'s own line passes unchanged)."""
+    (the ``tf.data`` error wraps :func:`decode`'s line, which passes unchanged where no ``tf.data``
+    pipeline ran)."""
     tf_data_error = sys.modules["tensorflow"].errors.OpError if "tensorflow" in sys.modules else ()
     try:
         yield
@@ -123,4 +124,4 @@ def read_errors():
                      if "UserError:" in line), None)
         if line is None:
             raise
-        raise UserError(f"{line.partition('UserError:')[2].strip()} (while streaming)") from None
+        raise UserError(line.partition("UserError:")[2].strip()) from None

@@ -89,8 +89,9 @@ def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
                      drop_remainder: bool = False):
     """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch.
 
-    Streamed images (:class:`~nnvisual.streaming.ImageFiles`) are shuffled as file names, then
-    decoded in parallel; tf.data's shuffle draws the same order for names as for the images.
+    Streamed images (:class:`~nnvisual.streaming.ImageFiles`) are shuffled and batched as file
+    names, then decoded a batch at a time, batches in parallel; tf.data's shuffle draws the same
+    order for names as for the images.
     """
     import tensorflow as tf
 
@@ -98,9 +99,9 @@ def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
     dataset = tf.data.Dataset.from_tensor_slices((x.paths if streamed else x, y))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    if streamed:
-        dataset = dataset.map(streaming.decoder(x.size), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if streamed:
+        dataset = dataset.map(streaming.batch_decoder(x.size), num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
         def augment_batch(images, labels):
             # layer by layer: Keras' preprocessing layers then run as TensorFlow ops inside

@@ -73,11 +73,16 @@ def test_a_streamed_epoch_is_the_in_memory_epoch_batch_for_batch(image_folder):
     assert not np.array_equal(*epochs)
 
 
-def test_a_damaged_file_mid_stream_is_one_line(image_folder):
+@pytest.mark.parametrize("read", [
+    lambda x, y: training.channel_means(x),
+    lambda x, y: list(training.input_pipeline(x, y, 4)),  # tf.data's batches on TensorFlow
+], ids=["channel-means", "input-pipeline"])
+def test_a_damaged_file_mid_stream_is_one_line(image_folder, read):
     (image_folder / "train" / "dog" / "0003.png").write_bytes(b"not a png")
     streamed, _ = streaming.open_dataset(str(image_folder), "none", 0)
-    with pytest.raises(UserError, match=r"cannot read .*0003\.png.*\(while streaming\)") as error:
-        training.channel_means(streamed.x_train)
+    with pytest.raises(UserError, match=r"cannot read .*0003\.png.*\(while streaming\)$") as error:
+        with streaming.read_errors():
+            read(streamed.x_train, streamed.y_train)
     assert "\n" not in str(error.value)
 
 
