@@ -12,6 +12,7 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - startup: each command's seconds from process start to its run folder, on JAX with
   TensorFlow hidden or installed vs imported first (scripts/bench_startup.py).
 
+After the table, each speed goal the issues set, against its measured ratio (scripts/bench_goals.py).
 train and score-bow read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
     python scripts/bench.py [--only train,deconv] [--quick] [--out FILE.csv]
@@ -30,6 +31,7 @@ import time
 import traceback
 from pathlib import Path
 
+import bench_goals
 import bench_harness
 
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
@@ -147,6 +149,7 @@ def main() -> int:
     if rows:
         print(f"\nmachine: {machine}\nversions: {versions_text}\n")
         print(bench_harness.format_table(rows, rss))
+        print(f"\ngoals (the issues' bounds on these ratios):\n{bench_goals.report(rows)}")
         write_csv(out, rows, rss, machine, versions_text)
         print(f"\nwrote {out} ({time.perf_counter() - start:.0f} s in all)")
     if failed:

@@ -21,7 +21,7 @@ images are scored by nnvisual's Lite0: the mean probability of class 284 (the tw
 Quality per second (issue 19): on plotka and on EfficientNet-Lite0, the seconds (wall and CPU,
 compilation included) and steps each update rule takes to come within 1% of the mean logit the
 study's rule reaches after S steps (``convergence_rows``): the study's rule, Adam on the pixels,
-lucid's fft + decorrelated colour + Adam.
+lucid's fft + decorrelated colour + Adam, and tf-keras-vis.
 
 Rates are image-steps (n x S) per second of the median of ``repeats`` alternating runs, each
 including tracing/compilation (what a user waits for); the lucent row also gives the rate after
@@ -65,11 +65,13 @@ def seed_approach(objective, initial, steps, step_size):
     return np.stack(results)
 
 
-def tf_keras_vis_approach(objective, initial, steps, step_size):
-    """tf-keras-vis ActivationMaximization on the same logits (RMSprop, its default optimizer)."""
+def tf_keras_vis_approach(objective, initial, steps, step_size, progress=None):
+    """tf-keras-vis ActivationMaximization on the same logits (RMSprop, its default optimizer);
+    ``progress(t, logits)`` with the logits after t updates, as tf-keras-vis tells its callbacks."""
     import keras
     import tensorflow as tf
     from tf_keras_vis.activation_maximization import ActivationMaximization
+    from tf_keras_vis.activation_maximization.callbacks import Callback
     from tf_keras_vis.utils.scores import CategoricalScore
 
     inputs = keras.Input(initial.shape[1:])
@@ -78,8 +80,13 @@ def tf_keras_vis_approach(objective, initial, steps, step_size):
     model = keras.Model([inputs], objective.scores(preprocessed)[0])
     maximization = ActivationMaximization(model, clone=False)
     score = CategoricalScore([objective.class_index] * len(initial))
+
+    class Progress(Callback):
+        def __call__(self, step, values, grads, scores, model_outputs, **kwargs):
+            progress(step, keras.ops.convert_to_numpy(scores[0]))
+
     return maximization(score, seed_input=initial, steps=steps, input_range=(None, None),
-                        input_modifiers=[], regularizers=[],
+                        input_modifiers=[], regularizers=[], callbacks=[Progress()] if progress else [],
                         optimizer=tf.keras.optimizers.RMSprop(learning_rate=step_size, rho=0.999))
 
 
@@ -186,8 +193,10 @@ def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: 
     """Quality per second (issue 19): the mean logit the study's rule reaches in ``steps`` steps
     of 1 (the seed's eager loop where ``seed_loop``, else nnvisual's), and the seconds and steps
     each update rule takes to reach it within as many steps: the study's rule, Adam on the
-    pixels (step 1), lucid's fft + decorrelated colour + Adam 0.05 (no transforms). Ratios are
-    to the study rule's seconds (below 1: reaches the logit sooner)."""
+    pixels (step 1), lucid's fft + decorrelated colour + Adam 0.05 (no transforms), and
+    tf-keras-vis's RMSprop where it is installed. Ratios are to the study rule's seconds (below
+    1: reaches the logit sooner)."""
+    import importlib.util
     import time
 
     import numpy as np
@@ -213,6 +222,9 @@ def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: 
         "fft + decorrelate + Adam": lambda progress: render_parametrized(
             objective, parameters, "fft", True, size, steps, LUCID["learning_rate"],
             progress=progress)}
+    if importlib.util.find_spec("tf_keras_vis"):
+        methods["tf-keras-vis"] = lambda progress: tf_keras_vis_approach(
+            objective, initial, steps, STEP_SIZE, progress)
     reached = {label: until_reached(method, target) for label, method in methods.items()}
     if seed_loop:
         reached = {"seed (eager, 1 image at a time)": seed, **reached}

@@ -1,0 +1,87 @@
+"""The speed goals the issues set, checked against a ``make bench`` run's rows.
+
+Each goal is a ratio of two rows of one benchmark (or one row's own value), with the bound the
+issue asks for; ``report(rows)`` prints one line per goal: the measured value, the bound, and
+whether it is met. A goal whose rows the run did not produce (a benchmark left out with
+``--only``, an optional reference library not installed) is listed as not measured.
+"""
+
+import dataclasses
+import math
+import re
+
+from bench_harness import Row
+
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """``variant``'s ``metric`` in ``benchmark`` (regular expressions matched in full), divided by
+    ``versus``'s where given, at least ``at_least`` or at most ``at_most``; ``text`` says it."""
+
+    issue: str
+    text: str
+    benchmark: str
+    variant: str
+    metric: str
+    versus: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.text} {'>=' if self.at_least is not None else '<='} {self.at_least or self.at_most}"
+
+    def met(self, value: float) -> bool:
+        return (self.at_least is None or value >= self.at_least) and (
+            self.at_most is None or value <= self.at_most)
+
+
+SEED = r"seed \(eager, 1 image at a time\)"
+GOALS = (
+    Goal("#19", "train: nnvisual default / plain fit, images/s",
+         "train", r"nnvisual \(.*\)", "images/s", versus="keras-baseline", at_least=1.3),
+    Goal("#19", "train: nnvisual default, fraction of the matmul peak of its type",
+         "train", r"nnvisual \(.*\)", r"fraction of .* matmul peak", at_least=0.6),
+    Goal("#3, #19", "deconv VGG16: nnvisual / per-channel loop, projections/s",
+         r"deconv VGG16 .*", "nnvisual", "projections/s", versus="per-channel loop", at_least=5),
+    Goal("#19", "maximize plotka: nnvisual / tf-keras-vis, image-steps/s",
+         r"maximize plotka \d+x\d+", "nnvisual", "image-steps/s", versus="tf-keras-vis", at_least=5),
+    Goal("#19", "maximize VGG16: nnvisual / the study's loop, image-steps/s",
+         r"maximize vgg16 \d+x\d+", "nnvisual", "image-steps/s", versus=SEED, at_least=3),
+    Goal("#19", "maximize VGG16: nnvisual / tf-keras-vis, image-steps/s",
+         r"maximize vgg16 \d+x\d+", "nnvisual", "image-steps/s", versus="tf-keras-vis", at_least=3),
+    Goal("#15", "maximize Lite0, lucid's recipe: nnvisual / torch-lucent, image-steps/s after the first",
+         r"maximize lite0 fft .*", "nnvisual", "image-steps/s after the first", versus="torch-lucent",
+         at_least=1),
+    Goal("#19", "score-bow: whole scoring / SIFT alone, seconds",
+         r"score-bow .*", r"whole score-bow scoring \(no cache\)", "seconds",
+         versus=r"SIFT alone \(baseline\)", at_most=1.5),
+)
+
+
+def _value(rows: list[Row], benchmark: str, variant: str, metric: str) -> float | None:
+    found = [row.value for row in rows if re.fullmatch(benchmark, row.benchmark)
+             and re.fullmatch(variant, row.variant) and re.fullmatch(metric, row.metric)]
+    return found[0] if found else None
+
+
+def measure(goal: Goal, rows: list[Row]) -> float | None:
+    """The goal's measured value in ``rows`` (None: not measured)."""
+    value = _value(rows, goal.benchmark, goal.variant, goal.metric)
+    if goal.versus is None or value is None:
+        return value
+    versus = _value(rows, goal.benchmark, goal.versus, goal.metric)
+    return None if not versus else value / versus
+
+
+def report(rows: list[Row]) -> str:
+    """One line per goal: issue, goal, measured value, met / NOT MET / not measured."""
+    width = max(len(goal.describe()) for goal in GOALS)
+    lines = [f"{'issue':<8} {'goal':<{width}} {'measured':>9}  verdict"]
+    for goal in GOALS:
+        value = measure(goal, rows)
+        if value is None or math.isnan(value):
+            lines.append(f"{goal.issue:<8} {goal.describe():<{width}} {'-':>9}  not measured")
+        else:
+            lines.append(f"{goal.issue:<8} {goal.describe():<{width}} {value:>9.3g}  "
+                         f"{'met' if goal.met(value) else 'NOT MET'}")
+    return "\n".join(lines)
