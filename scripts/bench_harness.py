@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any script imports TensorFlow
+import nnvisual  # noqa: E402, F401 -- its TensorFlow settings (oneDNN on x86-64) before TensorFlow
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import nnvisual  # noqa: E402, F401 -- before TensorFlow, as a user's process imports them (oneDNN)
 
 SHARED_CIFAR = Path(os.environ.get("NNVISUAL_DATA", "")) if os.environ.get("NNVISUAL_DATA") else None
 
