@@ -3,7 +3,10 @@ function of the input, their gradients, and the split of the network at a featur
 CAM family). Everything goes through ``keras.ops`` and :mod:`nnvisual.gradients`, so it runs on
 each Keras backend and on any functional graph (sub-models are cut from the model's own tensors:
 the tail model takes the input and the feature map, so paths that skip the feature map still
-see the input)."""
+see the input). The scores and the feature maps are computed by the model's inference-only copy
+(:func:`nnvisual.inference_model.for_inference`: batch normalizations folded, depthwise
+convolutions shifted on JAX), made from the weights the model has when the network is made;
+DeconvNet and guided backpropagation project through the model itself."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from keras import ops
 
 from nnvisual import gradients
 from nnvisual.errors import UserError
+from nnvisual.inference_model import for_inference
 
 
 def _is_softmax(layer) -> bool:
@@ -45,22 +49,26 @@ class Network:
 
     def __init__(self, model):
         self.model = model
-        last = model.layers[-1]
-        self.softmax_output = _is_softmax(last)
-        self._linear = None
-        if not self.softmax_output:
-            self._before = model.outputs[0]
-        elif isinstance(last, keras.layers.Dense):  # VGG16: Dense(1000, activation="softmax")
-            self._before = _node(model, last).input_tensors[0]
-            self._linear = (last.kernel, last.bias)
-        else:
-            self._before = _node(model, last).input_tensors[0]
-        self._scores_model = keras.Model(model.inputs, self._before)
+        self.softmax_output = _is_softmax(model.layers[-1])
+        self._inference = for_inference(model)
+        self._before, self._linear = self._scores_in(self._inference)
+        self._scores_model = keras.Model(self._inference.inputs, self._before)
         self._compiled = {}
         self.input_size = tuple(model.input_shape[1:3])
         self.num_classes = int(model.output_shape[-1])
 
     # -- scores ------------------------------------------------------------------------------
+    def _scores_in(self, model):
+        """``(tensor, linear)``: the tensor of ``model``'s graph before its softmax, and the
+        softmax Dense layer's ``(kernel, bias)`` that turns it into logits (None: it is them)."""
+        last = model.layers[-1]
+        if not self.softmax_output:
+            return model.outputs[0], None
+        before = _node(model, last).input_tensors[0]
+        if isinstance(last, keras.layers.Dense):  # VGG16: Dense(1000, activation="softmax")
+            return before, (last.kernel, last.bias)
+        return before, None
+
     def _to_logits(self, z):
         if self._linear is None:
             return z
@@ -150,9 +158,12 @@ class Network:
     def _split(self, layer: str):
         key = ("split", layer)
         if key not in self._compiled:
-            feature = _node(self.model, self.model.get_layer(layer)).output_tensors[0]
-            head = keras.Model(self.model.inputs, feature)
-            tail = keras.Model([self.model.inputs[0], feature], self._before)
+            copy = self._inference
+            if layer not in {operation.name for operation in copy.layers}:  # a folded conv
+                copy = for_inference(self.model, keep=(layer,))
+            feature = _node(copy, copy.get_layer(layer)).output_tensors[0]
+            head = keras.Model(copy.inputs, feature)
+            tail = keras.Model([copy.inputs[0], feature], self._scores_in(copy)[0])
             self._compiled[key] = head, tail
         return self._compiled[key]
 

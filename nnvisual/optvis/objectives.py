@@ -11,7 +11,9 @@ without touching the user's model:
   linear activation, built from its config and weights, is applied to the same input;
 - a model whose last layer is linear already outputs the logits.
 
-A new ``keras.Model`` shares the original layers (and so their weights); nothing is mutated.
+The scores are read from the model's inference-only copy (:func:`nnvisual.inference_model.for_inference`:
+batch normalizations folded into their convolutions, depthwise convolutions shifted on JAX), made
+when the objective is made, from the weights the model has then; nothing is mutated.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from keras import ops
 
 from nnvisual.choices import OBJECTIVES
 from nnvisual.errors import UserError
+from nnvisual.inference_model import for_inference
 from nnvisual.models import activation_name
 
 
@@ -65,7 +68,7 @@ class ClassObjective:
         if not 0 <= class_index < outputs:
             raise UserError(f"class {class_index} is out of range for a model with {outputs} "
                             "outputs")
-        self.scores = logits_and_probabilities(model)
+        self.scores = logits_and_probabilities(for_inference(model))
         self.class_index = class_index
         self.kind = kind
         self.preprocess = preprocess

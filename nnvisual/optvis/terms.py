@@ -3,7 +3,9 @@
 terms, and their weighted sums.
 
 Every term gives one value per image of the batch, read from ONE model that outputs the logits,
-the probabilities and every layer the terms name (built once; the user's model is not changed):
+the probabilities and every layer the terms name, built once on the model's inference-only copy
+(:func:`nnvisual.inference_model.for_inference`, keeping the layers the terms name; the user's
+model is not changed):
 
 - ``class``: the class's logit or softmax probability (as :class:`ClassObjective`);
 - ``channel``: the mean over positions of one channel of a feature-map layer; a term may name
@@ -26,6 +28,7 @@ import numpy as np
 from keras import ops
 
 from nnvisual.errors import UserError
+from nnvisual.inference_model import for_inference
 from nnvisual.optvis.objectives import logits_and_probabilities
 
 
@@ -123,10 +126,10 @@ class Objective:
         shapes = {layer: tuple(known[layer].output.shape[1:]) for layer in layers}
         for _, term in terms:
             _check_term(term, shapes.get(term.layer), outputs)
-        scores = logits_and_probabilities(model)
-        self.model = keras.Model(scores.inputs, [*scores.outputs,
-                                                 *(known[layer].output for layer in layers)],
-                                 name=f"{model.name}_objective")
+        inference = for_inference(model, keep=layers)
+        scores = logits_and_probabilities(inference)
+        self.model = keras.Model(scores.inputs, [*scores.outputs, *(
+            inference.get_layer(layer).output for layer in layers)], name=f"{model.name}_objective")
         self.layers = layers
         self.terms = terms
         self.preprocess = preprocess
