@@ -29,6 +29,7 @@ import numpy as np
 
 from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.errors import UserError
+from nnvisual.padding import same_padding
 from nnvisual.torch_weights import read_state_dict, verify_sha256
 
 BN_EPSILON = 1e-3
@@ -79,12 +80,6 @@ def _blocks(state: dict[str, np.ndarray]) -> list[tuple[str, int, int, bool]]:
     return blocks
 
 
-def _same_pads(size: int, kernel: int) -> tuple[int, int]:
-    """TensorFlow "same" padding of a stride-2 convolution on ``size`` pixels (before, after)."""
-    total = max((-(-size // 2) - 1) * 2 + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 def _conv(x, name, weight, stride, size, depthwise=False):
     """A bias-free convolution (``weight`` in PyTorch's layout) with TF "same" padding."""
     from keras import layers
@@ -92,7 +87,7 @@ def _conv(x, name, weight, stride, size, depthwise=False):
     kernel = weight.shape[-1]
     padding = "same"
     if stride == 2:
-        x = layers.ZeroPadding2D((_same_pads(size, kernel),) * 2, name=f"{name}_pad")(x)
+        x = layers.ZeroPadding2D((same_padding(size, kernel, 2),) * 2, name=f"{name}_pad")(x)
         padding = "valid"
     if depthwise:
         layer = layers.DepthwiseConv2D(kernel, stride, padding=padding, use_bias=False, name=name)

@@ -16,14 +16,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from nnvisual.padding import same_padding
+
 FASTER_ON = ("jax",)  # the backends where the shifted sum beats the native op (measured above)
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's "same" padding (before, after) of one axis, which Keras uses on every
-    backend: the output has ``ceil(size / stride)`` positions, the odd pixel goes after."""
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def shifted_depthwise_conv(x, kernel, strides: tuple[int, int], padding: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnvisual import data, efficientnet_lite, models
+from nnvisual import data, efficientnet_lite, models, padding
 from nnvisual.errors import UserError
 from nnvisual.torch_weights import read_state_dict
 from tests.torch_reference import import_timm, timm_state_dict
@@ -89,13 +89,13 @@ def test_maximize_cli_runs_on_efficientnet_lite0(cli):
 
 @pytest.mark.parametrize("size,kernel", [(224, 3), (112, 3), (56, 5), (28, 3), (14, 5), (15, 5), (9, 3)])
 def test_stride_2_padding_is_tensorflows_same(size, kernel):
-    """Padding by ``_same_pads`` then a valid convolution equals TensorFlow's own "SAME"."""
+    """Padding by ``padding.same_padding`` then a valid convolution equals TensorFlow's own "SAME"."""
     import tensorflow as tf
 
     rng = np.random.default_rng(size + kernel)
     x = rng.normal(size=(1, size, size, 2)).astype(np.float32)
     weights = rng.normal(size=(kernel, kernel, 2, 1)).astype(np.float32)
-    pads = efficientnet_lite._same_pads(size, kernel)
+    pads = padding.same_padding(size, kernel, 2)
     padded = np.pad(x, ((0, 0), pads, pads, (0, 0)))
     ours = tf.nn.conv2d(padded, weights, strides=2, padding="VALID").numpy()
     np.testing.assert_allclose(ours, tf.nn.conv2d(x, weights, strides=2, padding="SAME").numpy(),

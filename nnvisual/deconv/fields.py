@@ -4,13 +4,13 @@ that holds them (so a unit can be computed exactly on a crop of the image)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import keras
 from keras import layers as kl
 
 from nnvisual import graph
 from nnvisual.errors import UserError
+from nnvisual.padding import same_padding
 
 _CONV = (kl.Conv2D, kl.DepthwiseConv2D, kl.SeparableConv2D)
 _POOL = (kl.MaxPooling2D, kl.AveragePooling2D)
@@ -61,10 +61,6 @@ class ReceptiveField:
         return (*corner, *sides)
 
 
-def _same_padding(kernel, stride, n) -> int:
-    return max((math.ceil(n / stride) - 1) * stride + kernel - n, 0) // 2
-
-
 def _window_step(layer, field, n):
     """Field after a convolution or pooling layer whose input has spatial size ``n``."""
     if isinstance(layer, _CONV):
@@ -79,7 +75,7 @@ def _window_step(layer, field, n):
     size, jump, offset = list(field.size), list(field.jump), list(field.offset)
     for axis in (0, 1):
         k, s = kernel[axis], strides[axis]
-        before = _same_padding(k, s, n[axis]) if layer.padding == "same" else 0
+        before = same_padding(n[axis], k, s)[0] if layer.padding == "same" else 0
         offset[axis] += before * jump[axis]
         size[axis] += (k - 1) * jump[axis]
         jump[axis] *= s
