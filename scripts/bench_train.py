@@ -21,7 +21,6 @@ computes in.
 """
 
 import statistics
-import time
 
 import bench_harness
 from bench_harness import Row
@@ -30,37 +29,6 @@ SIZES = {"default": {"images": 5000, "repeats": 7}, "quick": {"images": 500, "re
 BASELINE = "keras-baseline"
 FLOAT32 = "nnvisual pipeline, float32"
 CEILING = "nnvisual pipeline, float32, no augmentation (ceiling)"
-
-
-def forward_flops(model) -> int:
-    """Multiply-adds x 2 of one image's forward pass through the Conv2D and Dense layers."""
-    import keras
-    import numpy as np
-
-    flops = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            height, width, channels_out = layer.output.shape[1:]
-            kh, kw, channels_in, _ = layer.kernel.shape
-            flops += 2 * height * width * kh * kw * channels_in * channels_out
-        elif isinstance(layer, keras.layers.Dense):
-            flops += 2 * int(np.prod(layer.kernel.shape))
-    return flops
-
-
-def matmul_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
-    """The machine's matrix-multiply rate (GFLOP/s) in ``dtype``, best of ``repeats``."""
-    import tensorflow as tf
-
-    a = tf.cast(tf.random.normal((n, n)), dtype)
-    b = tf.cast(tf.random.normal((n, n)), dtype)
-    tf.linalg.matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.linalg.matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
 
 
 def run(images: int, repeats: int) -> list[Row]:
@@ -111,8 +79,8 @@ def run(images: int, repeats: int) -> list[Row]:
     accuracy = {name: training.evaluate(model, dataset.x_test, dataset.y_test)["accuracy"]
                 for name, model in models.items()}
     rows += bench_harness.ratio_rows("train", f"test accuracy, {repeats + 1} epochs", accuracy, BASELINE)
-    peaks = {dtype: matmul_gflops(dtype) for dtype in ("float32", "bfloat16")}
-    train_flops = 3 * forward_flops(baseline)  # forward + backward ~ 3x forward
+    peaks = {dtype: bench_harness.matmul_gflops(dtype) for dtype in ("float32", "bfloat16")}
+    train_flops = 3 * bench_harness.forward_flops(baseline)  # forward + backward ~ 3x forward
     gflops = {name: len(x) / seconds * train_flops / 1e9 for name, seconds in comparison.medians().items()}
     rows += bench_harness.ratio_rows("train", "GFLOP/s", gflops, BASELINE)
     compute_dtypes = {name: "bfloat16" if policy == "mixed_bfloat16" else "float32"

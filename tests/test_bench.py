@@ -152,4 +152,35 @@ def test_attribute_benchmark_quick_rows_against_the_references():
         ("attribute gradcam", "nnvisual", "max |difference| / max |value|")]
     rates = [row for row in rows if row.metric == "images/s"]
     assert all(row.value > 0 for row in rates) and rates[0].ratio_to_baseline == 1.0
-    assert all(row.value <= 1e-4 for row in rows if row.metric.startswith("max"))
+    differences = {row.benchmark: row.value for row in rows if row.metric.startswith("max")}
+    assert differences["attribute gradcam"] <= 1e-4
+    # captum's float32 saliency of these photos is 4.0e-2 of its scale from a float64
+    # evaluation, nnvisual's (oneDNN) 1.8e-3 (docs/attribution.md, "oneDNN's float32 gradient")
+    assert differences["attribute saliency"] <= 5e-2
+
+
+def test_forward_flops_counts_the_multiply_adds_of_convolutions_and_dense_layers():
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(5, 3, padding="same"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    # conv: 4x4 outputs x 3x3x2 inputs x 5 channels; dense: 2x2x5 inputs x 3 outputs
+    assert bench_harness.forward_flops(model) == 2 * (4 * 4 * 3 * 3 * 2 * 5) + 2 * (20 * 3)
+
+
+def test_after_first_rows_take_the_one_step_run_from_the_whole_run():
+    import bench_maximize
+
+    comparison = Comparison(
+        wall={"a": [10.0, 11.0, 30.0], "a (1 step)": [2.0, 2.0, 2.0],
+              "b": [5.0, 5.0, 5.0], "b (1 step)": [1.0, 1.0, 9.0]},
+        cpu={"a": [20.0, 20.0, 20.0], "a (1 step)": [4.0, 4.0, 4.0],
+             "b": [6.0, 6.0, 6.0], "b (1 step)": [2.0, 2.0, 2.0]}, outputs={})
+    rows = bench_maximize.after_first_rows("m", ("a", "b"), 2, 5, comparison, "a")
+    values = {(row.variant, row.metric): (row.value, row.ratio_to_baseline) for row in rows}
+    # 2 images x 4 steps after the first, over the medians' difference
+    assert values["a", "image-steps/s after the first"] == pytest.approx((8 / 9, 1.0))
+    assert values["b", "image-steps/s after the first"] == pytest.approx((2.0, 2.25))
+    assert values["b", "CPU s per image-step after the first"] == pytest.approx((0.5, 0.25))
+    assert values["a", "seconds of a 1-step run"] == pytest.approx((2.0, 1.0))
