@@ -11,7 +11,7 @@ from nnvisual.errors import UserError
 from nnvisual.gradients import value_and_gradient
 from nnvisual.optvis import ClassObjective, initial_images
 from nnvisual.optvis.objective_parser import parse_objective
-from nnvisual.optvis.terms import Objective, Term, gram_cosines
+from nnvisual.optvis.terms import Objective, Term, check_terms, gram_cosines
 from tests.helpers import DENSE_SIZE as SIZE
 from tests.helpers import dense_model, softmax
 
@@ -51,6 +51,8 @@ def test_objective_refuses_a_head_without_softmax_or_linear_output():
                               keras.layers.Dense(3, activation="sigmoid")])
     with pytest.raises(UserError, match="neither a softmax nor linear"):
         ClassObjective(model, 0)
+    with pytest.raises(UserError, match="neither a softmax nor linear"):
+        check_terms(model, [(1.0, Term("class", class_index=0))])  # maximize's early check
 
 
 # -- composable terms on a 1x1-convolution network -------------------------------------------------
@@ -184,9 +186,10 @@ def test_diversity_gradient_matches_finite_differences():
     ([Term("direction", "conv", vector=(1.0,))], "direction has 1 values.*2 channels"),
     ([Term("class", class_index=2)], "class 2 is out of range"),
 ])
-def test_terms_that_do_not_fit_the_model_are_user_errors(terms, message):
+@pytest.mark.parametrize("check", [check_terms, Objective])
+def test_terms_that_do_not_fit_the_model_are_user_errors(terms, message, check):
     with pytest.raises(UserError, match=message):
-        Objective(pointwise_model(), [(1.0, term) for term in terms])
+        check(pointwise_model(), [(1.0, term) for term in terms])
 
 
 # -- the objective language ------------------------------------------------------------------------

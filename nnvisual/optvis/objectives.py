@@ -29,25 +29,41 @@ from nnvisual.inference_model import for_inference
 from nnvisual.models import activation_name
 
 
+def _score_source(model) -> str:
+    """Where ``model``'s logits are: "softmax layer" (the input of a final softmax
+    ``Activation``), "softmax dense" (a final ``Dense`` with a softmax activation) or "linear"
+    (its output); UserError for any other last layer."""
+    last = model.layers[-1]
+    name = activation_name(last)
+    if name == "softmax":
+        return "softmax layer" if isinstance(last, keras.layers.Activation) else "softmax dense"
+    if name == "linear":
+        return "linear"
+    raise UserError(f"cannot read class scores from {model.name}: its last layer "
+                    f"'{last.name}' is neither a softmax nor linear (activation: {name})")
+
+
+def check_class_scores(model) -> None:
+    """UserError unless the class scores of ``model`` can be read (see the module's text)."""
+    _score_source(model)
+
+
 def logits_and_probabilities(model) -> keras.Model:
     """A model with the same input that outputs ``[logits, softmax probabilities]``."""
     last = model.layers[-1]
-    name = activation_name(last)
-    if isinstance(last, keras.layers.Activation) and name == "softmax":
+    source = _score_source(model)
+    if source == "softmax layer":
         logits = last.input
         probabilities = model.outputs[0]
-    elif name == "softmax":
+    elif source == "softmax dense":
         config = dict(last.get_config(), activation="linear", name=f"{last.name}_logits")
         linear = type(last).from_config(config)
         logits = linear(last.input)
         linear.set_weights(last.get_weights())
         probabilities = model.outputs[0]
-    elif name == "linear":
+    else:
         logits = model.outputs[0]
         probabilities = keras.layers.Activation("softmax", name="objective_softmax")(logits)
-    else:
-        raise UserError(f"cannot read class scores from {model.name}: its last layer "
-                        f"'{last.name}' is neither a softmax nor linear (activation: {name})")
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, [logits, probabilities], name=f"{model.name}_class_scores")
 

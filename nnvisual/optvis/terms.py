@@ -29,7 +29,7 @@ from keras import ops
 
 from nnvisual.errors import UserError
 from nnvisual.inference_model import for_inference
-from nnvisual.optvis.objectives import logits_and_probabilities
+from nnvisual.optvis.objectives import check_class_scores, logits_and_probabilities
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +105,25 @@ def _value(term: Term, features, logits, probabilities):
     return ops.sum(features[:, y, x, :] * mask, axis=-1)
 
 
+def check_terms(model, terms: list[tuple[float, Term]]) -> list[str]:
+    """The sorted names of the layers ``terms`` read from ``model``; UserError for an unknown
+    layer, a term that does not fit its layer, or a model whose class scores cannot be read
+    (what :class:`Objective` checks, without building its model)."""
+    check_class_scores(model)
+    layers = sorted({term.layer for _, term in terms if term.layer is not None})
+    known = {layer.name: layer for layer in model.layers}
+    for layer in layers:
+        if layer not in known:
+            listed = ", ".join(list(known)[:12]) + (", ..." if len(known) > 12 else "")
+            raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
+                            f"{listed}")
+    outputs = int(model.output_shape[-1])
+    shapes = {layer: tuple(known[layer].output.shape[1:]) for layer in layers}
+    for _, term in terms:
+        _check_term(term, shapes.get(term.layer), outputs)
+    return layers
+
+
 class Objective:
     """``sum_k weight_k * term_k`` for images in 0..255 RGB fed through ``preprocess``.
 
@@ -115,17 +134,7 @@ class Objective:
 
     def __init__(self, model, terms: list[tuple[float, Term]], preprocess: Callable | None = None,
                  name: str = "objective", reference_class: int | None = None):
-        layers = sorted({term.layer for _, term in terms if term.layer is not None})
-        known = {layer.name: layer for layer in model.layers}
-        for layer in layers:
-            if layer not in known:
-                listed = ", ".join(list(known)[:12]) + (", ..." if len(known) > 12 else "")
-                raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
-                                f"{listed}")
-        outputs = int(model.output_shape[-1])
-        shapes = {layer: tuple(known[layer].output.shape[1:]) for layer in layers}
-        for _, term in terms:
-            _check_term(term, shapes.get(term.layer), outputs)
+        layers = check_terms(model, terms)
         inference = for_inference(model, keep=layers)
         scores = logits_and_probabilities(inference)
         self.model = keras.Model(scores.inputs, [*scores.outputs, *(

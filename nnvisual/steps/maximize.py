@@ -22,7 +22,7 @@ from nnvisual.optvis import ClassObjective, Regularizers, Rendering, initial_ima
 from nnvisual.optvis.objective_parser import parse_objective
 from nnvisual.optvis.param import check_parametrization, initial_parameters, parameters_to_images
 from nnvisual.optvis.render import render_parametrized
-from nnvisual.optvis.terms import Objective, Term
+from nnvisual.optvis.terms import Objective, Term, check_terms
 from nnvisual.optvis.transforms import parse_transforms
 from nnvisual.retrain import FineTuning, fine_tune
 
@@ -100,7 +100,7 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
     if config.diversity:
         target.terms.append((config.diversity, Term("diversity", config.diversity_layer)))
     if target.terms is not None:
-        Objective(loaded.model, target.terms)  # its checks, before anything is written
+        check_terms(loaded.model, target.terms)  # before anything is written
     if config.retrain_on and target.class_index is None:
         raise UserError("--retrain-on needs a class to label the images: use --class or a "
                         "class term in --objective")
