@@ -17,8 +17,9 @@ is the sum of the images' objectives, so each image receives its own gradient). 
 its state (the variables, the update rule's moments, the step count) and the whole schedule of
 random draws, and returns the next state, so a step copies nothing between host and device;
 only the loop over steps is in Python. The final images are evaluated by one more call of the
-same step, its update discarded: one compiled function, not two (compiling a second one costs
-more than a backward pass).
+same step, its update discarded: one compiled function, not two (on small networks compiling a
+second one costs more than a backward pass; on VGG16 a forward pass alone would save about half
+a step: docs/performance.md, "Maximize: where the time goes").
 """
 
 from __future__ import annotations
