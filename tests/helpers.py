@@ -61,6 +61,16 @@ def dense_model(separate_softmax: bool, classes: int = 3, seed: int = 0):
     return model, kernel, bias
 
 
+def tiny_classifier():
+    """The 4x4x3 uint8 -> 8 -> 3 classifier that the distributed-training tests train from
+    ``keras.utils.set_random_seed``'s initial weights."""
+    import keras
+
+    layers = keras.layers
+    return keras.Sequential([keras.Input((4, 4, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
+                             layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+
+
 def conv_model(classes: int = 4, seed: int = 0):
     """A tiny ReLU convnet on (8, 8, 3) images with seeded Glorot-uniform weights drawn by NumPy
     (the same network on every Keras backend)."""

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -29,6 +30,7 @@ import keras
 from nnvisual import distribute, training
 from nnvisual.config import TrainConfig
 from nnvisual.errors import UserError
+from tests.helpers import tiny_classifier
 
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (21, 4, 4, 3), dtype=np.uint8)
@@ -40,9 +42,7 @@ config = TrainConfig(epochs=2, batch_size=16, lr=0.01, augment=False, early_stop
 
 def trained():
     keras.utils.set_random_seed(0)
-    layers = keras.layers
-    model = keras.Sequential([keras.Input((4, 4, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
-                              layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+    model = tiny_classifier()
     training.compile_model(model, config.lr)
     history = training.fit(model, split, config, verbose=0)
     test = training.evaluate(model, images, labels, batch_size=8)  # a last batch of 5
@@ -63,7 +63,8 @@ print("RESULT" + json.dumps(dict(devices=devices, single=single, parallel=parall
 def on_two_devices(backend):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # tests.helpers
     result = subprocess.run([sys.executable, "-c", TWO_DEVICES], env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -21,6 +21,7 @@ import pytest
 from nnvisual import multihost
 from nnvisual.config import TrainConfig
 from nnvisual.errors import UserError
+from tests.helpers import tiny_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = dict(epochs=2, batch_size=8, lr=0.01, augment=False, early_stopping_monitor="none")
@@ -44,9 +45,7 @@ def train_tiny() -> dict:
     split = training.Split(images[:32], labels[:32], images[32:], labels[32:])
     with distribute.scope(config.distribute, config.batch_size, len(split.x_fit)) as devices:
         keras.utils.set_random_seed(0)
-        layers = keras.layers
-        model = keras.Sequential([keras.Input((4, 4, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
-                                  layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+        model = tiny_classifier()
         training.compile_model(model, config.lr)
         history = training.fit(model, split, config, verbose=0)
         weights = [np.asarray(w).tolist() for w in model.get_weights()]
