@@ -94,6 +94,20 @@ def test_training_curves_plot_each_series_against_its_epoch():
     assert all(float(t).is_integer() for t in accuracy.xaxis.get_majorticklocs())
 
 
+def test_figures_stay_out_of_pyplot_so_a_notebook_shows_each_once():
+    """A pyplot figure would be shown twice in a notebook: returned, and again by the inline
+    backend at the cell's end (tests/test_notebook.py counts them)."""
+    import io
+
+    plt.close("all")
+    figure = training_curves({"accuracy": [0.3, 0.4], "val_accuracy": [0.25, 0.3],
+                              "loss": [1.5, 1.2], "val_loss": [1.6, 1.4]}, "two epochs")
+    assert plt.get_fignums() == []
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_training_curves_of_one_epoch():
     figure = training_curves({"accuracy": [0.3], "val_accuracy": [0.25], "loss": [1.5],
                               "val_loss": [1.6]}, "one epoch")

@@ -4,8 +4,9 @@ as a heatmap over it and on its own; and a grid of images x methods.
 Display: each map's absolute value divided by its 99th percentile, clipped to [0, 1] (signed
 methods are shown by magnitude; the raw signed maps are in attributions.npz)."""
 
-import matplotlib.pyplot as plt
 import numpy as np
+
+from nnvisual.plots import subplots
 
 DISPLAY_NOTE = "maps shown as |map| / 99th percentile of |map|, clipped to [0, 1]"
 
@@ -33,7 +34,7 @@ def image_figure(image: np.ndarray, name: str, class_name: str, probability: flo
                  maps: dict[str, np.ndarray]):
     """Top row: the image and each map over it; bottom row: each map on its own."""
     count = len(maps)
-    figure, axes = plt.subplots(2, count + 1, figsize=(2.2 * (count + 1), 4.6), squeeze=False)
+    figure, axes = subplots(2, count + 1, figsize=(2.2 * (count + 1), 4.6), squeeze=False)
     axes[0, 0].imshow(image, interpolation="nearest")
     _panel(axes[0, 0], f"{name}\n{class_name} (p={probability:.3f})")
     axes[1, 0].axis("off")
@@ -52,8 +53,8 @@ def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.nd
     """Rows: images; columns: the image, then each method's map over it."""
     rows, methods = len(images), list(maps)
     height = 1.9 * rows + 0.4  # 0.4 inch above the panels for the display note
-    figure, axes = plt.subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1), height),
-                                squeeze=False)
+    figure, axes = subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1), height),
+                            squeeze=False)
     for row in range(rows):
         axes[row, 0].imshow(images[row], interpolation="nearest")
         _panel(axes[row, 0], f"{names[row]}\n{class_names[row]} {probabilities[row]:.2f}")

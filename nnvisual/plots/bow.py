@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+
+from nnvisual.plots import subplots
 
 ROW_HEIGHT = 1.6  # inches per reconstruction
 RECONSTRUCTION_COLOUR = "#1f77b4"
@@ -22,7 +23,7 @@ def _panels(result, ratios, width):
     columns side by side; yields (phase, index, axes of that reconstruction) and the figure.
     Panels a shorter phase does not fill are hidden."""
     rows = max(len(phase.reconstructions.names) for phase in result.phases)
-    figure, axes = plt.subplots(
+    figure, axes = subplots(
         rows, len(ratios) * len(result.phases), squeeze=False, layout="constrained",
         figsize=(width * len(result.phases), ROW_HEIGHT * rows + 0.6),
         gridspec_kw={"width_ratios": list(ratios) * len(result.phases)})

@@ -5,15 +5,16 @@ Every projection is shown with the study's display normalization, ``display.depr
 (x - mean) / std * 0.1 + 0.5, clipped to [0, 1], computed per panel (per crop for crops).
 """
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 from matplotlib.patches import Rectangle
 
 from nnvisual.display import deprocess
+from nnvisual.plots import subplots
 
 DISPLAY_NOTE = "display (docs/study.md), per panel: (x - mean) / std * 0.1 + 0.5, clipped to [0, 1]"
 FIELD_NOTE = "; crops normalized on their own; light grey: field outside the image"
-COLORS = [color for i, color in enumerate(plt.cm.tab10.colors) if i != 7]  # 7 is grey
+COLORS = [color for i, color in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7]  # 7 is grey
 
 
 def _show(axis, image, title=None, fontsize=8):
@@ -90,8 +91,8 @@ def layer_figure(image, result, method: str, mode: str):
     each projection cropped to the receptive field of its activation (input: the fields)."""
     k = len(result.channels)
     rows = 2 if mode == "max" else 1
-    figure, axes = plt.subplots(rows, k + 1, figsize=(1.55 * (k + 1), 1.9 * rows + 0.7),
-                                squeeze=False)
+    figure, axes = subplots(rows, k + 1, figsize=(1.55 * (k + 1), 1.9 * rows + 0.7),
+                            squeeze=False)
     _show(axes[0, 0], image, "input")
     for i, (channel, activation, projection) in enumerate(
             zip(result.channels, result.activations, result.projections, strict=True)):
@@ -106,8 +107,8 @@ def overview_figure(image, results, method: str, mode: str, model_name: str):
     """Figures 3/4 of the study: the input and, per layer, its strongest channel's projection
     (in ``max`` mode also cropped to its receptive field, where small fields become visible)."""
     rows = 2 if mode == "max" else 1
-    figure, axes = plt.subplots(rows, len(results) + 1,
-                                figsize=(2.1 * (len(results) + 1), 2.4 * rows + 0.6), squeeze=False)
+    figure, axes = subplots(rows, len(results) + 1,
+                            figsize=(2.1 * (len(results) + 1), 2.4 * rows + 0.6), squeeze=False)
     _show(axes[0, 0], image, "input", fontsize=9)
     for axis, result in zip(axes[0, 1:], results, strict=True):
         _show(axis, deprocess(result.projections[0]),
@@ -125,9 +126,9 @@ def top9_figure(top, inputs, method: str, mode: str):
     images cropped to the receptive field (left) beside the matching image patches (right).
     ``inputs[i, j]`` is the uint8 image (at the model's size) of ``top.projections[i, j]``."""
     k, n = top.indices.shape
-    figure, axes = plt.subplots(k, 2 * n + 1, figsize=(0.75 * (2 * n + 1) + 0.6, 0.85 * k + 0.9),
-                                squeeze=False,
-                                gridspec_kw={"width_ratios": [1] * n + [0.3] + [1] * n})
+    figure, axes = subplots(k, 2 * n + 1, figsize=(0.75 * (2 * n + 1) + 0.6, 0.85 * k + 0.9),
+                            squeeze=False,
+                            gridspec_kw={"width_ratios": [1] * n + [0.3] + [1] * n})
     for i in range(k):
         axes[i, n].axis("off")
         for j in range(n):

@@ -4,8 +4,9 @@ on the top row, after on the bottom row), the optimization trajectories, and the
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+
+from nnvisual.plots import subplots
 
 PHASE_LABELS = {"before": "before retraining", "after": "after retraining"}
 PHASE_COLORS = {"before": "tab:blue", "after": "tab:orange"}
@@ -22,8 +23,8 @@ def reconstructions_figure(images: dict[str, np.ndarray], probabilities: dict[st
     phases = list(images)
     count = max(len(batch) for batch in images.values())
     retrained = len(phases) > 1
-    figure, axes = plt.subplots(len(phases), count, squeeze=False, layout="constrained",
-                                figsize=(2.1 * count + 0.6, 2.6 * len(phases) + 0.7))
+    figure, axes = subplots(len(phases), count, squeeze=False, layout="constrained",
+                            figsize=(2.1 * count + 0.6, 2.6 * len(phases) + 0.7))
     for row, phase in enumerate(phases):
         for column in range(count):
             axis = axes[row, column]
@@ -49,8 +50,8 @@ def trajectory_figure(objective: dict[str, np.ndarray], probability: dict[str, n
 
     phases = list(objective)
     retrained = len(phases) > 1
-    figure, axes = plt.subplots(len(phases), 2, squeeze=False,
-                                figsize=(10, 3.2 * len(phases) + 0.6))
+    figure, axes = subplots(len(phases), 2, squeeze=False,
+                            figsize=(10, 3.2 * len(phases) + 0.6))
     for row, phase in enumerate(phases):
         color = PHASE_COLORS.get(phase, "tab:blue")
         steps = np.arange(len(objective[phase]))
@@ -76,8 +77,8 @@ def channels_figure(images: np.ndarray, channels, title: str, columns: int = 8):
     count = len(images)
     columns = min(columns, count)
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
-                                figsize=(1.6 * columns + 0.4, 1.75 * rows + 0.6))
+    figure, axes = subplots(rows, columns, squeeze=False, layout="constrained",
+                            figsize=(1.6 * columns + 0.4, 1.75 * rows + 0.6))
     for position, axis in enumerate(axes.ravel()):
         axis.set_axis_off()
         if position < count:

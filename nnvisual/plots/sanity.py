@@ -3,9 +3,9 @@
 similarity curves with their bootstrap intervals, and the deletion/insertion curves (Petsiuk et
 al. 2018)."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from nnvisual.plots import subplots
 from nnvisual.plots.attribution import DISPLAY_NOTE, display_map
 
 
@@ -14,8 +14,8 @@ def cascading_grid(image, name: str, labels, original: dict, maps: dict):
     cascading stage (``maps[method]`` is (stages, H, W))."""
     methods = list(original)
     columns = len(labels) + 2
-    figure, axes = plt.subplots(len(methods), columns, figsize=(1.3 * columns, 1.4 * len(methods) + 0.6),
-                                squeeze=False)
+    figure, axes = subplots(len(methods), columns, figsize=(1.3 * columns, 1.4 * len(methods) + 0.6),
+                            squeeze=False)
     for row, method in enumerate(methods):
         axes[row, 0].imshow(image, interpolation="nearest")
         panels = [original[method], *maps[method]]
@@ -35,7 +35,7 @@ def cascading_grid(image, name: str, labels, original: dict, maps: dict):
 
 def similarity_curves(mode: str, labels, summaries: dict[str, dict]):
     """One panel per metric: mean similarity to the original map per stage, 95% band."""
-    figure, axes = plt.subplots(1, len(summaries), figsize=(3.4 * len(summaries), 3.4), squeeze=False)
+    figure, axes = subplots(1, len(summaries), figsize=(3.4 * len(summaries), 3.4), squeeze=False)
     positions = np.arange(len(labels))
     for axis, (metric, by_method) in zip(axes[0], summaries.items(), strict=True):
         for method, (mean, low, high) in by_method.items():
@@ -54,7 +54,7 @@ def similarity_curves(mode: str, labels, summaries: dict[str, dict]):
 
 def faithfulness_curves(curves: dict[str, dict[str, np.ndarray]]):
     """Mean probability of the explained class along the deletion and insertion curves."""
-    figure, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
+    figure, axes = subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
     for axis, (curve, by_method) in zip(axes[0], curves.items(), strict=True):
         for method, values in by_method.items():
             fractions = np.linspace(0, 1, values.shape[1])

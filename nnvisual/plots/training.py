@@ -1,13 +1,14 @@
 """Figure 2 of the study: accuracy and loss per epoch, training and validation, side by side."""
 
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
+
+from nnvisual.plots import subplots
 
 
 def training_curves(history: dict, title: str):
     """Two panels (accuracy, loss) of ``history`` (lists per key, one value per epoch)."""
     epochs = range(1, len(history["loss"]) + 1)
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    figure, axes = subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for axis, key, label in ((axes[0], "accuracy", "Accuracy"), (axes[1], "loss", "Loss")):
         axis.plot(epochs, history[key], "o-", color="tab:blue", label="Training", markersize=4)
         axis.plot(epochs, history[f"val_{key}"], "s--", color="tab:orange", label="Validation",
