@@ -126,14 +126,17 @@ def lucent_approach(net, n: int, steps: int):
 FIRST = " (1 step)"  # the label of a method's 1-step run
 
 
-def after_first_rows(benchmark: str, labels, n: int, steps: int, comparison,
-                     baseline: str) -> list[Row]:
-    """What the steps after the first cost, from runs of ``steps`` steps and of 1 step
-    (``label + FIRST``) of each method: image-steps/s (``n (steps - 1)`` image-steps over the
-    difference of their median wall times), CPU seconds per image-step likewise, and the
-    seconds of the 1-step run (tracing, compilation and one step)."""
+def step_rate_rows(benchmark: str, labels, n: int, steps: int, comparison,
+                   baseline: str) -> list[Row]:
+    """Image-steps/s of each method's whole ``steps``-step run (median wall time, tracing and
+    compilation included), and what the steps after the first cost, from the runs of 1 step
+    (``label + FIRST``): image-steps/s (``n (steps - 1)`` image-steps over the difference of
+    the median wall times), CPU seconds per image-step likewise, and the seconds of the 1-step
+    run (tracing, compilation and one step)."""
     wall, cpu = comparison.medians(), comparison.medians("cpu")
-    rows = bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
+    rows = bench_harness.ratio_rows(benchmark, "image-steps/s", {
+        label: n * steps / wall[label] for label in labels}, baseline)
+    rows += bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
         label: n * (steps - 1) / (wall[label] - wall[label + FIRST]) for label in labels}, baseline)
     rows += bench_harness.ratio_rows(benchmark, "CPU s per image-step after the first", {
         label: (cpu[label] - cpu[label + FIRST]) / (n * (steps - 1)) for label in labels}, baseline)
@@ -186,9 +189,7 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
         repeats, warm_up=False)
     labels = ("torch-lucent", "nnvisual")
     benchmark = f"maximize lite0 fft {n}x{steps}"
-    rows = bench_harness.ratio_rows(benchmark, "image-steps/s", {
-        label: n * steps / comparison.medians()[label] for label in labels}, "torch-lucent")
-    rows += after_first_rows(benchmark, labels, n, steps, comparison, "torch-lucent")
+    rows = step_rate_rows(benchmark, labels, n, steps, comparison, "torch-lucent")
     for label in labels:
         images = comparison.outputs[label]
         probabilities = lite0.model(lite0.preprocess(keras.ops.convert_to_tensor(images)))
@@ -300,9 +301,7 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
              for label, method in methods.items()
              for suffix, count in (("", model_steps), (FIRST, 1))}, repeats, warm_up=False)
         benchmark = f"maximize {name} {n}x{model_steps}"
-        rows += bench_harness.ratio_rows(benchmark, "image-steps/s", {
-            label: n * model_steps / comparison.medians()[label] for label in methods}, SEED)
-        rows += after_first_rows(benchmark, methods, n, model_steps, comparison, SEED)
+        rows += step_rate_rows(benchmark, methods, n, model_steps, comparison, SEED)
         rows += peak_rows(benchmark, model, peak, rows)
         rows += [Row(benchmark, label, "final logit (mean)",
                      float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))

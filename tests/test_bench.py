@@ -169,7 +169,7 @@ def test_forward_flops_counts_the_multiply_adds_of_convolutions_and_dense_layers
     assert bench_harness.forward_flops(model) == 2 * (4 * 4 * 3 * 3 * 2 * 5) + 2 * (20 * 3)
 
 
-def test_after_first_rows_take_the_one_step_run_from_the_whole_run():
+def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
     import bench_maximize
 
     comparison = Comparison(
@@ -177,9 +177,10 @@ def test_after_first_rows_take_the_one_step_run_from_the_whole_run():
               "b": [5.0, 5.0, 5.0], "b (1 step)": [1.0, 1.0, 9.0]},
         cpu={"a": [20.0, 20.0, 20.0], "a (1 step)": [4.0, 4.0, 4.0],
              "b": [6.0, 6.0, 6.0], "b (1 step)": [2.0, 2.0, 2.0]}, outputs={})
-    rows = bench_maximize.after_first_rows("m", ("a", "b"), 2, 5, comparison, "a")
+    rows = bench_maximize.step_rate_rows("m", ("a", "b"), 2, 5, comparison, "a")
     values = {(row.variant, row.metric): (row.value, row.ratio_to_baseline) for row in rows}
-    # 2 images x 4 steps after the first, over the medians' difference
+    # 2 images x 5 steps over the median; 2 x 4 steps after the first over the medians' difference
+    assert values["b", "image-steps/s"] == pytest.approx((2.0, 11 / 5))
     assert values["a", "image-steps/s after the first"] == pytest.approx((8 / 9, 1.0))
     assert values["b", "image-steps/s after the first"] == pytest.approx((2.0, 2.25))
     assert values["b", "CPU s per image-step after the first"] == pytest.approx((0.5, 0.25))
