@@ -144,16 +144,14 @@ def step_rate_rows(benchmark: str, labels, n: int, steps: int, comparison,
         label: wall[label + FIRST] for label in labels}, baseline)
 
 
-def peak_rows(benchmark: str, model, peak: float, rows: list[Row]) -> list[Row]:
-    """nnvisual's FLOP rate after the first step as a fraction of the float32 matmul peak, and
-    the image-steps/s it would reach at that peak (the bound on any ratio to the other
-    methods): a step is the forward pass and the backward pass to the image (2x the forward
-    pass's convolution and dense FLOPs; the seed loop and tf-keras-vis, eager, also compute
-    the weights' gradients, which activation maximization does not need). ``peak``: the
-    float32 matmul GFLOP/s measured in this process."""
+def peak_rows(benchmark: str, model, peak: float, rate: float) -> list[Row]:
+    """nnvisual's FLOP rate after the first step (``rate`` image-steps/s) as a fraction of the
+    float32 matmul peak, and the image-steps/s it would reach at that peak (the bound on any
+    ratio to the other methods): a step is the forward pass and the backward pass to the image
+    (2x the forward pass's convolution and dense FLOPs; the seed loop and tf-keras-vis, eager,
+    also compute the weights' gradients, which activation maximization does not need).
+    ``peak``: the float32 matmul GFLOP/s measured in this process."""
     step_flops = 2 * bench_harness.forward_flops(model)
-    rate = next(row.value for row in rows if row.benchmark == benchmark
-                and row.variant == "nnvisual" and row.metric == "image-steps/s after the first")
     return [Row(benchmark, "nnvisual", "fraction of float32 matmul peak after the first",
                 rate * step_flops / 1e9 / peak),
             Row(benchmark, "nnvisual at the float32 matmul peak (bound)",
@@ -301,8 +299,10 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
              for label, method in methods.items()
              for suffix, count in (("", model_steps), (FIRST, 1))}, repeats, warm_up=False)
         benchmark = f"maximize {name} {n}x{model_steps}"
-        rows += step_rate_rows(benchmark, methods, n, model_steps, comparison, SEED)
-        rows += peak_rows(benchmark, model, peak, rows)
+        rates = step_rate_rows(benchmark, methods, n, model_steps, comparison, SEED)
+        steady = next(row.value for row in rates if row.variant == "nnvisual"
+                      and row.metric == "image-steps/s after the first")
+        rows += rates + peak_rows(benchmark, model, peak, steady)
         rows += [Row(benchmark, label, "final logit (mean)",
                      float(keras.ops.convert_to_numpy(objective(np.asarray(images))[0]).mean()))
                  for label, images in comparison.outputs.items() if label in methods]

@@ -21,11 +21,7 @@ from nnvisual.plots import bow as bow_plots  # noqa: E402
 from nnvisual.plots import deconv as deconv_plots  # noqa: E402
 from nnvisual.plots import maximize as maximize_plots  # noqa: E402
 from nnvisual.plots.training import training_curves  # noqa: E402
-
-try:  # score-bow's dataclasses are moving to nnvisual.steps
-    from nnvisual.steps.score_bow import ImageSet, PhaseScores, Scoring  # noqa: E402
-except ImportError:  # pragma: no cover
-    from nnvisual.descriptors.scoring import ImageSet, PhaseScores, Scoring  # noqa: E402
+from nnvisual.steps.score_bow import ImageSet, PhaseScores, Scoring  # noqa: E402
 
 TAB10 = plt.cm.tab10.colors
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from nnvisual.config import MaximizeConfig
 from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
 from nnvisual.optvis import Rendering
@@ -23,11 +24,16 @@ def two_phases():
                                 {"before": before, "after": after})
 
 
-def test_resolve_target_needs_a_fixed_input_size():
+@pytest.mark.parametrize("config", [MaximizeConfig(target_class="1"),
+                                    MaximizeConfig(target_class="1", param="fft"),
+                                    MaximizeConfig(objective="class:1 + 0.5*class:2")])
+def test_maximize_needs_a_fixed_input_size(config):
+    """Checked first: the fft parametrization's own check would compare None with a size."""
     model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(3, activation="softmax")])
+    loose = LoadedModel(model, "any", (None, None), None, ("a", "b", "c"))
     with pytest.raises(UserError, match="no fixed input size"):
-        step.resolve_target(LoadedModel(model, "any", (None, None), None, ()), "1")
+        step.resolve_objective(loose, config)
     fixed = LoadedModel(model, "any", (8, 8), None, ("a", "b", "c"))
     assert step.resolve_target(fixed, "B") == (1, "b", ("a", "b", "c"))
 
@@ -74,8 +80,6 @@ def test_check_finite_names_the_phase_and_the_step(bad, message):
 
 
 def test_priors_description_in_words():
-    from nnvisual.config import MaximizeConfig
-
     assert step.priors_description(MaximizeConfig()) == "no regularizer"
     described = step.priors_description(MaximizeConfig(l2_decay=0.01, jitter=2, blur_every=4,
                                                        clip=True))
@@ -96,7 +100,6 @@ def test_robust_probability_without_transforms_is_the_probability():
 
 
 def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
-    from nnvisual.config import MaximizeConfig
     from tests.helpers import conv_model
 
     model = conv_model()
@@ -119,8 +122,6 @@ def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
 
 
 def test_method_description_names_lucids_settings():
-    from nnvisual.config import MaximizeConfig
-
     described = step.method_description(MaximizeConfig(param="fft", decorrelate=True, steps=64,
                                                        transforms="standard", diversity=10,
                                                        diversity_layer="conv4"))
@@ -130,8 +131,6 @@ def test_method_description_names_lucids_settings():
 
 
 def test_pixel_steps_name_the_update_rule():
-    from nnvisual.config import MaximizeConfig
-
     assert step.pixel_steps(MaximizeConfig(steps=3)) == "3 steps of 0.0001"
     assert step.method_description(MaximizeConfig(steps=50, step_size=1, optimizer="adam",
                                                   clip=True)) == (
@@ -139,7 +138,6 @@ def test_pixel_steps_name_the_update_rule():
 
 
 def test_progress_counts_the_steps_of_every_phase():
-    from nnvisual.config import MaximizeConfig
     from tests.helpers import conv_model
 
     loaded = LoadedModel(conv_model(), "tiny", (8, 8), None, ("a", "b", "c", "d"))

@@ -41,12 +41,9 @@ class Reconstructions:
 
 def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str, ...]]:
     """``(index, name, names of every output)`` of the class ``spec`` names for ``loaded``;
-    UserError for an unknown class, or a model whose input size is not fixed."""
+    UserError for an unknown class."""
     from nnvisual.classes import resolve_class
 
-    if None in loaded.image_size:
-        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
-                        "activation maximization needs one")
     index, name = resolve_class(spec, loaded.class_names)
     return index, name, loaded.class_names
 
@@ -74,13 +71,17 @@ def _grid_channels(spec: str, n: int) -> tuple[str, tuple[int, ...]]:
 
 
 def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
-    """The :class:`Target` of ``config`` for ``loaded``, checked against the model (unknown
-    layers or classes, channels out of range, a parametrization that does not fit): UserError."""
+    """The :class:`Target` of ``config`` for ``loaded``, checked against the model (an input
+    size that is not fixed, unknown layers or classes, channels out of range, a parametrization
+    that does not fit): UserError."""
     from nnvisual.classes import resolve_class
 
     def class_index(spec: str) -> int:
         return resolve_class(spec, loaded.class_names)[0]
 
+    if None in loaded.image_size:
+        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
+                        "activation maximization needs one")
     check_parametrization(config.param, loaded.image_size)
     channels = None
     if config.channel_grid:
@@ -104,9 +105,6 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
     if config.retrain_on and target.class_index is None:
         raise UserError("--retrain-on needs a class to label the images: use --class or a "
                         "class term in --objective")
-    if None in loaded.image_size:
-        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
-                        "activation maximization needs one")
     return target
 
 
