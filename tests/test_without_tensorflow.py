@@ -115,7 +115,9 @@ def test_every_command_runs_end_to_end_without_tensorflow(tmp_path, backend):
     train = json.loads((tmp_path / "train" / "manifest.json").read_text())
     assert train["backend"] == backend
     assert train["images"] == {"fit": 24, "validation": 12, "test": 12}
-    assert 0 < train["history"]["loss"][0] < 10
+    # one epoch of two batches from random weights: a finite loss, not a small one (plotka's
+    # first-epoch loss on these images is about 12 on TensorFlow and PyTorch, 9 on JAX)
+    assert len(train["history"]["loss"]) == 1 and 0 < train["history"]["loss"][0] < 100
     assert (tmp_path / "train" / "model.keras").stat().st_size > 0
     assert json.loads((tmp_path / "train-streamed" / "manifest.json").read_text())["data_streamed"]
     for figure in ("deconv/figures/conv1.png", "maximize/figures/reconstructions.png",
