@@ -151,6 +151,7 @@ class DeconvConfig(_Config):
     SECTION: ClassVar[str] = "deconv"
     model: str = "vgg16"
     weights: str = "imagenet"
+    image_size: str | None = None  # N or HxW: for a model that takes any size (parse_image_size)
     image: str | None = None  # None: scikit-learn's sample photo china.jpg
     layers: tuple[str, ...] | None = None  # None: the first convolution of each block
     top_k: int = 8
@@ -165,6 +166,7 @@ class DeconvConfig(_Config):
     memory_budget_mb: float = 2048.0
 
     def check(self):
+        parse_image_size(self.image_size)
         _check(self.top_k >= 1, f"top_k must be at least 1, got {self.top_k}")
         _check_choice(self.mode, "mode", choices.DECONV_MODES)
         _check_choice(self.method, "method", choices.DECONV_METHODS)
@@ -182,6 +184,7 @@ class MaximizeConfig(_Config):
     SECTION: ClassVar[str] = "maximize"
     model: str = "vgg16"
     weights: str = "imagenet"
+    image_size: str | None = None  # N or HxW: for a model that takes any size (parse_image_size)
     target_class: str = "284"
     n: int = 5
     steps: int = 20
@@ -211,6 +214,7 @@ class MaximizeConfig(_Config):
     seed: int = 0
 
     def check(self):
+        parse_image_size(self.image_size)
         _check(self.n >= 1, f"n must be at least 1, got {self.n}")
         _check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
         _check(self.step_size > 0, f"step_size must be positive, got {self.step_size}")
@@ -296,6 +300,21 @@ def _check_shard(spec: str | None) -> None:
         shards.parse(spec)
 
 
+def parse_image_size(spec: str | None) -> tuple[int, int] | None:
+    """``"224"`` (square) or ``"224x160"`` (height x width) as ``(height, width)``; None stays
+    None. The size images are resized to for a model that takes any size."""
+    if spec is None:
+        return None
+    parts = str(spec).lower().split("x")
+    try:
+        size = tuple(int(part) for part in parts)
+    except ValueError:
+        size = ()
+    _check(len(size) in (1, 2) and min(size) >= 1,
+           f"image_size must be N or HxW in pixels (e.g. 224 or 224x160), got '{spec}'")
+    return (size[0], size[-1])
+
+
 def _check_methods(methods, allowed) -> None:
     _check(len(methods) >= 1, "give at least one method")
     for method in methods:
@@ -309,6 +328,7 @@ class AttributeConfig(_Config):
     SECTION: ClassVar[str] = "attribute"
     model: str = "vgg16"
     weights: str = "imagenet"
+    image_size: str | None = None  # N or HxW: for a model that takes any size (parse_image_size)
     images: str | None = None  # an image file or a folder of images
     methods: tuple[str, ...] = ("saliency", "integrated-gradients", "gradcam")
     target_class: str = "auto"  # auto: each image's top-1 class
@@ -325,6 +345,7 @@ class AttributeConfig(_Config):
     shard: str | None = None  # I/N: attribute only that block of the images (nnvisual.shards)
 
     def check(self):
+        parse_image_size(self.image_size)
         _check_methods(self.methods, choices.ATTRIBUTION_METHODS)
         _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
         _check_choice(self.baseline, "baseline", choices.BASELINES)

@@ -111,6 +111,23 @@ def _identity(x):
     return x
 
 
+def sized(loaded: LoadedModel, size: tuple[int, int] | None) -> LoadedModel:
+    """``loaded`` with the size its images are resized to: its input's, completed by ``size``
+    (``--image-size``) where the model takes any height or width. UserError when a free
+    dimension has no size, or ``size`` contradicts a fixed one."""
+    given = loaded.image_size
+    if size is not None and any(fixed not in (None, want) for fixed, want in zip(given, size, strict=True)):
+        shown = "x".join("?" if side is None else str(side) for side in given)
+        raise UserError(f"{loaded.name} takes {shown} images, not the {size[0]}x{size[1]} of "
+                        "--image-size")
+    if None not in given:
+        return loaded
+    if size is None:
+        raise UserError(f"{loaded.name} takes images of any size ({loaded.model.input_shape}): "
+                        "give the size to resize them to with --image-size HxW (e.g. 224)")
+    return dataclasses.replace(loaded, image_size=tuple(size))
+
+
 def load_vgg16(weights: str = "imagenet") -> LoadedModel:
     """VGG16 (Simonyan & Zisserman 2014) from ``keras.applications``; ``weights`` is
     ``imagenet`` (downloaded once by Keras), ``none`` (random, same layers) or a file path."""

@@ -244,6 +244,29 @@ def test_attribute_arrays_equal_the_cli_on_the_same_images(plotka, plotka_file, 
         nv.attribute(plotka, np.zeros((4, 4), np.uint8))
 
 
+def test_a_model_of_any_input_size_runs_at_the_size_given(photos):
+    """``image_size`` completes a free input size: the maps equal those of the same weights in
+    a model built for that size; without it, one clear error."""
+    def fully_convolutional(size):
+        return keras.Sequential([keras.Input((*size, 3)),
+                                 keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+                                 keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(CLASSES, activation="softmax")])
+
+    free, fixed = fully_convolutional((None, None)), fully_convolutional((20, 28))
+    fixed.set_weights(free.get_weights())
+    with pytest.raises(UserError, match="takes images of any size"):
+        nv.attribute(free, photos, methods="saliency")
+    maps = nv.attribute(free, photos, methods="saliency,gradcam", image_size="20x28").maps
+    expected = nv.attribute(fixed, photos, methods="saliency,gradcam").maps
+    for method in ("saliency", "gradcam"):
+        assert maps[method].shape == (2, 20, 28)
+        np.testing.assert_allclose(maps[method], expected[method], rtol=1e-5, atol=1e-6)
+    projected = nv.project(free, photos[0], layers="conv1", top_k=2, image_size="24")
+    assert projected.layers["conv1"].projections.shape == (2, 24, 24, 3)
+    assert nv.maximize(free, 1, n=1, steps=2, image_size="16").images["before"].shape == (1, 16, 16, 3)
+
+
 def test_attribute_tells_its_progress_and_each_skipped_file(plotka, photos, tmp_path, caplog):
     folder = write_pngs(tmp_path / "photos", photos * 2)
     (folder / "image-001.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # a reader, no image

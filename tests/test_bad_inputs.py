@@ -77,6 +77,25 @@ CASES = [
     ("deconv-model-is-an-image", "deconv --model {images}/grey.png", "not a model file", None),
     ("maximize-model-without-image-input", "maximize --model {dense_model}",
      "does not take RGB images", None),
+    # a model that takes images of any size: --image-size says which
+    ("deconv-model-any-size", "deconv --model {any_size_model} --layers conv1 --image "
+     "{images}/grey.png", "give the size to resize them to with --image-size", None),
+    ("attribute-model-any-size", "attribute --model {any_size_model} --images {images}/grey.png",
+     "give the size to resize them to with --image-size", None),
+    ("sanity-model-any-size", "sanity --model {any_size_model} --images {mixed}",
+     "give the size to resize them to with --image-size", None),
+    ("maximize-model-any-size", "maximize --model {any_size_model} --class 1",
+     "give the size to resize them to with --image-size", None),
+    ("deconv-model-any-size-given", "deconv --model {any_size_model} --layers conv1 --top-k 1 "
+     "--image {images}/rgba.png --image-size 32", "ok", None),
+    ("attribute-model-any-size-given", "attribute --model {any_size_model} --images "
+     "{images}/rgba.png --method saliency,gradcam --image-size 20x28", "ok", None),
+    ("maximize-model-any-size-given", "maximize --model {any_size_model} --class 1 -n 1 --steps 1 "
+     "--image-size 16x24", "ok", None),
+    ("maximize-image-size-of-a-fixed-model", M + " --image-size 64",
+     "takes 32x32 images, not the 64x64 of --image-size", None),
+    ("maximize-image-size-malformed", M + " --image-size 3x",
+     "image_size must be N or HxW in pixels", None),
     ("deconv-layer-missing", "deconv --model {model} --layers nope", "unknown layer 'nope'", None),
     ("deconv-layer-flat", "deconv --model {model} --layers flatten",
      "layer 'flatten' is a Flatten with a 2-D output, not a feature map", None),
@@ -200,6 +219,12 @@ def _build_inputs(root):
     dense = keras.Sequential([keras.Input((10,)), keras.layers.Dense(3)])
     paths["dense_model"] = root / "dense.keras"
     dense.save(paths["dense_model"])
+    any_size = keras.Sequential([keras.Input((None, None, 3)),
+                                 keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+                                 keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(3, activation="softmax")])
+    paths["any_size_model"] = root / "any-size.keras"
+    any_size.save(paths["any_size_model"])
 
     rng = np.random.default_rng(0)
     images = paths["images"] = root / "images"
@@ -327,6 +352,12 @@ def test_bad_input(cli, inputs, isolated, args, expected, setup):
     out = isolated / argv[argv.index("--out") + 1]
     manifest = read_manifest(out)
     assert manifest["status"] == "complete" and not list(out.rglob("*.tmp*"))
+    if "--image-size" in argv and argv[0] != "deconv":  # the size given, not the model's
+        height, width = map(int, argv[argv.index("--image-size") + 1].split("x"))
+        stored, key = {"attribute": ("attributions.npz", "saliency"),
+                       "maximize": ("reconstructions.npz", "before")}[argv[0]]
+        with np.load(out / stored) as arrays:
+            assert arrays[key].shape[1:3] == (height, width)
     if "--image" in argv:  # the image the model saw: converted to RGB uint8, resized to 32x32
         expected_rgb = inputs["expected_rgb"][Path(argv[argv.index("--image") + 1]).name]
         with np.load(out / "projections.npz") as stored:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from nnvisual.config import MaximizeConfig, TrainConfig, load_config, to_dict
+from nnvisual.config import MaximizeConfig, TrainConfig, load_config, parse_image_size, to_dict
 from nnvisual.errors import UserError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -95,3 +95,15 @@ def test_ints_are_accepted_for_floats_and_lists_from_strings(tmp_path):
     assert load_config(TrainConfig, None, {"lr": 1}).lr == 1.0
     assert load_config(DeconvConfig, None, {"layers": "conv1, conv2"}).layers == ("conv1", "conv2")
     assert to_dict(load_config(DeconvConfig, None, {"layers": ["a"]}))["layers"] == ["a"]
+
+
+@pytest.mark.parametrize("spec, size", [(None, None), ("224", (224, 224)), ("224x160", (224, 160)),
+                                        ("32X48", (32, 48)), (64, (64, 64))])
+def test_image_size_is_a_side_or_height_x_width(spec, size):
+    assert parse_image_size(spec) == size
+
+
+@pytest.mark.parametrize("spec", ["3x", "x4", "0", "4x0", "2x3x4", "big", "-5"])
+def test_a_malformed_image_size_is_one_clear_error(spec):
+    with pytest.raises(UserError, match=f"image_size must be N or HxW in pixels .* got '{spec}'"):
+        MaximizeConfig(image_size=spec)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nnvisual import models, training
+from nnvisual.errors import UserError
 
 
 def conv_params(k, c_in, c_out):
@@ -62,7 +63,6 @@ def test_saved_model_loads_without_custom_objects(tmp_path):
 
 
 def test_load_model_errors(tmp_path):
-    from nnvisual.errors import UserError
 
     with pytest.raises(UserError, match="model not found"):
         models.load_model(str(tmp_path / "absent.keras"))
@@ -88,3 +88,23 @@ def test_a_mixed_precision_model_is_loaded_to_compute_in_float32(tmp_path):
     np.testing.assert_allclose(logits[0], logits[1], rtol=1e-5, atol=1e-5 * np.abs(logits[1]).max())
     mixed_logits = keras.Model(mixed.inputs, mixed.get_layer("dense2").output).predict(x, verbose=0)
     assert np.abs(mixed_logits - logits[1]).max() > 1e-4 * np.abs(logits[1]).max()  # bf16 differs
+
+
+def test_sized_completes_a_free_input_size_and_guards_a_fixed_one():
+    """``--image-size``: required where the model takes any height or width, which it fills
+    in; refused where it contradicts a fixed side."""
+    def loaded(height, width):
+        model = keras.Sequential([keras.Input((height, width, 3)),
+                                  keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+        return models.LoadedModel(model, "net", (height, width), None, ("a", "b"))
+
+    fixed = loaded(8, 12)
+    assert models.sized(fixed, None) is fixed and models.sized(fixed, (8, 12)) is fixed
+    with pytest.raises(UserError, match="net takes 8x12 images, not the 8x8 of --image-size"):
+        models.sized(fixed, (8, 8))
+    with pytest.raises(UserError, match="takes images of any size .* --image-size HxW"):
+        models.sized(loaded(None, None), None)
+    assert models.sized(loaded(None, None), (20, 28)).image_size == (20, 28)
+    assert models.sized(loaded(None, 12), (20, 12)).image_size == (20, 12)
+    with pytest.raises(UserError, match="net takes \\?x12 images, not the 20x28"):
+        models.sized(loaded(None, 12), (20, 28))

@@ -24,18 +24,12 @@ def two_phases():
                                 {"before": before, "after": after})
 
 
-@pytest.mark.parametrize("config", [MaximizeConfig(target_class="1"),
-                                    MaximizeConfig(target_class="1", param="fft"),
-                                    MaximizeConfig(objective="class:1 + 0.5*class:2")])
-def test_maximize_needs_a_fixed_input_size(config):
-    """Checked first: the fft parametrization's own check would compare None with a size."""
-    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
+def test_resolve_target_names_the_class():
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(3, activation="softmax")])
-    loose = LoadedModel(model, "any", (None, None), None, ("a", "b", "c"))
-    with pytest.raises(UserError, match="no fixed input size"):
-        step.resolve_objective(loose, config)
-    fixed = LoadedModel(model, "any", (8, 8), None, ("a", "b", "c"))
-    assert step.resolve_target(fixed, "B") == (1, "b", ("a", "b", "c"))
+    loaded = LoadedModel(model, "any", (8, 8), None, ("a", "b", "c"))
+    assert step.resolve_target(loaded, "B") == (1, "b", ("a", "b", "c"))
+    assert step.resolve_target(loaded, "2") == (2, "c", ("a", "b", "c"))
 
 
 def test_trajectory_table_lists_every_step_of_every_image():

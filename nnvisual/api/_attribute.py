@@ -23,7 +23,7 @@ import numpy as np
 from nnvisual.api._common import (
     Progress,
     Result,
-    load_model,
+    load_configured,
     log,
     model_setting,
     no_progress,
@@ -168,7 +168,7 @@ def prepare(config: AttributeConfig, model=None, files=None, skipped=(), unsafe:
     if files is None:
         files, skipped = listed_images(config.images)
     seeding.set_random_seed(config.seed)
-    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    loaded = load_configured(config, model, unsafe)
     return checks(loaded, config, files, skipped)
 
 

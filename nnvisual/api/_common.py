@@ -70,6 +70,16 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     return _live_model(model, preprocess, class_names, name)
 
 
+def load_configured(config, model=None, unsafe: bool = False) -> LoadedModel:
+    """``config``'s model (or ``model``, as :func:`load_model` takes it) with the size its images
+    are resized to (``config.image_size`` for a model that takes any size:
+    :func:`nnvisual.models.sized`)."""
+    from nnvisual.config import parse_image_size
+
+    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    return models.sized(loaded, parse_image_size(config.image_size))
+
+
 def model_setting(model) -> str:
     """The config's ``model`` value: the name or path given, else the loaded model's name."""
     return str(model) if isinstance(model, (str, Path)) else load_model(model).name

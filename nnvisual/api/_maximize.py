@@ -11,7 +11,7 @@ import numpy as np
 from nnvisual.api._common import (
     Progress,
     Result,
-    load_model,
+    load_configured,
     model_setting,
     no_progress,
     settings,
@@ -154,7 +154,7 @@ def prepare(config: MaximizeConfig, model=None, data: str | None = None,
             unsafe: bool = False) -> MaximizeInputs:
     """The checked inputs of ``config`` (its model, or ``model``; ``data`` resolves
     ``retrain_on``'s ``cifar10:<class>``). Every UserError happens here."""
-    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    loaded = load_configured(config, model, unsafe)
     target = step.resolve_objective(loaded, config)
     images = (step.load_retrain_images(config.retrain_on, data, loaded.image_size)
               if config.retrain_on else None)

@@ -11,7 +11,7 @@ import numpy as np
 from nnvisual.api._common import (
     Progress,
     Result,
-    load_model,
+    load_configured,
     log,
     model_setting,
     no_progress,
@@ -116,7 +116,7 @@ def prepare(config: DeconvConfig, model=None, image=None, data: str | None = Non
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
     seeding.set_random_seed(config.seed)
-    loaded = load_model(config.model if model is None else model, config.weights, unsafe)
+    loaded = load_configured(config, model, unsafe)
     image = config.image if image is None else image
     if image is None:
         from sklearn.datasets import load_sample_image
@@ -194,7 +194,7 @@ def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
     for one in [image] if several is None else several:
         image_setting = None if one is None or isinstance(one, np.ndarray) else str(one)
         config = settings(DeconvConfig, "project", settings_, model=name, image=image_setting)
-        model = load_model(model, config.weights, unsafe)  # once, for the first image
+        model = load_configured(config, model, unsafe)  # once, for the first image
         inputs.append((prepare(config, model, one, data, unsafe), config))
     results = [compute(prepared, config, progress or no_progress) for prepared, config in inputs]
     return results[0] if several is None else results

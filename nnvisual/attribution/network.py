@@ -54,7 +54,6 @@ class Network:
         self._before, self._linear = self._scores_in(self._inference)
         self._scores_model = keras.Model(self._inference.inputs, self._before)
         self._compiled = {}
-        self.input_size = tuple(model.input_shape[1:3])
         self.num_classes = int(model.output_shape[-1])
 
     # -- scores ------------------------------------------------------------------------------

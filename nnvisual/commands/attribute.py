@@ -9,6 +9,7 @@ from nnvisual.config import AttributeConfig
 SHARED_OPTIONS = [
     options.model_option,
     options.weights_option,
+    options.image_size_option,
     options.unsafe_option,
     click.option("--images", default=None, metavar="PATH", help="An image file or a folder of images."),
     click.option("--method", "methods", default=None, metavar="A,B,...",

@@ -12,6 +12,7 @@ SCAN_FILE = "top9_scan.npz"  # a --shard run's part of the top-9 scan, for `nnvi
 @click.command("deconv")
 @options.model_option
 @options.weights_option
+@options.image_size_option
 @options.unsafe_option
 @click.option("--image", default=None, metavar="PATH",
               help="Input image (any common format); default scikit-learn's sample china.jpg.")

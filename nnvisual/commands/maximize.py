@@ -12,6 +12,7 @@ from nnvisual.config import MaximizeConfig, to_dict
 @options.config_option
 @options.model_option
 @options.weights_option
+@options.image_size_option
 @options.unsafe_option
 @click.option("--class", "target_class", default=None, metavar="INDEX|NAME",
               help='Class to reconstruct: an index (284) or a name ("Siamese cat", cat).')

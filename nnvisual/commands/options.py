@@ -31,6 +31,9 @@ model_option = click.option(
 weights_option = click.option(
     "--weights", default=None, metavar="imagenet|none|PATH",
     help="VGG16 weights: imagenet (download), none (random) or a local file.")
+image_size_option = click.option(
+    "--image-size", default=None, metavar="N|HxW",
+    help="For a model that takes images of any size: the size to resize them to (e.g. 224).")
 unsafe_option = click.option(
     "--unsafe", is_flag=True,
     help="Allow a .keras model to run Python code when loaded (Lambda layers); only for trusted files.")

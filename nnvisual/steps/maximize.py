@@ -71,17 +71,14 @@ def _grid_channels(spec: str, n: int) -> tuple[str, tuple[int, ...]]:
 
 
 def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
-    """The :class:`Target` of ``config`` for ``loaded``, checked against the model (an input
-    size that is not fixed, unknown layers or classes, channels out of range, a parametrization
-    that does not fit): UserError."""
+    """The :class:`Target` of ``config`` for ``loaded`` (its image size known:
+    :func:`nnvisual.models.sized`), checked against the model (unknown layers or classes,
+    channels out of range, a parametrization that does not fit): UserError."""
     from nnvisual.classes import resolve_class
 
     def class_index(spec: str) -> int:
         return resolve_class(spec, loaded.class_names)[0]
 
-    if None in loaded.image_size:
-        raise UserError(f"{loaded.name} has no fixed input size ({loaded.model.input_shape}); "
-                        "activation maximization needs one")
     check_parametrization(config.param, loaded.image_size)
     channels = None
     if config.channel_grid:
