@@ -75,6 +75,14 @@ def vector_jacobian_products(fn: Callable, x, cotangents):
     return products
 
 
+def compiled_functions_read_variables() -> bool:
+    """Whether a function compiled by :func:`compile_function` reads the model's variables each
+    time it runs (``tf.function`` captures them by reference; PyTorch runs eagerly), so that it
+    follows weights assigned after it was compiled. ``jax.jit`` compiles their values in as
+    constants."""
+    return _backend() != "jax"
+
+
 def compile_function(fn: Callable, jit: bool = False) -> Callable:
     """Compile ``fn`` for the backend (``tf.function``; ``jax.jit``; eager for torch, with the
     arguments converted to tensors as the compilers do)."""

@@ -50,7 +50,7 @@ def test_attribute_writes_maps_table_and_figures(cli, tiny_cnn, photos, tmp_path
     (("--method", "nope"), "unknown method 'nope'"),
     (("--class", "7"), "class 7 is out of range"),
     (("--class", "zebra"), "'zebra' is ImageNet class 340"),
-    (("--method", "gradcam", "--layer", "flat"), "not a 4-D feature map"),
+    (("--method", "gradcam", "--layer", "flat"), "a Flatten with a 2-D output, not a feature map"),
     (("--method", "integrated-gradients", "--steps", "0"), "steps must be at least 1"),
     (("--method", "occlusion", "--window", "64"), "larger than the image"),
 ])

@@ -183,7 +183,7 @@ def test_cam_maps_are_upsampled_to_the_input_and_the_layer_is_checked(images):
     assert not np.allclose(maps, on_c1)
     guided = attribution.attribute(model, images, "guided-gradcam")
     assert guided.shape == (3, 8, 8)
-    with pytest.raises(UserError, match="not a 4-D feature map"):
+    with pytest.raises(UserError, match="a Flatten with a 2-D output, not a feature map"):
         network.check_feature_layer("flat")
     with pytest.raises(UserError, match="unknown layer 'nope'"):
         network.check_feature_layer("nope")
@@ -236,3 +236,55 @@ def test_auto_class_is_the_top_one(images):
     top = Network(model).logits(images).argmax(1)
     np.testing.assert_array_equal(attribution.attribute(model, images, "saliency"),
                                   attribution.attribute(model, images, "saliency", top))
+
+
+def body_layers():
+    """conv-ReLU-pool-conv-batch norm-ReLU, by name (c2 is folded into bn2 for inference)."""
+    return [keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+            keras.layers.MaxPooling2D(2, name="p1"),
+            keras.layers.Conv2D(6, 3, padding="same", name="c2"),
+            keras.layers.BatchNormalization(name="bn2"),
+            keras.layers.Activation("relu", name="r2")]
+
+
+def head_layers():
+    return [keras.layers.Flatten(name="flat"), keras.layers.Dense(3, name="logits"),
+            keras.layers.Activation("softmax", name="softmax")]
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "scorecam", "guided-gradcam"])
+def test_cam_inside_a_nested_model_equals_the_same_flat_network(method, images):
+    """A backbone nested as a layer (transfer learning's usual structure): its feature maps are
+    named by path, the default is the backbone's last one (not a preprocessing layer in front),
+    and the maps equal those of the same weights in one flat graph, for a layer kept as it is
+    and for a convolution that the inference copy folds into its batch normalization."""
+    flat = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1.0, name="scale"),
+                             *body_layers(), *head_layers()])
+    body = keras.Sequential([keras.Input((8, 8, 3)), *body_layers()], name="body")
+    nested = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1.0, name="scale"),
+                               body, *head_layers()])
+    rng = np.random.default_rng(4)
+    weights = [np.abs(w) + 0.5 if "variance" in variable.path else w  # a variance is > 0
+               for variable, w in zip(flat.weights, (rng.normal(0, 0.5, v.shape).astype(np.float32)
+                                                     for v in flat.weights), strict=True)]
+    flat.set_weights(weights)
+    nested.set_weights(weights)
+    network = Network(nested)
+    assert network.check_feature_layer(None) == "body/r2"
+    for inner in ("r2", "c2", "c1"):
+        expected = attribution.attribute(flat, images, method, None, None, settings(layer=inner))
+        got = attribution.attribute(network, images, method, None, None,
+                                    settings(layer=f"body/{inner}"))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+    with pytest.raises(UserError, match="'p9' is not a layer of 'body'"):
+        network.check_feature_layer("body/p9")
+
+
+def test_the_default_cam_layer_of_a_pooled_backbone_is_its_last_feature_map():
+    """keras.applications backbones with ``pooling="avg"`` output vectors: the last 4-D feature
+    map is inside them, not the preprocessing layer in front (which an earlier version chose)."""
+    backbone = keras.Sequential([keras.Input((8, 8, 3)), *body_layers(),
+                                 keras.layers.GlobalAveragePooling2D(name="pool")], name="backbone")
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255, name="scale"),
+                              backbone, keras.layers.Dense(3, activation="softmax", name="out")])
+    assert Network(model).check_feature_layer(None) == "backbone/r2"

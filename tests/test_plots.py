@@ -20,6 +20,8 @@ from nnvisual.descriptors.sift import Features  # noqa: E402
 from nnvisual.plots import bow as bow_plots  # noqa: E402
 from nnvisual.plots import deconv as deconv_plots  # noqa: E402
 from nnvisual.plots import maximize as maximize_plots  # noqa: E402
+from nnvisual.plots import sanity as sanity_plots  # noqa: E402
+from nnvisual.plots.attribution import display_map  # noqa: E402
 from nnvisual.plots.training import training_curves  # noqa: E402
 from nnvisual.steps.score_bow import ImageSet, PhaseScores, Scoring  # noqa: E402
 
@@ -440,3 +442,26 @@ def test_contributions_with_more_columns_than_training_images():
     # after 00.png has 3 training images with inliers: the 4th column is hidden
     assert [axis.get_title() for axis in axes[0, 6:9]] == ["50.0% (4)", "25.0% (2)", "25.0% (2)"]
     assert not axes[0, 9].axison and not axes[0, 9].images
+
+
+def test_a_deep_networks_cascade_shows_evenly_spaced_stages_and_names_a_few():
+    """30 stages: the grid shows 12, the first (top layer) and the last (first layer) among
+    them, and says so; the similarity curves plot all 30 and name 16 on the axis."""
+    labels = [f"layer{k}" for k in range(30)]
+    assert sanity_plots.shown_stages(30, 12).tolist() == [0, 3, 5, 8, 11, 13, 16, 18, 21, 24, 26, 29]
+    assert sanity_plots.shown_stages(5, 12).tolist() == [0, 1, 2, 3, 4]
+    maps = {"saliency": np.arange(30 * 4 * 4, dtype=float).reshape(30, 4, 4)}
+    figure = sanity_plots.cascading_grid(np.zeros((4, 4, 3), np.uint8), "photo.png", labels,
+                                         {"saliency": np.ones((4, 4))}, maps)
+    axes = figure.axes
+    assert len(axes) == 14
+    assert [axis.get_title() for axis in axes[2:]] == [labels[k] for k in
+                                                      sanity_plots.shown_stages(30, 12)]
+    np.testing.assert_array_equal(axes[-1].images[0].get_array(), display_map(maps["saliency"][29]))
+    assert "12 of 30 stages shown" in figure._suptitle.get_text()
+    band = (np.linspace(1, 0, 30), np.linspace(0.9, -0.1, 30), np.linspace(1.1, 0.1, 30))
+    curves = sanity_plots.similarity_curves("cascading", labels, {"ssim": {"saliency": band}})
+    (axis,) = curves.axes
+    np.testing.assert_array_equal(axis.lines[0].get_ydata(), band[0])
+    assert [tick.get_text() for tick in axis.get_xticklabels()] == [
+        labels[k] for k in sanity_plots.shown_stages(30, 16)]

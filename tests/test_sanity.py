@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from nnvisual.errors import UserError
 from nnvisual.sanity import faithfulness, randomization, similarity
 from tests.test_attribution import small_cnn
 
@@ -89,3 +90,81 @@ def test_deletion_by_the_true_weights_drops_faster_than_by_their_reverse():
     bad = faithfulness.curves(network, x, np.zeros_like(x), -contribution, [0], 8, "deletion", 4)
     assert faithfulness.area(good)[0] < faithfulness.area(bad)[0]
     np.testing.assert_allclose(good[:, 0], bad[:, 0])
+
+
+def test_layers_inside_a_nested_frozen_backbone_are_randomized_by_path():
+    """Transfer learning's usual model: a frozen backbone nested as a layer. Its layers are
+    stages of their own (by path), frozen ones too; a depthwise kernel is re-drawn from the
+    layer's depthwise_initializer; a Normalization's adapted statistics are not weights to
+    randomize."""
+    backbone = keras.Sequential([
+        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="conv"),
+        keras.layers.DepthwiseConv2D(3, depthwise_initializer=keras.initializers.Constant(0.25),
+                                     name="depthwise"),
+        keras.layers.BatchNormalization(name="bn")], name="backbone")
+    backbone.trainable = False
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Normalization(mean=1, variance=4),
+                              backbone, keras.layers.Flatten(), keras.layers.Dense(2, name="head")])
+    assert randomization.weighted_layers(model) == [
+        "backbone/conv", "backbone/depthwise", "backbone/bn", "head"]
+    randomization.check_randomizable(model)
+    kernel = backbone.get_layer("depthwise").kernel
+    kernel.assign(np.full(kernel.shape, 9.0, np.float32))
+    before = [w.copy() for w in model.get_weights()]
+    copy = randomization.randomized(model, ("backbone/depthwise",), seed=0)
+    depthwise = copy.get_layer("backbone").get_layer("depthwise")
+    np.testing.assert_array_equal(depthwise.get_weights()[0], 0.25)
+    changed = [not np.array_equal(a, b) for a, b in zip(copy.get_weights(), before, strict=True)]
+    assert sum(changed) == 1  # the depthwise kernel (its zero bias is re-drawn as zeros)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_a_layer_whose_weights_cannot_be_redrawn_is_one_clear_error():
+    class Scale(keras.layers.Layer):
+        def build(self, shape):
+            self.factor = self.add_weight(shape=(), initializer="ones", name="factor")
+
+        def call(self, x):
+            return x * self.factor
+
+    model = keras.Sequential([keras.Input((4,)), Scale(name="scale"), keras.layers.Dense(2)])
+    with pytest.raises(UserError, match="cannot randomize layer 'scale': it has no "
+                                        "factor_initializer to re-draw its weight 'factor' from"):
+        randomization.check_randomizable(model)
+    with pytest.raises(UserError, match="has no layer with learned weights"):
+        randomization.check_randomizable(keras.Sequential([keras.Input((4,)),
+                                                           keras.layers.Flatten()]))
+
+
+@pytest.mark.parametrize("mode", ["cascading", "independent"])
+def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
+    """The sanity step randomizes one copy in place, stage after stage, and (where compiled
+    functions read the variables) computes every stage with one network: each stage's maps must
+    equal those of a fresh randomized copy of the model for that stage alone, for gradient,
+    rule (guided) and CAM methods; a stale weight would leave a stage equal to the one before."""
+    import nnvisual as nv
+    from nnvisual import attribution
+
+    model = keras.Sequential([keras.Input((8, 8, 3)),
+                              keras.layers.Conv2D(4, 3, padding="same", name="c1"),
+                              keras.layers.BatchNormalization(name="bn1"),
+                              keras.layers.Activation("relu", name="r1"),
+                              keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
+                              keras.layers.Flatten(), keras.layers.Dense(3, name="logits"),
+                              keras.layers.Activation("softmax")])
+    photos = np.random.default_rng(2).integers(0, 256, (2, 8, 8, 3), np.uint8)
+    methods = ("saliency", "guided", "gradcam")
+    result = nv.sanity_check(model, photos, methods=methods, randomizations=[mode],
+                             curve_steps=2, bootstrap=100, seed=5).computed
+    plan = randomization.stages(model, mode)
+    assert result.stages[mode] == [label for label, _ in plan] == ["logits", "c2", "bn1", "c1"]
+    settings = result.inputs.explained.settings
+    assert settings.layer == "c2"
+    for k, (_, layers) in enumerate(plan):
+        fresh = attribution.Network(randomization.randomized(model, layers, seed=5))
+        for method in methods:
+            expected = attribution.attribute(fresh, result.inputs.x, method, result.inputs.classes,
+                                             result.inputs.baselines, settings)
+            np.testing.assert_allclose(result.maps[mode][method][k], expected, rtol=1e-4,
+                                       atol=1e-5 * np.abs(expected).max() + 1e-12)

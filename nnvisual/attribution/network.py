@@ -1,12 +1,14 @@
 """A classifier as the attribution methods see it: its pre-softmax class scores (logits) as a
 function of the input, their gradients, and the split of the network at a feature map (for the
 CAM family). Everything goes through ``keras.ops`` and :mod:`nnvisual.gradients`, so it runs on
-each Keras backend and on any functional graph (sub-models are cut from the model's own tensors:
-the tail model takes the input and the feature map, so paths that skip the feature map still
-see the input). The scores and the feature maps are computed by the model's inference-only copy
-(:func:`nnvisual.inference_model.for_inference`: batch normalizations folded, depthwise
-convolutions shifted on JAX), made from the weights the model has when the network is made;
-DeconvNet and guided backpropagation project through the model itself."""
+each Keras backend and on any functional graph, nested models included: the split at a feature
+map replays the graph (:func:`nnvisual.graph.replay`) with that layer's output given, so paths
+that skip the feature map still see the input, and a feature map inside a nested model is named
+by its path (``backbone/out_relu``). The scores and the feature maps are computed by the
+model's inference-only copy (:func:`nnvisual.inference_model.for_inference`: batch
+normalizations folded, depthwise convolutions shifted on JAX), made from the weights the model
+has when the network is made; DeconvNet and guided backpropagation project through the model
+itself."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from nnvisual import gradients
+from nnvisual import gradients, graph
 from nnvisual.errors import UserError
 from nnvisual.inference_model import for_inference
 
@@ -45,12 +47,17 @@ class Network:
 
     Scores are the logits: when the model ends in a softmax (a separate layer, or a Dense layer's
     activation) the scores are taken before it, as Grad-CAM (Selvaraju et al. 2017) and
-    integrated gradients (Sundararajan et al. 2017) recommend."""
+    integrated gradients (Sundararajan et al. 2017) recommend.
 
-    def __init__(self, model):
+    ``inference_copy=False`` computes with ``model`` itself instead of its inference-only copy:
+    where compiled functions read the variables when they run (TensorFlow, PyTorch:
+    :func:`nnvisual.gradients.compiled_functions_read_variables`), the network then follows
+    changes to the model's weights made in place, once told by :meth:`weights_changed`."""
+
+    def __init__(self, model, inference_copy: bool = True):
         self.model = model
         self.softmax_output = _is_softmax(model.layers[-1])
-        self._inference = for_inference(model)
+        self._inference = for_inference(model) if inference_copy else model
         self._before, self._linear = self._scores_in(self._inference)
         self._scores_model = keras.Model(self._inference.inputs, self._before)
         self._compiled = {}
@@ -119,6 +126,13 @@ class Network:
         layer, seeds = self.projection_target(classes)
         return self._compiled[key].project(np.asarray(x, np.float32), seeds, layer)
 
+    def weights_changed(self) -> None:
+        """Say that the model's weights were changed in place (for a network made with
+        ``inference_copy=False``): the projectors of the guided and DeconvNet rules, which hold
+        copies of some layers, are made again when next used."""
+        self._compiled = {key: value for key, value in self._compiled.items()
+                          if not (isinstance(key, tuple) and key[0] == "projector")}
+
     # -- the projection seed for the deconv rules -------------------------------------------------
     def projection_target(self, classes) -> tuple[str, np.ndarray]:
         """``(layer, seeds)`` such that d <seeds[i], layer output> / d x = d logit[c_i] / d x:
@@ -132,37 +146,44 @@ class Network:
 
     # -- the split at a feature map (CAM family) ----------------------------------------------
     def feature_layers(self) -> list[str]:
-        """Layers with a 4-D output (batch, height, width, channels), in order."""
-        return [layer.name for layer in self.model.layers
-                if not isinstance(layer, keras.layers.InputLayer)
-                and len(getattr(layer, "output", None).shape or ()) == 4]
+        """Paths of the layers with a 4-D output (batch, height, width, channels), nested
+        models' layers included, in topological order."""
+        from nnvisual.deconv import feature_layers
+
+        return feature_layers(self.model)
 
     def check_feature_layer(self, name: str | None) -> str:
-        """``name``, or the last 4-D feature map when None; UserError for any other layer."""
+        """``name`` (a path), or the last 4-D feature map when None; UserError for any other
+        layer."""
+        from nnvisual.deconv import check_layers
+
         layers = self.feature_layers()
         if name is None:
             if not layers:
                 raise UserError(f"model {self.model.name} has no 4-D feature map for CAM methods")
             return layers[-1]
-        try:
-            layer = self.model.get_layer(name)
-        except ValueError:
-            raise UserError(f"unknown layer '{name}'; 4-D feature maps of {self.model.name}: "
-                            f"{', '.join(layers)}") from None
-        if name not in layers:
-            raise UserError(f"layer '{name}' is not a 4-D feature map (its output shape is "
-                            f"{layer.output.shape}); choose among: {', '.join(layers)}")
+        check_layers(self.model, [name])
         return name
 
     def _split(self, layer: str):
+        """``(head, tail)``: images -> the output of ``layer`` (a path); (images, feature map)
+        -> the scores, the feature map standing for what ``layer`` computes."""
         key = ("split", layer)
         if key not in self._compiled:
             copy = self._inference
-            if layer not in {operation.name for operation in copy.layers}:  # a folded conv
+            if layer not in {path for path, _ in graph.layers(copy)}:  # a folded conv
                 copy = for_inference(self.model, keep=(layer,))
-            feature = _node(copy, copy.get_layer(layer)).output_tensors[0]
-            head = keras.Model(copy.inputs, feature)
-            tail = keras.Model([copy.inputs[0], feature], self._scores_in(copy)[0])
+            scores = self._scores_in(copy)[0]._keras_history.operation.name
+
+            def head(images):
+                return graph.replay(copy, images, [layer])[layer]
+
+            def tail(images, feature):
+                def call(operation, path, args, kwargs):
+                    return feature if path == layer else operation(*args, **kwargs)
+
+                return graph.replay(copy, images, [scores], call)[scores]
+
             self._compiled[key] = head, tail
         return self._compiled[key]
 
@@ -178,7 +199,7 @@ class Network:
         def fn(images, onehot):
             feature = head(images)
             _, grad = gradients.value_and_gradient(
-                lambda a: ops.sum(self._to_logits(tail([images, a])) * onehot), feature)
+                lambda a: ops.sum(self._to_logits(tail(images, a)) * onehot), feature)
             return feature, grad
 
         compiled = self._compile(("features_and_gradient", layer), fn)

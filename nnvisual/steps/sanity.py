@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual import attribution, data
+from nnvisual import attribution, data, gradients
 from nnvisual.config import SanityConfig
 from nnvisual.descriptors.stats import bootstrap_interval
 from nnvisual.errors import UserError
@@ -41,6 +41,7 @@ def prepare(loaded: LoadedModel, config: SanityConfig, paths,
     """Check as ``attribute`` does (``skipped``: the files set aside) and read the first
     ``config.max_images`` readable images."""
     explained = attribute_step.prepare(loaded, config, paths, skipped)
+    randomization.check_randomizable(loaded.model)
     names, images, skipped = attribute_step.read_files(paths[:config.max_images])
     if len(images) < 2:
         raise UserError(f"sanity checks need at least 2 readable images, got {len(images)}")
@@ -76,14 +77,20 @@ def check(inputs: SanityInputs, config: SanityConfig,
     model, settings = explained.loaded.model, explained.settings
     original = _maps(explained.network, inputs, methods, settings)
     stages, maps, scores = {}, {}, {}
+    randomizer = randomization.Randomizer(model, config.seed)
+    shared = (attribution.Network(randomizer.model, inference_copy=False)
+              if gradients.compiled_functions_read_variables() else None)
     for mode in config.randomizations:
         plan = randomization.stages(model, mode)
         stages[mode] = [label for label, _ in plan]
         per_stage = []
         for label, layers in plan:
             progress(f"{mode} {label}")
-            copy = randomization.randomized(model, layers, config.seed)
-            per_stage.append(_maps(attribution.Network(copy), inputs, methods, settings))
+            randomizer.randomize(layers)  # then one network follows it, or one per stage
+            if shared:
+                shared.weights_changed()
+            network = shared or attribution.Network(randomizer.model)
+            per_stage.append(_maps(network, inputs, methods, settings))
         maps[mode] = {m: np.stack([stage[m] for stage in per_stage]) for m in methods}
         scores[mode] = {m: np.array([[list(similarity.similarity(original[m][i], stage[m][i]).values())
                                       for i in range(len(inputs.x))] for stage in per_stage])
