@@ -98,6 +98,16 @@ def replay(model, inputs, targets: Iterable[str], call: Callable | None = None,
     return found
 
 
+def outputs_and_values(model, inputs, targets: Iterable[str]) -> tuple:
+    """``(outputs, {path: value})``: ``model``'s outputs (structured as it returns them) and the
+    output of the layer at each target path, nested models' layers included, from one pass."""
+    found = {}
+    outputs = _replay(graph_of(model), inputs, list(targets),
+                      lambda operation, path, args, kwargs: operation(*args, **kwargs), "", found,
+                      need_outputs=True)
+    return outputs, found
+
+
 def _replay(graph, inputs, targets, call, prefix, found, need_outputs):
     inputs = keras.tree.flatten(inputs)
     values = {id(x): y for x, y in zip(graph.inputs, inputs, strict=True)}

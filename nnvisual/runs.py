@@ -253,9 +253,15 @@ def _json_default(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+def file_name(name: str) -> str:
+    """``name`` (a layer path ``outer/inner`` inside nested models, a label holding one) as one
+    file or folder name: each ``/`` becomes ``--``."""
+    return name.replace("/", "--")
+
+
 def default_run_path(command: str, name: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return RESULTS_DIR / f"{command}-{name}-{stamp}"
+    return RESULTS_DIR / file_name(f"{command}-{name}-{stamp}")
 
 
 def read_manifest(path: Path) -> dict | None:

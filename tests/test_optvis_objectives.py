@@ -121,6 +121,31 @@ def test_weighted_sums_add_values_and_gradients():
     np.testing.assert_allclose(parts[1][0], ops.convert_to_numpy(logits)[:, 1], rtol=1e-5)
 
 
+def test_terms_read_layers_inside_a_nested_model_by_path():
+    """The pointwise model with its convolution nested in a sub-model "body": every term on
+    "body/conv" gives the values and gradients of the same term on the flat model's "conv"."""
+    flat = pointwise_model()
+    body = keras.Sequential([keras.Input((3, 3, 3)), keras.layers.Conv2D(2, 1, name="conv")],
+                            name="body")
+    nested = keras.Sequential([keras.Input((3, 3, 3)), body, keras.layers.Flatten(),
+                               keras.layers.Dense(2, name="logits"),
+                               keras.layers.Activation("softmax")])
+    nested.set_weights(flat.get_weights())
+    x = images(3)
+    for kind, settings in (("channel", {"channels": (1,)}), ("neuron", {"channels": (0,)}),
+                           ("layer", {}), ("direction", {"vector": (2.0, -1.0)}),
+                           ("diversity", {})):
+        terms = [(1.0, Term(kind, "conv", **settings)), (0.5, Term("class", class_index=1))]
+        expected = value_and_grad(Objective(flat, terms), x)
+        nested_terms = [(1.0, Term(kind, "body/conv", **settings)), terms[1]]
+        assert check_terms(nested, nested_terms) == ["body/conv"]
+        got = value_and_grad(Objective(nested, nested_terms), x)
+        for k in range(2):  # value, gradient
+            np.testing.assert_allclose(got[k], expected[k], rtol=1e-5, atol=1e-6, err_msg=kind)
+    with pytest.raises(UserError, match="unknown layer 'body/nope' in the objective; .* body/conv"):
+        check_terms(nested, [(1.0, Term("channel", "body/nope", channels=(0,)))])
+
+
 def test_a_channel_per_image_is_the_channel_grid():
     model, x = pointwise_model(), images()
     a = x @ CONV_W + CONV_B

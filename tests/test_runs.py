@@ -89,6 +89,13 @@ def test_default_run_path_is_results_command_name_timestamp(isolated):
     assert (isolated / run.path / "manifest.json").is_file()
 
 
+def test_a_name_holding_a_layer_path_is_one_folder(isolated):
+    """A channel grid's label names a layer inside a nested model (``backbone/conv``)."""
+    run = runs.create_run("maximize", "net-channels-backbone/conv", {})
+    assert run.path.parent == Path("results")
+    assert run.path.name.startswith("maximize-net-channels-backbone--conv-")
+
+
 def test_an_existing_empty_folder_is_used(isolated):
     (isolated / "out").mkdir()
     run = runs.create_run("train", "x", {}, out=isolated / "out")

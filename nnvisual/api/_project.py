@@ -83,25 +83,21 @@ class Projections(Result):
         return plots.layer_figure(self.image, self.layers[layer], config.method, config.mode)
 
     def write(self, run) -> None:
+        from nnvisual import runs
         from nnvisual.plots import deconv as plots
 
         config, inputs = self.config, self.computed.inputs
         run.manifest.update(image=inputs.image_source, layers=list(inputs.layers),
                             display=step.DISPLAY)
         for layer in self.computed.layers:
-            run.write_figure(f"figures/{_file_name(layer.layer)}.png", self.plot(layer.layer))
+            run.write_figure(f"figures/{runs.file_name(layer.layer)}.png", self.plot(layer.layer))
         run.write_figure("figures/overview.png", self.plot())
         for name, table in self.tables.items():
             run.write_csv(f"tables/{name}.csv", *table)
         run.write_npz("projections.npz", **self.arrays)
         for top in self.computed.top9:
-            run.write_figure(f"figures/top9_{_file_name(top.layer)}.png", plots.top9_figure(
+            run.write_figure(f"figures/top9_{runs.file_name(top.layer)}.png", plots.top9_figure(
                 top, self.computed.top9_shown[top.layer], config.method, config.mode))
-
-
-def _file_name(layer: str) -> str:
-    """A layer path (``outer/inner`` inside nested models) as one file name."""
-    return layer.replace("/", "--")
 
 
 def prepare(config: DeconvConfig, model=None, image=None, data: str | None = None,

@@ -2,10 +2,10 @@
 ``optvis.objectives``): class, channel, neuron, layer ("DeepDream"), direction and diversity
 terms, and their weighted sums.
 
-Every term gives one value per image of the batch, read from ONE model that outputs the logits,
-the probabilities and every layer the terms name, built once on the model's inference-only copy
-(:func:`nnvisual.inference_model.for_inference`, keeping the layers the terms name; the user's
-model is not changed):
+Every term gives one value per image of the batch, read in ONE pass of the model's
+inference-only copy (:func:`nnvisual.inference_model.for_inference`, keeping the layers the
+terms name; the user's model is not changed) that gives the logits, the probabilities and the
+output of every layer the terms name, inside nested models too (by path, ``backbone/conv``):
 
 - ``class``: the class's logit or softmax probability (as :class:`ClassObjective`);
 - ``channel``: the mean over positions of one channel of a feature-map layer; a term may name
@@ -23,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import keras
 import numpy as np
 from keras import ops
 
+from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.inference_model import for_inference
 from nnvisual.optvis.objectives import check_class_scores, logits_and_probabilities
@@ -111,14 +111,15 @@ def check_terms(model, terms: list[tuple[float, Term]]) -> list[str]:
     (what :class:`Objective` checks, without building its model)."""
     check_class_scores(model)
     layers = sorted({term.layer for _, term in terms if term.layer is not None})
-    known = {layer.name: layer for layer in model.layers}
+    known = [path for path, _ in graph.layers(model)]
     for layer in layers:
         if layer not in known:
-            listed = ", ".join(list(known)[:12]) + (", ..." if len(known) > 12 else "")
+            listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12
+                                             else "")
             raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
                             f"{listed}")
     outputs = int(model.output_shape[-1])
-    shapes = {layer: tuple(known[layer].output.shape[1:]) for layer in layers}
+    shapes = {layer: graph.output_shape(model, layer)[1:] for layer in layers}
     for _, term in terms:
         _check_term(term, shapes.get(term.layer), outputs)
     return layers
@@ -135,10 +136,7 @@ class Objective:
     def __init__(self, model, terms: list[tuple[float, Term]], preprocess: Callable | None = None,
                  name: str = "objective", reference_class: int | None = None):
         layers = check_terms(model, terms)
-        inference = for_inference(model, keep=layers)
-        scores = logits_and_probabilities(inference)
-        self.model = keras.Model(scores.inputs, [*scores.outputs, *(
-            inference.get_layer(layer).output for layer in layers)], name=f"{model.name}_objective")
+        self.scores = logits_and_probabilities(for_inference(model, keep=layers))
         self.layers = layers
         self.terms = terms
         self.preprocess = preprocess
@@ -150,8 +148,8 @@ class Objective:
     def __call__(self, images):
         images = ops.convert_to_tensor(images)
         inputs = images if self.preprocess is None else self.preprocess(images)
-        logits, probabilities, *features = self.model(inputs, training=False)
-        features = dict(zip(self.layers, features, strict=True))
+        (logits, probabilities), features = graph.outputs_and_values(self.scores, inputs,
+                                                                     self.layers)
         total = 0.0
         for weight, term in self.terms:
             total = total + weight * _value(term, features.get(term.layer), logits, probabilities)
