@@ -168,3 +168,28 @@ def test_fft_refuses_a_non_square_model(cli, tmp_path):
     assert "--param fft needs a square input of at least 4x4 pixels; the model takes 8x12" in (
         result.output)
     assert not Path("results").exists()
+
+
+def test_channels_of_a_layer_inside_a_nested_model(cli, tmp_path):
+    """A backbone nested as a layer: its layers are named by path, in the channel grid and in
+    expressions; the path's '/' becomes '--' in the figure's and the run folder's names."""
+    import keras
+
+    backbone = keras.Sequential([keras.Input((8, 8, 3)),
+                                 keras.layers.Conv2D(4, 3, activation="relu", name="conv")],
+                                name="backbone")
+    path = tmp_path / "nested.keras"
+    keras.Sequential([keras.Input((8, 8, 3)), backbone, keras.layers.GlobalAveragePooling2D(),
+                      keras.layers.Dense(3, activation="softmax")]).save(path)
+    grid = cli("maximize", "--model", path, "--channel-grid", "backbone/conv:1,3", "-n", "2",
+               "--steps", "2")
+    assert grid.exit_code == 0, grid.output
+    (run,) = Path("results").iterdir()
+    assert run.name.startswith("maximize-nested-channels-backbone--conv-")
+    assert (run / "figures" / "channels_backbone--conv.png").is_file()
+    expression = cli("maximize", "--model", path, "--objective", "channel:backbone/conv:2 + class:1",
+                     "-n", "1", "--steps", "2", "--out", tmp_path / "expression")
+    assert expression.exit_code == 0, expression.output
+    header, rows = read_csv(tmp_path / "expression" / "tables" / "trajectory.csv")
+    objective = [float(row[header.index("objective")]) for row in rows]
+    assert len(objective) == 3 and objective[2] > objective[0]  # steps 0, 1, 2: the ascent climbs

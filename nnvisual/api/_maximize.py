@@ -121,6 +121,8 @@ class Maximization(Result):
             class_label)
 
     def write(self, run) -> None:
+        from nnvisual import runs
+
         target, config = self.inputs.target, self.config
         if target.class_index is not None:
             run.manifest["target_class"] = {"index": target.class_index,
@@ -134,7 +136,8 @@ class Maximization(Result):
         run.write_figure("figures/reconstructions.png", self.plot("reconstructions"))
         run.write_figure("figures/trajectory.png", self.plot("trajectory"))
         if target.channels:
-            run.write_figure(f"figures/channels_{target.channels[0]}.png", self.plot("channels"))
+            run.write_figure(f"figures/channels_{runs.file_name(target.channels[0])}.png",
+                             self.plot("channels"))
         if self.computed.retrained_model is not None:
             run.save_model("model_retrained.keras", self.computed.retrained_model)
             run.manifest["retrain"] = {"source": config.retrain_on,
