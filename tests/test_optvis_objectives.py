@@ -243,3 +243,17 @@ def test_malformed_expressions_are_one_line_user_errors(spec, message):
     with pytest.raises(UserError, match=message) as error:
         parse_objective(spec, int)
     assert "\n" not in str(error.value)
+
+
+def test_a_classifier_nested_whole_is_refused_unless_it_ends_linearly():
+    flat = pointwise_model()
+    wrapped = keras.Sequential([keras.Input((3, 3, 3)), flat], name="wrapped")
+    with pytest.raises(UserError, match="whose last layer '.*' has a softmax activation"):
+        ClassObjective(wrapped, 1)
+    with pytest.raises(UserError, match="whose last layer '.*' has a softmax activation"):
+        check_terms(wrapped, [(1.0, Term("class", class_index=1))])
+    logits = keras.Model(flat.inputs, flat.get_layer("logits").output)
+    outer = keras.Sequential([keras.Input((3, 3, 3)), logits], name="outer")
+    x = images()
+    np.testing.assert_allclose(ops.convert_to_numpy(ClassObjective(outer, 1)(x)[0]),
+                               ops.convert_to_numpy(ClassObjective(flat, 1)(x)[0]), rtol=1e-5)

@@ -19,6 +19,7 @@ from keras import ops
 from nnvisual import gradients, graph
 from nnvisual.errors import UserError
 from nnvisual.inference_model import for_inference
+from nnvisual.models import check_scores_outside_nested
 
 
 def _is_softmax(layer) -> bool:
@@ -55,6 +56,7 @@ class Network:
     changes to the model's weights made in place, once told by :meth:`weights_changed`."""
 
     def __init__(self, model, inference_copy: bool = True):
+        check_scores_outside_nested(model)
         self.model = model
         self.softmax_output = _is_softmax(model.layers[-1])
         self._inference = for_inference(model) if inference_copy else model

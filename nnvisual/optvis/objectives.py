@@ -26,15 +26,16 @@ from keras import ops
 from nnvisual.choices import OBJECTIVES
 from nnvisual.errors import UserError
 from nnvisual.inference_model import for_inference
-from nnvisual.models import activation_name
+from nnvisual.models import activation_name, check_scores_outside_nested, final_layer
 
 
 def _score_source(model) -> str:
     """Where ``model``'s logits are: "softmax layer" (the input of a final softmax
     ``Activation``), "softmax dense" (a final ``Dense`` with a softmax activation) or "linear"
     (its output); UserError for any other last layer."""
+    check_scores_outside_nested(model)
     last = model.layers[-1]
-    name = activation_name(last)
+    name = activation_name(final_layer(model))
     if name == "softmax":
         return "softmax layer" if isinstance(last, keras.layers.Activation) else "softmax dense"
     if name == "linear":
