@@ -64,6 +64,12 @@ def layers(model, prefix: str = "") -> list[tuple[str, object]]:
     return found
 
 
+def listed(paths) -> str:
+    """The first 12 of ``paths``, for an error message, and how many there are in all."""
+    shown = ", ".join(paths[:12])
+    return shown + (f", ... ({len(paths)} in all)" if len(paths) > 12 else "")
+
+
 def get_layer(model, path: str):
     """The layer at ``path`` (``outer/inner/...``), or UserError naming the missing part."""
     current, parts = model, path.split(SEPARATOR)
@@ -86,15 +92,20 @@ def output_shape(model, path: str) -> tuple:
     return tuple(outputs[0].shape) if len(outputs) == 1 else ()
 
 
+def _call(operation, path, args, kwargs):
+    """How a replayed node is computed unless a caller says otherwise: as the graph did."""
+    return operation(*args, **kwargs)
+
+
 def replay(model, inputs, targets: Iterable[str], call: Callable | None = None,
            prefix: str = "") -> dict:
     """Run ``model``'s graph on ``inputs`` (one value per model input, or one value) and return
     ``{path: value}`` for each target path. ``call(operation, path, args, kwargs)`` computes one
     node (default: ``operation(*args, **kwargs)``); values may be tensors or anything ``call``
     understands (shapes, receptive fields). Only the nodes the targets need are computed."""
-    call = call or (lambda operation, path, args, kwargs: operation(*args, **kwargs))
     found = {}
-    _replay(graph_of(model), inputs, list(targets), call, prefix, found, need_outputs=False)
+    _replay(graph_of(model), inputs, list(targets), call or _call, prefix, found,
+            need_outputs=False)
     return found
 
 
@@ -102,9 +113,7 @@ def outputs_and_values(model, inputs, targets: Iterable[str]) -> tuple:
     """``(outputs, {path: value})``: ``model``'s outputs (structured as it returns them) and the
     output of the layer at each target path, nested models' layers included, from one pass."""
     found = {}
-    outputs = _replay(graph_of(model), inputs, list(targets),
-                      lambda operation, path, args, kwargs: operation(*args, **kwargs), "", found,
-                      need_outputs=True)
+    outputs = _replay(graph_of(model), inputs, list(targets), _call, "", found, need_outputs=True)
     return outputs, found
 
 

@@ -120,11 +120,6 @@ def default_layers(model, model_name: str) -> tuple[str, ...]:
     return tuple(stages.values())
 
 
-def _choices(names) -> str:
-    shown = ", ".join(names[:12])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
-
-
 def check_layers(model, layers) -> None:
     """Raise UserError unless every path in ``layers`` names a layer of ``model`` (``outer/inner``
     inside nested models) with a 4-D feature-map output."""
@@ -138,10 +133,10 @@ def check_layers(model, layers) -> None:
             layer = graph.get_layer(model, name)
         except UserError as error:
             raise UserError(f"{error}; feature-map layers of {model.name}: "
-                            f"{_choices(valid)}") from None
+                            f"{graph.listed(valid)}") from None
         shape = graph.output_shape(model, name)
         raise UserError(f"layer '{name}' is a {type(layer).__name__} with a {len(shape)}-D "
-                        f"output, not a feature map; choose among: {_choices(valid)}")
+                        f"output, not a feature map; choose among: {graph.listed(valid)}")
 
 
 # -- what replaces each operation on the way to a layer ----------------------------------------

@@ -114,10 +114,8 @@ def check_terms(model, terms: list[tuple[float, Term]]) -> list[str]:
     known = [path for path, _ in graph.layers(model)]
     for layer in layers:
         if layer not in known:
-            listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12
-                                             else "")
             raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
-                            f"{listed}")
+                            f"{graph.listed(known)}")
     outputs = int(model.output_shape[-1])
     shapes = {layer: graph.output_shape(model, layer)[1:] for layer in layers}
     for _, term in terms:

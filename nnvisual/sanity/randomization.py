@@ -21,9 +21,14 @@ def _learns(layer) -> bool:
     return not graph.is_nested(layer) and bool(layer._trainable_variables)
 
 
+def _learned_layers(model) -> dict:
+    """``{path: layer}`` of the layers with learned weights, input to output."""
+    return {path: layer for path, layer in graph.layers(model) if _learns(layer)}
+
+
 def weighted_layers(model) -> list[str]:
     """Paths of the layers with learned weights, input to output (those the paper randomizes)."""
-    return [path for path, layer in graph.layers(model) if _learns(layer)]
+    return list(_learned_layers(model))
 
 
 def stages(model, mode: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -65,10 +70,10 @@ def _initializers(path: str, layer) -> list:
 def check_randomizable(model) -> None:
     """UserError unless every weighted layer of ``model`` can be re-drawn (see
     :func:`_initializers`), or when it has none."""
-    layers = [(path, layer) for path, layer in graph.layers(model) if _learns(layer)]
+    layers = _learned_layers(model)
     if not layers:
         raise UserError(f"{model.name} has no layer with learned weights to randomize")
-    for path, layer in layers:
+    for path, layer in layers.items():
         _initializers(path, layer)
 
 
@@ -88,10 +93,9 @@ class Randomizer:
     def __init__(self, model, seed: int):
         self.model = keras.models.clone_model(model)
         self.model.set_weights(model.get_weights())
-        self._layers = dict(graph.layers(self.model))
-        self._index = {path: index for index, path in enumerate(self._layers)}
-        self._original = {path: layer.get_weights() for path, layer in self._layers.items()
-                          if _learns(layer)}
+        self._index = {path: index for index, (path, _) in enumerate(graph.layers(self.model))}
+        self._layers = _learned_layers(self.model)
+        self._original = {path: layer.get_weights() for path, layer in self._layers.items()}
         self._seed = seed
         self._drawn: set[str] = set()
 
