@@ -2,7 +2,7 @@
 
 Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
 loaded only by the commands that need it, quietly unless ``--verbose``
-(:mod:`nnvisual.native_logs`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
+(:mod:`nnvisual.runtime.native_logs`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
 value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
 """
 
@@ -11,8 +11,9 @@ import logging
 
 import click
 
-from nnvisual import __version__, native_logs
+from nnvisual import __version__
 from nnvisual.errors import UserError
+from nnvisual.runtime import native_logs
 
 COMMANDS = {
     "train": "nnvisual.commands.train",

@@ -55,7 +55,7 @@ def seed_approach(objective, initial, steps, step_size):
     import keras
     import numpy as np
 
-    from nnvisual.gradients import value_and_gradient
+    from nnvisual.graph.gradients import value_and_gradient
     from nnvisual.optvis.render import normalized_ascent
 
     results = []
@@ -277,8 +277,7 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
     import keras
     import numpy as np
 
-    from nnvisual import efficientnet_lite
-    from nnvisual.models import build_plotka, load_efficientnet_lite, load_vgg16
+    from nnvisual.models import build_plotka, efficientnet_lite, load_efficientnet_lite, load_vgg16
     from nnvisual.optvis import ClassObjective, initial_images, render
 
     methods = {SEED: seed_approach,

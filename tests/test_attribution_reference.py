@@ -27,7 +27,7 @@ evaluated in float64 (TensorFlow, 2026-12-02), the saliency map of the stored ph
 its scale away from both the reference's float32 map and nnvisual's float32 map computed through
 the model's batch normalizations as written, which were 7e-7 from each other only because they
 rounded alike; nnvisual's maps, computed on the inference copy with the batch normalizations
-folded into the convolutions (nnvisual/inference_model.py), are 1.8e-4 from float64. The
+folded into the convolutions (nnvisual/graph/inference_model.py), are 1.8e-4 from float64. The
 kernels move it too: Keras' JAX backend (4.3e-3 from TensorFlow's map) and TensorFlow's oneDNN
 kernels against its Eigen ones (3e-4). So saliency is held to
 :data:`GRADIENT_TOLERANCE` everywhere, and so are integrated gradients, an average of such

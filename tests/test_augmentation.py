@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nnvisual import numpy_pipeline, training
-from nnvisual.augmentation import Augmentation
+from nnvisual import training
 from nnvisual.config import TrainConfig
+from nnvisual.training import numpy_pipeline
+from nnvisual.training.augmentation import Augmentation
 
 SIZE = 64
 BLOBS = np.array([(26.0, 26.0), (38.0, 26.0), (26.0, 38.0)])  # (x, y) of channels 0, 1, 2

@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-from nnvisual import cache
+from nnvisual.runtime import cache
 
 
 def arrays():
@@ -49,7 +49,7 @@ def test_a_damaged_cache_is_rebuilt_with_one_warning(isolated, caplog, damage):
     else:
         path.write_bytes({"empty": b"", "100 bytes": data[:100], "half": data[:len(data) // 2],
                           "garbage": b"not a zip file at all" * 10}[damage])
-    with caplog.at_level(logging.WARNING, logger="nnvisual.cache"):
+    with caplog.at_level(logging.WARNING, logger="nnvisual.runtime.cache"):
         rebuilt = cache.cached_arrays(path, ("x", "y"), build)
     assert build.calls == 2
     np.testing.assert_array_equal(rebuilt["x"], arrays()["x"])
@@ -70,7 +70,7 @@ def test_a_cache_that_cannot_be_stored_is_skipped(isolated, caplog, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez", full_disk)
-    with caplog.at_level(logging.WARNING, logger="nnvisual.cache"):
+    with caplog.at_level(logging.WARNING, logger="nnvisual.runtime.cache"):
         got = cache.cached_arrays(path, ("x", "y"), Builder())
     np.testing.assert_array_equal(got["y"], arrays()["y"])
     assert "could not store the cache" in caplog.text and "no space left on device" in caplog.text

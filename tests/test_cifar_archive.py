@@ -1,4 +1,4 @@
-"""The official CIFAR-10 archive as ``--data`` (nnvisual.cifar_archive, data.load_cifar10_archive).
+"""The official CIFAR-10 archive as ``--data`` (nnvisual.data.cifar_archive, data.load_cifar10_archive).
 
 The archives here are built in the real layout: ``cifar-10-batches-py/`` holding ``data_batch_1``
 to ``data_batch_5``, ``test_batch`` and ``batches.meta`` (and ``readme.html``), in the scrambled
@@ -15,9 +15,10 @@ import tarfile
 import numpy as np
 import pytest
 
-from nnvisual import cifar_archive, data
+from nnvisual import data
+from nnvisual.data import cifar_archive
 from nnvisual.errors import UserError
-from nnvisual.files import sha256_file
+from nnvisual.runtime.files import sha256_file
 
 PER_BATCH = 3
 BATCH_NAMES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from nnvisual.classes import imagenet_class_names, model_class_names, resolve_class
 from nnvisual.data import CIFAR10_CLASSES
 from nnvisual.errors import UserError
+from nnvisual.models.classes import imagenet_class_names, model_class_names, resolve_class
 
 
 def test_imagenet_class_names_are_keras_index_order():

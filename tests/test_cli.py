@@ -5,7 +5,8 @@ import re
 import subprocess
 import sys
 
-from nnvisual import data, native_logs
+from nnvisual import data
+from nnvisual.runtime import native_logs
 
 # TensorFlow's C++ lines (absl's "I0000 00:00:..." prefix, its pre-initialization notice, the
 # CUDA probe, oneDNN and CPU-feature notices): none may reach a user's terminal by default

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nnvisual import data
-from nnvisual.cache import cache_dir
 from nnvisual.errors import UserError
+from nnvisual.runtime.cache import cache_dir
 
 
 def test_image_folder_loads_sorted_classes_and_labels(image_folder):
@@ -28,7 +28,7 @@ def test_decode_cache_is_reused_and_invalidated(image_folder, monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again although cached")
 
-    monkeypatch.setattr(data, "read_images", no_decoding)
+    monkeypatch.setattr("nnvisual.data.datasets.read_images", no_decoding)
     again = data.load_image_folder(image_folder)
     np.testing.assert_array_equal(first.x_train, again.x_train)
     monkeypatch.undo()

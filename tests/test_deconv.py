@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from nnvisual import deconv, gradients, models
+from nnvisual import deconv, models
 from nnvisual.errors import UserError
+from nnvisual.graph import gradients
 from tests import deconv_reference as reference
 
 

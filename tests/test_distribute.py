@@ -3,7 +3,7 @@
 Each backend runs in a subprocess that makes two CPU devices before anything starts (JAX:
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2``; TensorFlow: two logical devices), then
 trains the same tiny network twice with :func:`nnvisual.training.fit`, once on the default device
-and once inside :func:`nnvisual.distribute.data_parallel`, from the same initial weights.
+and once inside :func:`nnvisual.training.distribute.data_parallel`, from the same initial weights.
 """
 
 import json
@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual import distribute
 from nnvisual.errors import UserError
+from nnvisual.training import distribute
 
 TWO_DEVICES = r"""
 import json, os
@@ -27,7 +27,8 @@ if os.environ["KERAS_BACKEND"] == "tensorflow":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from nnvisual import distribute, training
+from nnvisual.training import distribute
+from nnvisual import training
 from nnvisual.config import TrainConfig
 from nnvisual.errors import UserError
 from tests.helpers import tiny_classifier

@@ -1,4 +1,4 @@
-"""EfficientNet-Lite (nnvisual.efficientnet_lite): the port of the registry's PyTorch weights.
+"""EfficientNet-Lite (nnvisual.models.efficientnet_lite): the port of the registry's PyTorch weights.
 
 The reference is timm's ``tf_efficientnet_lite0``, an independent PyTorch implementation of the
 same network with TensorFlow "same" padding: its logits on four of the ImageNet sample photos are
@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnvisual import data, efficientnet_lite, models, padding
+from nnvisual import data, models
 from nnvisual.errors import UserError
-from nnvisual.torch_weights import read_state_dict
+from nnvisual.graph import padding
+from nnvisual.models import efficientnet_lite
+from nnvisual.models.torch_weights import read_state_dict
 from tests.torch_reference import import_timm, timm_state_dict
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-samples"

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from nnvisual import files
+from nnvisual.runtime import files
 from tests.helpers import read_manifest
 
 MAXIMIZE = ("maximize", "--class", "1", "-n", "2", "--steps", "3", "--step-size", "1")

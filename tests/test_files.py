@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from nnvisual import files
+from nnvisual.runtime import files
 
 
 def test_write_bytes_atomic_creates_folders_and_replaces_whole(tmp_path):

@@ -1,4 +1,4 @@
-"""nnvisual.gradients on the session's Keras backend, against gradients worked out by hand.
+"""nnvisual.graph.gradients on the session's Keras backend, against gradients worked out by hand.
 
 ``make test-jax`` runs the same tests on JAX (KERAS_BACKEND=jax); they pass on torch as well.
 Constants enter the functions as backend tensors (a NumPy array times a torch tensor that
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from nnvisual import gradients
+from nnvisual.graph import gradients
 
 X = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.5]], np.float32)
 

@@ -1,5 +1,5 @@
-"""The inference-only copy (nnvisual.inference_model) and the shifted depthwise convolution
-(nnvisual.shifted_depthwise): the same function and input gradients as the model, folded weights
+"""The inference-only copy (nnvisual.graph.inference_model) and the shifted depthwise convolution
+(nnvisual.graph.shifted_depthwise): the same function and input gradients as the model, folded weights
 against hand-computed ones, Keras' DepthwiseConv2D as the reference of the shifted sum."""
 
 import keras
@@ -8,10 +8,10 @@ import pytest
 from keras import layers, ops
 
 from nnvisual import graph, models
-from nnvisual.gradients import compile_function, value_and_gradient
-from nnvisual.inference_model import for_inference
+from nnvisual.graph.gradients import compile_function, value_and_gradient
+from nnvisual.graph.inference_model import for_inference
+from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, shifted_depthwise_conv
 from nnvisual.optvis import ClassObjective, Objective, Term
-from nnvisual.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, shifted_depthwise_conv
 
 SHIFTED = keras.backend.backend() in FASTER_ON
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nnvisual import interrupts
+from nnvisual.runtime import interrupts
 
 
 def test_a_signal_raises_keyboard_interrupt_at_once_and_the_handlers_come_back():

@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual import multihost
 from nnvisual.config import TrainConfig
 from nnvisual.errors import UserError
+from nnvisual.training import multihost
 from tests.helpers import tiny_classifier
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +34,8 @@ WORKER = ("import json; from tests.test_multihost import train_tiny; "
 def train_tiny() -> dict:
     """Train the tiny network data-parallel with the processes the environment names (one
     process when it names none); its devices, history and weights."""
-    from nnvisual import distribute, training
+    from nnvisual import training
+    from nnvisual.training import distribute
 
     config = multihost.resolve(TrainConfig(**CONFIG, distribute="data-parallel"))
     multihost.join(config)

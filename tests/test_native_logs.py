@@ -1,4 +1,4 @@
-"""TensorFlow's C++ lines kept off the terminal (nnvisual.native_logs), on a stand-in module that
+"""TensorFlow's C++ lines kept off the terminal (nnvisual.runtime.native_logs), on a stand-in module that
 writes to file descriptor 2 while it is imported, as TensorFlow's native code does."""
 
 import importlib
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nnvisual import native_logs
+from nnvisual.runtime import native_logs
 
 
 @pytest.fixture

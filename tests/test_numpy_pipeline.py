@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nnvisual import numpy_pipeline, training
-from nnvisual.augmentation import Augmentation
+from nnvisual import training
+from nnvisual.training import numpy_pipeline
+from nnvisual.training.augmentation import Augmentation
 
 
 def epoch(pipeline) -> list[np.ndarray]:

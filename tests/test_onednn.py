@@ -1,4 +1,4 @@
-"""nnvisual asks TensorFlow for oneDNN on x86-64 (nnvisual/onednn.py), unless told otherwise."""
+"""nnvisual asks TensorFlow for oneDNN on x86-64 (nnvisual/runtime/onednn.py), unless told otherwise."""
 
 import os
 import platform
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nnvisual import onednn
+from nnvisual.runtime import onednn
 
 
 @pytest.mark.parametrize(("machine", "preset", "expected"), [

@@ -8,7 +8,7 @@ import pytest
 from keras import ops
 
 from nnvisual.errors import UserError
-from nnvisual.gradients import value_and_gradient
+from nnvisual.graph.gradients import value_and_gradient
 from nnvisual.optvis import ClassObjective, initial_images
 from nnvisual.optvis.objective_parser import parse_objective
 from nnvisual.optvis.terms import Objective, Term, check_terms, gram_cosines

@@ -92,7 +92,7 @@ def sampling_matrix(matrix, height, width, fill):
 def test_the_sampler_and_its_gradient_against_a_sampling_matrix(fill):
     # random turns, zooms and shifts, some far enough to sample wholly outside the image;
     # the gradient of <sampled, c> is the sampling matrix's transpose applied to c
-    from nnvisual.gradients import value_and_gradient
+    from nnvisual.graph.gradients import value_and_gradient
 
     rng = np.random.default_rng(3)
     height, width = 5, 7

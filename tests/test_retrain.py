@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nnvisual.retrain import FineTuning, fine_tune
+from nnvisual.training.retrain import FineTuning, fine_tune
 from tests.helpers import conv_model
 
 

@@ -104,7 +104,7 @@ def test_sigterm_during_maximize_keeps_an_interrupted_run(tiny_plotka, isolated)
     assert manifest["status"] == "interrupted" and manifest["ended"]
     assert not list((isolated / "run").rglob("*.tmp*"))  # nothing half-written
     for relative, digest in manifest["outputs"].items():  # whatever was written is whole
-        from nnvisual.files import sha256_file
+        from nnvisual.runtime.files import sha256_file
 
         assert digest == sha256_file(isolated / "run" / relative)
 
@@ -145,7 +145,7 @@ def test_training_that_diverges_at_once_fails_without_a_checkpoint(cli, image_fo
 
 def test_training_that_diverges_later_keeps_the_last_good_checkpoint(cli, image_folder, isolated,
                                                                      monkeypatch):
-    from nnvisual import training
+    from nnvisual.training import fit as training
 
     steps_per_epoch = 4  # 25 fitting images in batches of 8
 

@@ -331,7 +331,7 @@ def test_running_does_not_overwrite_a_status_set_inside(isolated):
 
 @pytest.mark.parametrize("exception", ["KeyboardInterrupt", "Interrupted"])
 def test_running_marks_an_interrupted_run_and_keeps_it(isolated, exception):
-    from nnvisual.interrupts import Interrupted
+    from nnvisual.runtime.interrupts import Interrupted
 
     error = KeyboardInterrupt if exception == "KeyboardInterrupt" else Interrupted
     run = runs.create_run("train", "x", {}, out=isolated / "run")

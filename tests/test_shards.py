@@ -11,10 +11,12 @@ import json
 import numpy as np
 import pytest
 
-from nnvisual import data, shards, streaming
+from nnvisual import data
 from nnvisual.config import DeconvConfig
+from nnvisual.data import streaming
 from nnvisual.deconv.projector import TopCandidates, merge_top
 from nnvisual.errors import UserError
+from nnvisual.runtime import shards
 from nnvisual.steps import deconv as deconv_step
 from tests.conftest import write_image_folder
 from tests.test_attribution import small_cnn

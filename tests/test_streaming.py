@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nnvisual import data, streaming, training
+from nnvisual import data, training
 from nnvisual.config import TrainConfig
+from nnvisual.data import streaming
 from nnvisual.errors import UserError
 
 

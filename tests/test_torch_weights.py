@@ -1,4 +1,4 @@
-"""The restricted reader of legacy PyTorch state dicts (nnvisual.torch_weights).
+"""The restricted reader of legacy PyTorch state dicts (nnvisual.models.torch_weights).
 
 Files are written here by hand in the legacy ``torch.save`` layout (five pickles, then the raw
 storages), so the reader is checked without PyTorch; when PyTorch is installed, its own
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from nnvisual.errors import UserError
-from nnvisual.files import sha256_file as sha256_of
-from nnvisual.torch_weights import MAGIC_NUMBER, PROTOCOL_VERSION, read_state_dict
+from nnvisual.models.torch_weights import MAGIC_NUMBER, PROTOCOL_VERSION, read_state_dict
+from nnvisual.runtime.files import sha256_file as sha256_of
 
 
 class FakeFloatStorage:

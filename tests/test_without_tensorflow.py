@@ -45,7 +45,9 @@ def test_every_command_and_api_function_imports_and_batches_without_tensorflow(t
         import importlib, json, sys
         import numpy as np
         import nnvisual.api
-        from nnvisual import cli, numpy_pipeline, seeding, training
+        from nnvisual import cli, training
+        from nnvisual.training import numpy_pipeline
+        from nnvisual.runtime import seeding
         from nnvisual.config import TrainConfig
 
         for module in cli.COMMANDS.values():

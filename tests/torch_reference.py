@@ -51,8 +51,8 @@ def timm_state_dict(state, net):
 
 def timm_lite0():
     """timm's ``tf_efficientnet_lite0`` with nnvisual's EfficientNet-Lite0 weights, in eval mode."""
-    from nnvisual import efficientnet_lite
-    from nnvisual.torch_weights import read_state_dict
+    from nnvisual.models import efficientnet_lite
+    from nnvisual.models.torch_weights import read_state_dict
 
     _, timm = import_timm()
     _, _, _, sha256, _ = efficientnet_lite.VARIANTS["efficientnet-lite0"]

@@ -162,7 +162,7 @@ def prepare(config: AttributeConfig, model=None, files=None, skipped=(), unsafe:
     (default: those of ``config.images``, the files set aside in ``skipped``), checked by
     ``checks`` (this step's, or ``sanity``'s, which also reads the first images). Every
     UserError happens here."""
-    from nnvisual import seeding
+    from nnvisual.runtime import seeding
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     if files is None:

@@ -103,7 +103,7 @@ def _load_spec(spec: str, weights: str | None, unsafe: bool, class_names) -> Loa
 def _live_model(model, preprocess, class_names, name) -> LoadedModel:
     import keras
 
-    from nnvisual.classes import model_class_names
+    from nnvisual.models.classes import model_class_names
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a name, a path, a keras.Model or a loaded model, not "

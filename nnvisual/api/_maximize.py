@@ -64,7 +64,7 @@ class Maximization(Result):
 
     @property
     def shown(self) -> dict[str, np.ndarray]:
-        from nnvisual.display import deprocess
+        from nnvisual.plots.display import deprocess
 
         return {phase: np.stack([deprocess(image) for image in images])
                 for phase, images in self.images.items()}

@@ -108,7 +108,8 @@ def prepare(config: DeconvConfig, model=None, image=None, data: str | None = Non
     import logging
 
     from nnvisual import data as datasets
-    from nnvisual import seeding, streaming
+    from nnvisual.data import streaming
+    from nnvisual.runtime import seeding
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one compiled function per layer
     seeding.set_random_seed(config.seed)

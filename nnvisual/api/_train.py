@@ -54,7 +54,7 @@ class Training(Result):
 
     @property
     def run_name(self) -> str:
-        from nnvisual import multihost
+        from nnvisual.training import multihost
 
         return multihost.run_name(self.config)
 
@@ -97,7 +97,8 @@ def prepare(config: TrainConfig, data: str | None = None) -> TrainInputs:
     ``$NNVISUAL_DATA``), opened and split, with ``config.deterministic`` set up. Every
     UserError about the data happens here."""
     from nnvisual import data as datasets
-    from nnvisual import streaming, training
+    from nnvisual import training
+    from nnvisual.data import streaming
 
     if config.deterministic:
         step.enable_determinism(config.seed)
@@ -149,7 +150,8 @@ def train(model: str | None = None, data: str | None = None, *, verbose: int | s
         (None, 3)
         >>> figure = run.plot()
     """
-    from nnvisual import distribute, multihost, training
+    from nnvisual import training
+    from nnvisual.training import distribute, multihost
 
     chosen = {} if model is None else {"model": model}
     config = multihost.resolve(settings(TrainConfig, "train", {**settings_, **chosen}))

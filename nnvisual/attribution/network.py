@@ -1,11 +1,11 @@
 """A classifier as the attribution methods see it: its pre-softmax class scores (logits) as a
 function of the input, their gradients, and the split of the network at a feature map (for the
-CAM family). Everything goes through ``keras.ops`` and :mod:`nnvisual.gradients`, so it runs on
+CAM family). Everything goes through ``keras.ops`` and :mod:`nnvisual.graph.gradients`, so it runs on
 each Keras backend and on any functional graph, nested models included: the split at a feature
 map replays the graph (:func:`nnvisual.graph.replay`) with that layer's output given, so paths
 that skip the feature map still see the input, and a feature map inside a nested model is named
 by its path (``backbone/out_relu``). The scores and the feature maps are computed by the
-model's inference-only copy (:func:`nnvisual.inference_model.for_inference`: batch
+model's inference-only copy (:func:`nnvisual.graph.inference_model.for_inference`: batch
 normalizations folded, depthwise convolutions shifted on JAX), made from the weights the model
 has when the network is made; DeconvNet and guided backpropagation project through the model
 itself."""
@@ -16,9 +16,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from nnvisual import gradients, graph
+from nnvisual import graph
 from nnvisual.errors import UserError
-from nnvisual.inference_model import for_inference
+from nnvisual.graph import gradients
+from nnvisual.graph.inference_model import for_inference
 from nnvisual.models import check_scores_outside_nested
 
 
@@ -52,7 +53,7 @@ class Network:
 
     ``inference_copy=False`` computes with ``model`` itself instead of its inference-only copy:
     where compiled functions read the variables when they run (TensorFlow, PyTorch:
-    :func:`nnvisual.gradients.compiled_functions_read_variables`), the network then follows
+    :func:`nnvisual.graph.gradients.compiled_functions_read_variables`), the network then follows
     changes to the model's weights made in place, once told by :meth:`weights_changed`."""
 
     def __init__(self, model, inference_copy: bool = True):

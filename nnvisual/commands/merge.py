@@ -47,9 +47,10 @@ def shard_set(paths):
     """``(command, config without the shard, [(path, manifest)] in shard order)`` of complete
     shard runs of one command whose settings (and data) are equal but for ``shard``; UserError
     otherwise."""
-    from nnvisual import runs, shards
+    from nnvisual import runs
     from nnvisual.config import AttributeConfig, DeconvConfig, load_config
     from nnvisual.errors import UserError
+    from nnvisual.runtime import shards
 
     configs = {"deconv": DeconvConfig, "attribute": AttributeConfig}
     found = []

@@ -72,7 +72,7 @@ def interruptible(run):
     """Run the block as ``runs.running(run)``; SIGINT or SIGTERM stop it at once, leave ``run``
     marked interrupted (every file in it whole) and end the command with exit status 130."""
     from nnvisual import runs
-    from nnvisual.interrupts import interrupt_on_signals
+    from nnvisual.runtime.interrupts import interrupt_on_signals
 
     try:
         with interrupt_on_signals(), runs.running(run):

@@ -62,8 +62,9 @@ def command(config_path, data, out, force, resume, **flags):
     checkpoint, and --resume RUN_DIR continues. With --deterministic the same --seed gives
     the same history, byte for byte.
     """
-    from nnvisual import distribute, multihost, runs
+    from nnvisual import runs
     from nnvisual.api import _train as api
+    from nnvisual.training import distribute, multihost
 
     if resume is not None:
         if config_path is not None or any(value is not None for value in flags.values()):
@@ -85,10 +86,11 @@ def command(config_path, data, out, force, resume, **flags):
 def _train(run, config, inputs, out, force, devices):
     """Train on prepared ``inputs`` in ``run`` (a resumed run, or None for a new one) on
     ``devices`` (None: the default device), write the results and return the run."""
-    from nnvisual import multihost, runs, training
+    from nnvisual import runs, training
     from nnvisual.api import _train as api
     from nnvisual.commands import checkpoints
-    from nnvisual.interrupts import Interrupted, stop_on_signals
+    from nnvisual.runtime.interrupts import Interrupted, stop_on_signals
+    from nnvisual.training import multihost
 
     if run is not None:
         run.manifest["status"] = "running"

@@ -12,7 +12,7 @@ model is never changed.
 
 All selected channels of a layer are projected in one compiled call: one forward pass of the
 image, then one backward pass vectorized over the channels' seeds (the activation(s) kept, all
-others zero; :func:`~nnvisual.gradients.vector_jacobian_products`). Projecting from one
+others zero; :func:`~nnvisual.graph.gradients.vector_jacobian_products`). Projecting from one
 activation (``max`` mode), each seed's image is instead cropped to an aligned window holding that
 activation's receptive field (derived from the graph, :mod:`.fields`) and the crops go through as
 one batch: nothing outside the window reaches the activation, so the projection is unchanged and

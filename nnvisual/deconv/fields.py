@@ -10,7 +10,7 @@ from keras import layers as kl
 
 from nnvisual import graph
 from nnvisual.errors import UserError
-from nnvisual.padding import same_padding
+from nnvisual.graph.padding import same_padding
 
 _CONV = (kl.Conv2D, kl.DepthwiseConv2D, kl.SeparableConv2D)
 _POOL = (kl.MaxPooling2D, kl.AveragePooling2D)

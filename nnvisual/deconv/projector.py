@@ -12,10 +12,11 @@ import numpy as np
 from keras import layers as kl
 from keras import ops
 
-from nnvisual import gradients, graph
+from nnvisual import graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
 from nnvisual.deconv.path import MODES, projection_path, replacement, upper_clip
-from nnvisual.interrupts import check_interrupt
+from nnvisual.graph import gradients
+from nnvisual.runtime.interrupts import check_interrupt
 
 _DEPTHWISE = (kl.DepthwiseConv2D, kl.SeparableConv2D)
 

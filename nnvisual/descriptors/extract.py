@@ -5,7 +5,7 @@ corners described by SIFT) and, for the repeatability table, its Harris corners.
 the GIL, so a thread pool (joblib) runs images side by side without copying them to processes.
 
 :func:`cached_features` keeps the features of an image set in the cache
-(:mod:`nnvisual.cache`, ``descriptors/<key>.npz``), the key hashing the images' bytes and the
+(:mod:`nnvisual.runtime.cache`, ``descriptors/<key>.npz``), the key hashing the images' bytes and the
 settings, so scoring the same reconstructions against another set reuses the class images'.
 """
 
@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from joblib import Parallel, delayed
 
-from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.descriptors import harris, sift
+from nnvisual.runtime.cache import cache_path, cached_arrays
 
 CACHE_VERSION = "1"
 CHUNK = 64  # images per parallel task

@@ -11,8 +11,9 @@ without touching the user's model:
   linear activation, built from its config and weights, is applied to the same input;
 - a model whose last layer is linear already outputs the logits.
 
-The scores are read from the model's inference-only copy (:func:`nnvisual.inference_model.for_inference`:
-batch normalizations folded into their convolutions, depthwise convolutions shifted on JAX), made
+The scores are read from the model's inference-only copy
+(:func:`nnvisual.graph.inference_model.for_inference`: batch normalizations folded into their
+convolutions, depthwise convolutions shifted on JAX), made
 when the objective is made, from the weights the model has then; nothing is mutated.
 """
 
@@ -25,7 +26,7 @@ from keras import ops
 
 from nnvisual.choices import OBJECTIVES
 from nnvisual.errors import UserError
-from nnvisual.inference_model import for_inference
+from nnvisual.graph.inference_model import for_inference
 from nnvisual.models import activation_name, check_scores_outside_nested, final_layer
 
 

@@ -30,14 +30,14 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from keras import ops
 
-from nnvisual.gradients import compile_function, value_and_gradient
-from nnvisual.interrupts import check_interrupt
+from nnvisual.graph.gradients import compile_function, value_and_gradient
 from nnvisual.optvis import regularizers as priors
 from nnvisual.optvis import transforms as transformations
 from nnvisual.optvis.objectives import ClassObjective
 from nnvisual.optvis.param import parameters_to_images
 from nnvisual.optvis.regularizers import Regularizers
 from nnvisual.optvis.transforms import Transforms
+from nnvisual.runtime.interrupts import check_interrupt
 
 RMS_EPSILON = 1e-5
 ADAM_BETAS = (0.9, 0.999)

@@ -3,7 +3,7 @@
 terms, and their weighted sums.
 
 Every term gives one value per image of the batch, read in ONE pass of the model's
-inference-only copy (:func:`nnvisual.inference_model.for_inference`, keeping the layers the
+inference-only copy (:func:`nnvisual.graph.inference_model.for_inference`, keeping the layers the
 terms name; the user's model is not changed) that gives the logits, the probabilities and the
 output of every layer the terms name, inside nested models too (by path, ``backbone/conv``):
 
@@ -28,7 +28,7 @@ from keras import ops
 
 from nnvisual import graph
 from nnvisual.errors import UserError
-from nnvisual.inference_model import for_inference
+from nnvisual.graph.inference_model import for_inference
 from nnvisual.optvis.objectives import check_class_scores, logits_and_probabilities
 
 

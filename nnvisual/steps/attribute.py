@@ -16,13 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from nnvisual import attribution, data, shards
+from nnvisual import attribution, data
 from nnvisual.choices import CAM_METHODS
-from nnvisual.classes import resolve_class
 from nnvisual.config import AttributeConfig, settings_from
 from nnvisual.errors import UserError
-from nnvisual.interrupts import check_interrupt
 from nnvisual.models import LoadedModel
+from nnvisual.models.classes import resolve_class
+from nnvisual.runtime import shards
+from nnvisual.runtime.interrupts import check_interrupt
 
 TABLE_HEADER = ("image", "method", "class", "class_name", "probability", "min", "max", "mean",
                 "abs_mean", "positive_fraction", "peak_row", "peak_col")

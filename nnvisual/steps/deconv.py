@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnvisual import data, deconv, shards, streaming
+from nnvisual import data, deconv
 from nnvisual.config import DeconvConfig
+from nnvisual.data import streaming
 from nnvisual.deconv.projector import TopCandidates, project_top, scan_top
 from nnvisual.errors import UserError
 from nnvisual.models import LoadedModel
+from nnvisual.runtime import shards
 
 TOP_N = 9  # images per channel in the top-9 view (Zeiler & Fergus 2014, Figure 2)
 SCAN_BATCH = 64  # images per forward pass of the top-9 scan (and per shard block unit)

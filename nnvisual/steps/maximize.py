@@ -24,7 +24,7 @@ from nnvisual.optvis.param import check_parametrization, initial_parameters, par
 from nnvisual.optvis.render import render_parametrized
 from nnvisual.optvis.terms import Objective, Term, check_terms
 from nnvisual.optvis.transforms import parse_transforms
-from nnvisual.retrain import FineTuning, fine_tune
+from nnvisual.training.retrain import FineTuning, fine_tune
 
 PROGRESS_REPORTS = 100  # at most, per phase
 
@@ -42,7 +42,7 @@ class Reconstructions:
 def resolve_target(loaded: LoadedModel, spec: str) -> tuple[int, str, tuple[str, ...]]:
     """``(index, name, names of every output)`` of the class ``spec`` names for ``loaded``;
     UserError for an unknown class."""
-    from nnvisual.classes import resolve_class
+    from nnvisual.models.classes import resolve_class
 
     index, name = resolve_class(spec, loaded.class_names)
     return index, name, loaded.class_names
@@ -74,7 +74,7 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
     """The :class:`Target` of ``config`` for ``loaded`` (its image size known:
     :func:`nnvisual.models.sized`), checked against the model (unknown layers or classes,
     channels out of range, a parametrization that does not fit): UserError."""
-    from nnvisual.classes import resolve_class
+    from nnvisual.models.classes import resolve_class
 
     def class_index(spec: str) -> int:
         return resolve_class(spec, loaded.class_names)[0]

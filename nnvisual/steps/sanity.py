@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual import attribution, data, gradients
+from nnvisual import attribution, data
 from nnvisual.config import SanityConfig
 from nnvisual.descriptors.stats import bootstrap_interval
 from nnvisual.errors import UserError
+from nnvisual.graph import gradients
 from nnvisual.models import LoadedModel
 from nnvisual.sanity import faithfulness, randomization, similarity
 from nnvisual.steps import attribute as attribute_step

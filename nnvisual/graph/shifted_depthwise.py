@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from nnvisual.padding import same_padding
+from nnvisual.graph.padding import same_padding
 
 FASTER_ON = ("jax",)  # the backends where the shifted sum beats the native op (measured above)
 

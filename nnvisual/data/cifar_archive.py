@@ -7,7 +7,7 @@ gzipped tar of Python 2 pickles under ``cifar-10-batches-py/``: ``data_batch_1``
 are a list of ints, and ``batches.meta``, whose ``label_names`` name the classes in label order.
 
 The file is checked against its published sha256 before it is read, and its pickles are read by
-an unpickler that resolves only NumPy's array reconstruction (:mod:`nnvisual.restricted_pickle`),
+an unpickler that resolves only NumPy's array reconstruction (:mod:`nnvisual.runtime.restricted_pickle`),
 so a substituted file is refused by name and a malicious pickle runs nothing. Nothing is unpacked
 to disk: the batches are read from the archive as a stream, in memory.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from nnvisual.errors import UserError
-from nnvisual.files import sha256_file
-from nnvisual.restricted_pickle import Refused, RestrictedUnpickler
+from nnvisual.runtime.files import sha256_file
+from nnvisual.runtime.restricted_pickle import Refused, RestrictedUnpickler
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 # The sha256 that keras.datasets.cifar10 checks the download against (170,498,071 bytes; the

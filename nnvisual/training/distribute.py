@@ -9,7 +9,7 @@ PyTorch. The convention (docs/distributed.md): ``batch_size`` is the global batc
 device, except that each epoch's final partial batch is dropped so that every step splits evenly
 (``floor(fit / batch_size)`` steps; the next epoch's reshuffle puts other images at the end).
 Validation and test images are evaluated on whole batches (:func:`evaluate_whole`), none dropped.
-On JAX the devices are those of every process that joined :func:`nnvisual.multihost.join`
+On JAX the devices are those of every process that joined :func:`nnvisual.training.multihost.join`
 (several hosts), each process feeding its own slice of every global batch.
 """
 
@@ -83,7 +83,7 @@ def devices() -> list[str]:
 
 def this_process(batches):
     """The part of every global batch of ``batches`` (a ``keras.utils.PyDataset``) that this
-    process feeds to training: with several JAX processes (:mod:`nnvisual.multihost`), Keras'
+    process feeds to training: with several JAX processes (:mod:`nnvisual.training.multihost`), Keras'
     ``DataParallel`` assembles each global batch from every process's own part, in process order
     (``jax.make_array_from_process_local_data``); for one process, ``batches`` unchanged. Each
     process prepares the whole global batch (the same shuffle and augmentation as one process,

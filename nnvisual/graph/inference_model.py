@@ -12,7 +12,7 @@ cheaper to run and to differentiate.
   once, and its output goes to that batch normalization only (not to another layer, not out of
   the model), both in the same graph.
 - **Depthwise convolutions as shifted multiply-adds** on the backends where that is faster
-  (:mod:`nnvisual.shifted_depthwise`: JAX).
+  (:mod:`nnvisual.graph.shifted_depthwise`: JAX).
 
 Names: the folded convolution takes the batch normalization's name (its output is that layer's
 output), and the convolution's own name is gone from the copy, so that reading it fails with
@@ -35,7 +35,7 @@ import numpy as np
 from keras import ops
 
 from nnvisual.graph import SEPARATOR, graph_of, is_nested, layers, nodes
-from nnvisual.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, can_shift
+from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, can_shift
 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual import seeding
 from nnvisual.models import activation_name
+from nnvisual.runtime import seeding
 
 
 @dataclasses.dataclass(frozen=True)

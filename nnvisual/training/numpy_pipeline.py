@@ -2,8 +2,8 @@
 
 The ``tf.data`` pipeline of :func:`nnvisual.training.input_pipeline`, batch for batch in
 semantics: a fresh uniform shuffle each epoch from the seed, batches in that order (the last one
-partial unless dropped), streamed files (:class:`~nnvisual.streaming.ImageFiles`) decoded as their
-batch is reached, and :class:`~nnvisual.augmentation.Augmentation` drawn per image. Batches are
+partial unless dropped), streamed files (:class:`~nnvisual.data.streaming.ImageFiles`) decoded as their
+batch is reached, and :class:`~nnvisual.training.augmentation.Augmentation` drawn per image. Batches are
 prepared ahead by Keras' thread pool (OpenCV releases the GIL while it decodes and warps); each
 batch's random numbers come from (seed, epoch, batch index), so the images do not depend on which
 thread prepared them.
@@ -14,9 +14,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from nnvisual import streaming
-from nnvisual.augmentation import Augmentation
-from nnvisual.streaming import ImageFiles
+from nnvisual.data import streaming
+from nnvisual.data.streaming import ImageFiles
+from nnvisual.training.augmentation import Augmentation
 
 WORKERS = 2  # threads preparing batches ahead of training
 

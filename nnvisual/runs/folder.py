@@ -10,8 +10,8 @@ Layout (docs/architecture.md, "Run folders")::
 Every file goes to a temporary name in the same folder and is renamed into place, so an
 interrupted run never leaves a truncated file. The manifest's ``status`` is ``running`` until
 the command finishes (``complete``), is interrupted (``interrupted``) or fails (``failed``).
-Files are written through :mod:`nnvisual.files`; only this module, the command layer and
-:mod:`nnvisual.cache` write files.
+Files are written through :mod:`nnvisual.runtime.files`; only this module, the command layer and
+:mod:`nnvisual.runtime.cache` write files.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from nnvisual.errors import UserError
-from nnvisual.files import DiskError, atomic_path, disk_errors, sha256_file, write_bytes_atomic
+from nnvisual.runtime.files import DiskError, atomic_path, disk_errors, sha256_file, write_bytes_atomic
 
 RESULTS_DIR = Path("results")
 MANIFEST = "manifest.json"
@@ -119,7 +119,7 @@ class Run:
         """The .npz :meth:`write_npz` would write for ``arrays`` followed by ``rows``' arrays (each
         the concatenation of its batches), streamed from the disk: memory does not grow with the
         number of rows."""
-        from nnvisual.files import write_npz_streamed
+        from nnvisual.runtime.files import write_npz_streamed
 
         in_memory = [(name, array.dtype, array.shape, [array.tobytes()])
                      for name, array in ((name, np.ascontiguousarray(a)) for name, a in arrays.items())]
@@ -347,7 +347,7 @@ def running(run: Run, keep_on_failure: bool = False):
     """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM) mark it interrupted and
     keep it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk
     that keeps the failure from being recorded leaves the last manifest written, whole."""
-    from nnvisual.interrupts import Interrupted
+    from nnvisual.runtime.interrupts import Interrupted
 
     try:
         yield run

@@ -17,13 +17,14 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from nnvisual import distribute, numpy_pipeline, seeding, streaming
-from nnvisual.augmentation import Augmentation
 from nnvisual.config import TrainConfig
-from nnvisual.data import Dataset
+from nnvisual.data import Dataset, streaming
+from nnvisual.data.streaming import ImageFiles
 from nnvisual.errors import UserError
-from nnvisual.interrupts import Interrupted, StopRequest
-from nnvisual.streaming import ImageFiles
+from nnvisual.runtime import seeding
+from nnvisual.runtime.interrupts import Interrupted, StopRequest
+from nnvisual.training import distribute, numpy_pipeline
+from nnvisual.training.augmentation import Augmentation
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -31,7 +32,7 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 @dataclasses.dataclass(frozen=True)
 class Split:
     """The training data after the random validation split (images as arrays, or the
-    :class:`~nnvisual.streaming.ImageFiles` of a streamed folder)."""
+    :class:`~nnvisual.data.streaming.ImageFiles` of a streamed folder)."""
 
     x_fit: np.ndarray | ImageFiles
     y_fit: np.ndarray
@@ -76,7 +77,7 @@ def input_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
     augmented (float32) or not (as stored), ``drop_remainder`` dropping a final partial batch.
 
     A ``tf.data`` pipeline on the TensorFlow backend (:func:`tf_data_pipeline`), a
-    :class:`nnvisual.numpy_pipeline.Batches` on the others: free of TensorFlow, and about 6x
+    :class:`nnvisual.training.numpy_pipeline.Batches` on the others: free of TensorFlow, and about 6x
     cheaper in CPU there than ``tf.data`` (docs/performance.md, issue 19).
     """
     if keras.backend.backend() == "tensorflow":
@@ -89,7 +90,7 @@ def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
                      drop_remainder: bool = False):
     """A ``tf.data`` pipeline: shuffle, batch, augment whole batches in parallel, prefetch.
 
-    Streamed images (:class:`~nnvisual.streaming.ImageFiles`) are shuffled and batched as file
+    Streamed images (:class:`~nnvisual.data.streaming.ImageFiles`) are shuffled and batched as file
     names, then decoded a batch at a time, batches in parallel; tf.data's shuffle draws the same
     order for names as for the images.
     """
@@ -172,7 +173,7 @@ class _EpochEnd(keras.callbacks.Callback):
 
 class _WholeBatchValidation(keras.callbacks.Callback):
     """Adds ``val_loss`` and ``val_accuracy`` to each epoch's logs, from
-    :func:`nnvisual.distribute.evaluate_whole` (a data-parallel model)."""
+    :func:`nnvisual.training.distribute.evaluate_whole` (a data-parallel model)."""
 
     def __init__(self, batches):
         super().__init__()
@@ -205,7 +206,7 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
     ``on_epoch_end(epochs_done, model, history)`` runs after every epoch (checkpointing); when
     ``stop`` is requested, training raises :class:`Interrupted` after the current batch, so the
     partial epoch is dropped and the last checkpoint stands. Inside :func:`distribute.data_parallel`
-    each epoch's final partial batch is dropped (the convention of :mod:`nnvisual.distribute`).
+    each epoch's final partial batch is dropped (the convention of :mod:`nnvisual.training.distribute`).
     Returns the history: a list per key of HISTORY_KEYS, one value per epoch.
     """
     history = {key: list((history or {}).get(key, [])) for key in HISTORY_KEYS}

@@ -1,7 +1,7 @@
 """Read a PyTorch state dict (legacy, non-zip ``torch.save`` format) without PyTorch.
 
 A ``.pth`` file is a pickle, and unpickling can run arbitrary code, so the file is first checked
-against a known sha256 and then read with an unpickler (:mod:`nnvisual.restricted_pickle`) that
+against a known sha256 and then read with an unpickler (:mod:`nnvisual.runtime.restricted_pickle`) that
 resolves only the few globals an ordered dict of tensors needs (``collections.OrderedDict``,
 ``torch._utils._rebuild_tensor_v2`` and the typed storages), each mapped to a stand-in here; any
 other global is refused by name.
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from nnvisual.errors import UserError
-from nnvisual.files import sha256_file
-from nnvisual.restricted_pickle import Refused, RestrictedUnpickler
+from nnvisual.runtime.files import sha256_file
+from nnvisual.runtime.restricted_pickle import Refused, RestrictedUnpickler
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001

@@ -3,7 +3,7 @@ image-folder copy), image files.
 
 Where data comes from, in order: ``--data`` (``cifar10``, an archive or a folder), ``$NNVISUAL_DATA``,
 then ``cifar10`` (``keras.datasets.cifar10.load_data()``, which downloads once and caches).
-A ``.tar.gz`` file is the official archive ``cifar-10-python.tar.gz`` (:mod:`nnvisual.cifar_archive`).
+A ``.tar.gz`` file is the official archive ``cifar-10-python.tar.gz`` (:mod:`nnvisual.data.cifar_archive`).
 An image folder is ``DIR/train/<class>/*.{png,jpg}`` and ``DIR/test/<class>/*``; classes are
 the sorted folder names. Decoded folders are cached as ``.npz`` under ``$NNVISUAL_CACHE``
 (default ``~/.cache/nnvisual``), keyed by the folder's file names, sizes and times; the decoded
@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from nnvisual import cifar_archive
-from nnvisual.cache import cache_path, cached_arrays
+from nnvisual.data import cifar_archive
 from nnvisual.errors import UserError
+from nnvisual.runtime.cache import cache_path, cached_arrays
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -39,7 +39,7 @@ NO_DATA_HELP = (f"download the official archive {cifar_archive.URL} and give the
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """Images as uint8 (N, H, W, 3) RGB arrays with integer labels (streamed folders hold
-    :class:`nnvisual.streaming.ImageFiles` in place of the image arrays)."""
+    :class:`nnvisual.data.streaming.ImageFiles` in place of the image arrays)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -194,7 +194,7 @@ def load_cifar10_keras() -> Dataset:
 
 
 def load_cifar10_archive(path: str | Path) -> Dataset:
-    """The official archive file (:mod:`nnvisual.cifar_archive`), checked against its published
+    """The official archive file (:mod:`nnvisual.data.cifar_archive`), checked against its published
     sha256, decoded once and cached: the arrays and order of :func:`load_cifar10_keras`."""
     path = Path(path).expanduser()
     cifar_archive.verify(path, cifar_archive.SHA256)

@@ -21,9 +21,10 @@ from typing import ClassVar
 
 import yaml
 
-from nnvisual import choices, shards
+from nnvisual import choices
 from nnvisual.choices import one_of
 from nnvisual.errors import UserError
+from nnvisual.runtime import shards
 
 
 def _check(condition: bool, message: str) -> None:
@@ -87,8 +88,8 @@ class TrainConfig(_Config):
     precision: str = "auto"  # float32, mixed_bfloat16, or auto (see training.resolve_precision)
     cache: str = "auto"  # memory, none (streamed), or auto: streamed above memory_budget_mb
     memory_budget_mb: float = 2048.0  # decoded size of an image folder that auto keeps in memory
-    distribute: str = "none"  # data-parallel: the batch split over all devices (nnvisual.distribute)
-    # several processes or hosts (nnvisual.multihost); None: Keras' KERAS_DISTRIBUTION_* variables
+    distribute: str = "none"  # data-parallel: the batch split over all devices (nnvisual.training.distribute)
+    # several processes or hosts (nnvisual.training.multihost); None: Keras' KERAS_DISTRIBUTION_* variables
     coordinator: str | None = None  # HOST:PORT where process 0 listens
     num_processes: int | None = None  # processes training together (None or 1: this one alone)
     process_id: int | None = None  # this process's index, 0 on the coordinator
@@ -128,7 +129,7 @@ def _check_coordinator(address: str) -> None:
 
 def check_cluster(distribute: str, coordinator: str | None, num_processes: int | None,
                   process_id: int | None) -> None:
-    """Checks of the settings naming the processes that train together (``nnvisual.multihost``),
+    """Checks of the settings naming the processes that train together (``nnvisual.training.multihost``),
     once Keras' environment variables have filled in the unset ones."""
     if (num_processes or 1) == 1:
         _check(coordinator is None and not process_id,
@@ -161,7 +162,7 @@ class DeconvConfig(_Config):
     top9_split: str = "test"
     top9_images: int = 2000  # dataset images scanned for the top-9 view
     seed: int = 0
-    shard: str | None = None  # I/N: scan only that block of the top-9 images (nnvisual.shards)
+    shard: str | None = None  # I/N: scan only that block of the top-9 images (nnvisual.runtime.shards)
     cache: str = "auto"  # the top-9 dataset: as train's (memory, none: streamed, auto)
     memory_budget_mb: float = 2048.0
 
@@ -342,7 +343,7 @@ class AttributeConfig(_Config):
     window: int | None = None  # occlusion; None: 1/8 of the smaller image side
     stride: int | None = None  # occlusion; None: half the window
     seed: int = 0
-    shard: str | None = None  # I/N: attribute only that block of the images (nnvisual.shards)
+    shard: str | None = None  # I/N: attribute only that block of the images (nnvisual.runtime.shards)
 
     def check(self):
         parse_image_size(self.image_size)

@@ -5,7 +5,7 @@ Rotation up to ``rotation`` degrees, shifts up to ``shift`` of the width and hei
 repeated (Keras' ImageDataGenerator; docs/study.md, "Training"). :attr:`Augmentation.layers` are
 Keras' preprocessing layers that the ``tf.data`` pipeline runs; :meth:`Augmentation.apply` is the
 same transform in NumPy and OpenCV for the pipeline without TensorFlow
-(:mod:`nnvisual.numpy_pipeline`): the three steps composed into one affine map per image, so each
+(:mod:`nnvisual.training.numpy_pipeline`): the three steps composed into one affine map per image, so each
 image is interpolated once (bilinear) where the layers interpolate it twice.
 """
 

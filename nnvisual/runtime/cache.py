@@ -2,7 +2,7 @@
 
 They live under ``$NNVISUAL_CACHE`` (default ``~/.cache/nnvisual``), one subfolder per kind,
 named by a key that the caller derives from everything the content depends on. A cache is
-written atomically (:mod:`nnvisual.files`) and read whole: a file that does not load (truncated,
+written atomically (:mod:`nnvisual.runtime.files`) and read whole: a file that does not load (truncated,
 corrupt, another format: numpy checks every array's zip CRC) or lacks an expected array is
 discarded with one warning line and rebuilt, so a damaged cache never stops a run.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnvisual.files import DiskError, atomic_path
+from nnvisual.runtime.files import DiskError, atomic_path
 
 log = logging.getLogger(__name__)
 

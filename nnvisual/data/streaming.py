@@ -4,7 +4,7 @@
 :mod:`nnvisual.data`); ``--cache none`` streams it; ``--cache auto`` (the default) streams only a
 folder whose decoded images would take more than ``memory_budget_mb``. A streamed dataset holds
 :class:`ImageFiles` where an in-memory one holds image arrays: the input pipeline
-(:func:`nnvisual.training.input_pipeline`: ``tf.data``, or :mod:`nnvisual.numpy_pipeline` without
+(:func:`nnvisual.training.input_pipeline`: ``tf.data``, or :mod:`nnvisual.training.numpy_pipeline` without
 TensorFlow) shuffles the file names, decodes and resizes them in parallel and batches them as
 training needs them, so memory grows with the number of files (their names), not with their pixels.
 

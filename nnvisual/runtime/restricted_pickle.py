@@ -2,7 +2,7 @@
 
 Unpickling calls whatever importable function a pickle names (``os.system`` included), so the
 pickles nnvisual reads from files it did not write (legacy PyTorch weights,
-:mod:`nnvisual.torch_weights`; the CIFAR-10 archive's batches, :mod:`nnvisual.cifar_archive`) go
+:mod:`nnvisual.models.torch_weights`; the CIFAR-10 archive's batches, :mod:`nnvisual.data.cifar_archive`) go
 through :class:`RestrictedUnpickler`, which maps each allowed ``(module, name)`` to an object of
 the caller's choosing and refuses any other global, and any persistent object, by name.
 """
