@@ -2,8 +2,9 @@
 
 A refactoring that changes no behaviour leaves every fingerprint as it was: run this before and
 after, on each backend, and compare the two JSON files (``--compare``). Files whose bytes hold a
-time are fingerprinted without it: ``model.keras`` (Keras writes its save date; the weights are
-compared instead), ``tables/history.csv`` (its ``seconds`` column) and the report (wall times).
+time or a memory address are fingerprinted without it: ``model.keras`` (Keras writes its save
+date; its config, shared object ids numbered, and weights are compared instead),
+``tables/history.csv`` (its ``seconds`` column) and the report's ``runs.csv`` (wall times).
 
     python scripts/fingerprint_runs.py --out /tmp/before       # writes /tmp/before/fingerprints.json
     python scripts/fingerprint_runs.py --out /tmp/after --compare /tmp/before/fingerprints.json
@@ -18,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -58,7 +60,11 @@ def file_fingerprint(run: Path, relative: str) -> str:
             arrays = []
             h5.visititems(lambda name, item: arrays.append(name.encode() + np.asarray(item).tobytes())
                           if isinstance(item, h5py.Dataset) else None)
-            return digest(archive.read("config.json") + b"".join(arrays))
+            config = archive.read("config.json").decode()
+            ids = {}  # shared_object_id holds a memory address: numbered in order of appearance
+            config = re.sub(r'"shared_object_id": (\d+)',
+                            lambda m: f'"shared_object_id": {ids.setdefault(m.group(1), len(ids))}', config)
+            return digest(config.encode() + b"".join(arrays))
     if relative in VOLATILE_COLUMNS:
         rows = list(csv.DictReader(io.StringIO(path.read_text())))
         kept = [{k: v for k, v in row.items() if k not in VOLATILE_COLUMNS[relative]} for row in rows]
