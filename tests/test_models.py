@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual import models, training
+from nnvisual import training
 from nnvisual.errors import UserError
+from nnvisual.models import loading, study, zoo
+from nnvisual.models.loaded import LoadedModel, sized
 
 
 def conv_params(k, c_in, c_out):
@@ -13,7 +15,7 @@ def conv_params(k, c_in, c_out):
 
 
 def test_plotka_layers_and_parameters():
-    model = models.build_plotka()
+    model = study.build_plotka()
     names = [layer.name for layer in model.layers]
     assert names == ["mean_subtraction", "conv1", "dropout1", "conv2", "pool1", "conv3", "dropout2",
                      "conv4", "pool2", "conv5", "dropout3", "conv6", "pool3", "flatten", "dropout4",
@@ -32,7 +34,7 @@ def test_plotka_layers_and_parameters():
 
 
 def test_bonaccorso_layers_and_parameters():
-    model = models.build_bonaccorso(num_classes=1000)
+    model = study.build_bonaccorso(num_classes=1000)
     shapes = {layer.name: layer.output.shape[1:] for layer in model.layers}
     assert shapes["block1_conv1"] == (30, 30, 32) and shapes["block1_conv2"] == (28, 28, 64)
     assert shapes["block2_conv1"] == (12, 12, 128) and shapes["block2_conv2"] == (4, 4, 128)
@@ -45,7 +47,7 @@ def test_bonaccorso_layers_and_parameters():
 @pytest.mark.parametrize("name", ["plotka", "bonaccorso"])
 def test_softmax_is_separate_and_mean_is_subtracted_inside(name):
     mean = np.array([125.3, 122.9, 113.9])
-    model = models.build_model(name, num_classes=10, mean=mean)
+    model = study.build_model(name, num_classes=10, mean=mean)
     assert model.get_layer("dense2").activation is keras.activations.linear
     assert model.get_layer("softmax").activation is keras.activations.softmax
     image = np.full((1, 32, 32, 3), mean, np.float32)
@@ -54,10 +56,10 @@ def test_softmax_is_separate_and_mean_is_subtracted_inside(name):
 
 
 def test_saved_model_loads_without_custom_objects(tmp_path):
-    model = models.build_plotka(mean=[1.0, 2.0, 3.0])
+    model = study.build_plotka(mean=[1.0, 2.0, 3.0])
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     model.save(tmp_path / "m.keras")
-    loaded = models.load_model(str(tmp_path / "m.keras"))
+    loaded = loading.load_model(str(tmp_path / "m.keras"))
     np.testing.assert_allclose(loaded.model.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     assert loaded.image_size == (32, 32) and len(loaded.class_names) == 10
 
@@ -65,22 +67,22 @@ def test_saved_model_loads_without_custom_objects(tmp_path):
 def test_load_model_errors(tmp_path):
 
     with pytest.raises(UserError, match="model not found"):
-        models.load_model(str(tmp_path / "absent.keras"))
+        loading.load_model(str(tmp_path / "absent.keras"))
     (tmp_path / "junk.keras").write_bytes(b"junk")
     with pytest.raises(UserError, match="cannot load a Keras model"):
-        models.load_model(str(tmp_path / "junk.keras"))
+        loading.load_model(str(tmp_path / "junk.keras"))
     with pytest.raises(UserError, match="weights file not found"):
-        models.load_vgg16(str(tmp_path / "absent.h5"))
+        zoo.load_vgg16(str(tmp_path / "absent.h5"))
 
 
 def test_a_mixed_precision_model_is_loaded_to_compute_in_float32(tmp_path):
     keras.utils.set_random_seed(0)
     with training.dtype_policy("mixed_bfloat16"):
-        mixed = models.build_plotka(mean=[120.0, 110.0, 100.0])
+        mixed = study.build_plotka(mean=[120.0, 110.0, 100.0])
     mixed.save(tmp_path / "mixed.keras")
-    loaded = models.load_model(str(tmp_path / "mixed.keras")).model
+    loaded = loading.load_model(str(tmp_path / "mixed.keras")).model
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
-    float32 = models.build_plotka(mean=[120.0, 110.0, 100.0])
+    float32 = study.build_plotka(mean=[120.0, 110.0, 100.0])
     float32.set_weights(mixed.get_weights())  # the same weights, computed in float32
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     logits = [keras.Model(m.inputs, m.get_layer("dense2").output).predict(x, verbose=0)
@@ -93,18 +95,18 @@ def test_a_mixed_precision_model_is_loaded_to_compute_in_float32(tmp_path):
 def test_sized_completes_a_free_input_size_and_guards_a_fixed_one():
     """``--image-size``: required where the model takes any height or width, which it fills
     in; refused where it contradicts a fixed side."""
-    def loaded(height, width):
+    def loaded_model(height, width):
         model = keras.Sequential([keras.Input((height, width, 3)),
                                   keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
-        return models.LoadedModel(model, "net", (height, width), None, ("a", "b"))
+        return LoadedModel(model, "net", (height, width), None, ("a", "b"))
 
-    fixed = loaded(8, 12)
-    assert models.sized(fixed, None) is fixed and models.sized(fixed, (8, 12)) is fixed
+    fixed = loaded_model(8, 12)
+    assert sized(fixed, None) is fixed and sized(fixed, (8, 12)) is fixed
     with pytest.raises(UserError, match="net takes 8x12 images, not the 8x8 of --image-size"):
-        models.sized(fixed, (8, 8))
+        sized(fixed, (8, 8))
     with pytest.raises(UserError, match="takes images of any size .* --image-size HxW"):
-        models.sized(loaded(None, None), None)
-    assert models.sized(loaded(None, None), (20, 28)).image_size == (20, 28)
-    assert models.sized(loaded(None, 12), (20, 12)).image_size == (20, 12)
+        sized(loaded_model(None, None), None)
+    assert sized(loaded_model(None, None), (20, 28)).image_size == (20, 28)
+    assert sized(loaded_model(None, 12), (20, 12)).image_size == (20, 12)
     with pytest.raises(UserError, match="net takes \\?x12 images, not the 20x28"):
-        models.sized(loaded(None, 12), (20, 28))
+        sized(loaded_model(None, 12), (20, 28))

@@ -1,21 +1,12 @@
-"""Networks: the study's two CIFAR-10 networks, EfficientNet-Lite and its weight reader, VGG16, any Keras
-file; loading them with their input size and class names."""
+"""Networks and loading them.
 
-from nnvisual.models.loading import (  # noqa: F401
-    BUILDERS,
-    CIFAR_INPUT,
-    KERAS_SUFFIXES,
-    VGG16_INPUT,
-    LoadedModel,
-    activation_name,
-    build_bonaccorso,
-    build_model,
-    build_plotka,
-    check_scores_outside_nested,
-    final_layer,
-    load_efficientnet_lite,
-    load_model,
-    load_vgg16,
-    named_model,
-    sized,
-)
+- :mod:`~nnvisual.models.loading`: the one path from a name, a file, a ``train`` run folder or a
+  live ``keras.Model`` to a :class:`~nnvisual.models.loaded.LoadedModel`;
+- :mod:`~nnvisual.models.loaded`: a model with its input size, preprocessing and class names;
+- :mod:`~nnvisual.models.zoo`: the networks known by name (VGG16, EfficientNet-Lite0/1/2);
+- :mod:`~nnvisual.models.study`: the study's two CIFAR-10 networks, which ``train`` builds;
+- :mod:`~nnvisual.models.heads`: a classifier's last layer and its activation;
+- :mod:`~nnvisual.models.classes`: class names, and which class a user means;
+- :mod:`~nnvisual.models.efficientnet_lite`, :mod:`~nnvisual.models.torch_weights`: the Lite
+  networks built from their PyTorch weight files, read without PyTorch.
+"""

@@ -1,17 +1,20 @@
-"""Run folders: one per command invocation, with a manifest and atomically written outputs."""
+"""Run folders: one per command invocation, with a manifest and atomically written outputs.
 
+:mod:`~nnvisual.runs.folder` creates and writes them (the command layer's);
+:mod:`~nnvisual.runs.reading` reads one that another command wrote; :mod:`~nnvisual.runs.environment`
+says where a run ran; :mod:`~nnvisual.runs.rows` keeps growing arrays on disk until they are
+written.
+"""
+
+from nnvisual.runs.environment import device_description, versions  # noqa: F401
 from nnvisual.runs.folder import (  # noqa: F401
-    MANIFEST,
     RESULTS_DIR,
-    RowArrays,
     Run,
     create_run,
     default_run_path,
-    device_description,
     file_name,
     open_run,
-    read_manifest,
-    require_complete_run,
     running,
-    versions,
 )
+from nnvisual.runs.reading import MANIFEST, read_manifest, require_complete_run  # noqa: F401
+from nnvisual.runs.rows import RowArrays  # noqa: F401

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -34,44 +32,12 @@ import numpy as np
 import yaml
 
 from nnvisual.errors import UserError
+from nnvisual.runs.environment import backend, device_description, versions
+from nnvisual.runs.reading import MANIFEST, read_manifest, read_run_manifest
+from nnvisual.runs.rows import RowArrays
 from nnvisual.runtime.files import DiskError, atomic_path, disk_errors, sha256_file, write_bytes_atomic
 
 RESULTS_DIR = Path("results")
-MANIFEST = "manifest.json"
-
-
-def versions() -> dict:
-    """Versions of Python and the libraries that shape the numbers."""
-    import importlib.metadata as md
-
-    found = {"python": platform.python_version(), "nnvisual": md.version("nnvisual")}
-    for name in ("tensorflow", "keras", "jax", "torch", "numpy", "opencv-python-headless",
-                 "scikit-learn", "scipy", "matplotlib"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            found[name] = md.version(name)
-    return found
-
-
-def device_description() -> str:
-    """The compute device the Keras backend will use ("GPU: ..." or "CPU")."""
-    import keras
-
-    backend, gpus = keras.backend.backend(), []
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = [gpu.name for gpu in tf.config.list_logical_devices("GPU")]
-    elif backend == "jax":
-        import jax
-
-        gpus = [str(device) for device in jax.devices() if device.platform == "gpu"]
-    elif backend == "torch":
-        import torch
-
-        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    if gpus:
-        return "GPU: " + ", ".join(gpus)
-    return f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
 
 
 class Run:
@@ -191,48 +157,6 @@ class Run:
         self.save_manifest()
 
 
-@dataclasses.dataclass
-class _Rows:
-    dtype: np.dtype
-    row_shape: tuple[int, ...]
-    path: Path
-    count: int = 0
-
-
-class RowArrays:
-    """Named arrays appended to a batch of rows at a time, each to a raw file in ``folder``
-    (:meth:`Run.row_arrays`); every batch of a name has the same dtype and row shape."""
-
-    CHUNK_BYTES = 1 << 20  # read back 1 MiB at a time
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self._arrays: dict[str, _Rows] = {}
-
-    def append(self, **batches: np.ndarray) -> None:
-        for name, batch in batches.items():
-            batch = np.ascontiguousarray(batch)
-            rows = self._arrays.setdefault(
-                name, _Rows(batch.dtype, batch.shape[1:], self.folder / f"{len(self._arrays)}.rows"))
-            if (batch.dtype, batch.shape[1:]) != (rows.dtype, rows.row_shape):
-                raise ValueError(f"{name}: rows of {batch.dtype} {batch.shape[1:]} after "
-                                 f"{rows.dtype} {rows.row_shape}")
-            with disk_errors(rows.path), open(rows.path, "ab") as handle:
-                handle.write(batch.tobytes())
-            rows.count += len(batch)
-
-    def entries(self) -> Iterator[tuple[str, np.dtype, tuple, Iterator[bytes]]]:
-        """``(name, dtype, shape, chunks)`` per array, in the order of their first batch."""
-        for name, rows in self._arrays.items():
-            yield name, rows.dtype, (rows.count, *rows.row_shape), _chunks(rows.path, self.CHUNK_BYTES)
-
-
-def _chunks(path: Path, size: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while block := handle.read(size):
-            yield block
-
-
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
@@ -262,13 +186,6 @@ def file_name(name: str) -> str:
 def default_run_path(command: str, name: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return RESULTS_DIR / file_name(f"{command}-{name}-{stamp}")
-
-
-def read_manifest(path: Path) -> dict | None:
-    try:
-        return json.loads((Path(path) / MANIFEST).read_text())
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
-        return None
 
 
 def create_run(command: str, name: str, config: dict, out: Path | None = None,
@@ -304,7 +221,7 @@ def create_run(command: str, name: str, config: dict, out: Path | None = None,
         "started": _now(),
         "config": config,
         "versions": versions(),
-        **({"device": device_description(), "backend": _backend()} if record_device else {}),
+        **({"device": device_description(), "backend": backend()} if record_device else {}),
         "outputs": {},
     }
     run = Run(path, manifest)
@@ -319,27 +236,7 @@ def create_run(command: str, name: str, config: dict, out: Path | None = None,
 
 def open_run(path: Path, command: str) -> Run:
     """Open an existing run folder of ``command`` (e.g. to resume it)."""
-    manifest = read_manifest(path)
-    if manifest is None:
-        raise UserError(f"{path} is not a run folder (no readable {MANIFEST})")
-    if manifest.get("command") != command:
-        raise UserError(f"{path} is a '{manifest.get('command')}' run, not a '{command}' run")
-    return Run(Path(path), manifest)
-
-
-def require_complete_run(path: Path, command: str) -> dict:
-    """Return the manifest of a finished ``command`` run at ``path``, or raise UserError."""
-    manifest = open_run(path, command).manifest
-    if manifest.get("status") != "complete":
-        raise UserError(f"{path} is an incomplete '{command}' run (status: {manifest.get('status')}); "
-                        "rerun or resume it first")
-    return manifest
-
-
-def _backend() -> str:
-    import keras
-
-    return keras.backend.backend()
+    return Run(Path(path), read_run_manifest(path, command))
 
 
 @contextlib.contextmanager

@@ -1,6 +1,13 @@
-"""TensorFlow's C++ log lines, kept off the terminal unless asked for (``nnvisual --verbose``).
+"""TensorFlow's settings for the whole process, made before it is imported: its oneDNN kernels
+on every x86-64 CPU, and its C++ log lines kept off the terminal.
 
-TensorFlow's native code writes to file descriptor 2 directly, past Python's ``sys.stderr``:
+**oneDNN.** TensorFlow enables its oneDNN (Intel MKL-DNN) kernels by default only on x86 CPUs with AVX-512
+VNNI, AVX-512 bfloat16 or AMX; elsewhere, e.g. on an AMD EPYC with AVX2, it runs Eigen's. On
+that CPU oneDNN was measured faster for everything nnvisual computes: plotka's training 1.8x
+(with nnvisual's input pipeline), VGG16 forward + backward 1.85x, EfficientNet-Lite0 1.7x. On the
+CPUs where TensorFlow turns it on itself, asking for it changes nothing.
+
+**Log lines.** TensorFlow's native code writes to file descriptor 2 directly, past Python's ``sys.stderr``:
 while it is imported, absl's "WARNING: All log messages before absl::InitializeLog() is called
 are written to STDERR" and "Could not find cuda drivers on your machine" (twice, on a machine
 without a GPU), which no environment variable turns off; once it runs, "failed call to cuInit:
@@ -18,8 +25,20 @@ import contextlib
 import importlib.abc
 import importlib.machinery
 import os
+import platform
 import sys
 import tempfile
+
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"  # read by TensorFlow when it is imported
+
+
+def enable_onednn() -> None:
+    """Ask TensorFlow for oneDNN on x86-64 unless the environment already says (``0`` keeps
+    Eigen's kernels). Effective only before TensorFlow is imported."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ.setdefault(ONEDNN_VARIABLE, "1")
+
+
 
 QUIET_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: C++ lines below FATAL (debug VLOG lines too) are dropped
 
