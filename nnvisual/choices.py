@@ -1,11 +1,14 @@
-"""Every list of choices a user can make, in one place and free of heavy imports.
+"""The short lists of choices a user can make, in one place and free of heavy imports.
 
 The library module named beside each list implements the choices and checks against it; the
 command configs (:mod:`nnvisual.config`) validate with it and the command line offers it
-(``click.Choice``), so a choice is added by adding it here and implementing it there.
+(``click.Choice``), so such a choice is added by adding it here and implementing it there.
+The families that grow have a table of their own, read by the configs and the command line
+alike: the attribution methods (:data:`nnvisual.attribution.methods.METHODS`), the networks known
+by name (:data:`nnvisual.models.zoo.NAMED`, and :data:`nnvisual.models.study.BUILDERS` for
+``train``) and the terms of ``--objective`` (:data:`nnvisual.optvis.objective_parser.KINDS`).
 """
 
-TRAINABLE_MODELS = ("plotka", "bonaccorso")  # models.BUILDERS: the study's CIFAR-10 networks
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")  # training.resolve_precision
 EARLY_STOPPING_MONITORS = ("loss", "val_loss", "none")  # training.fit
 CACHE_MODES = ("auto", "memory", "none")  # streaming.open_dataset: decode whole, or stream
@@ -21,10 +24,6 @@ DESCRIPTORS = ("sift", "dense-sift", "harris")  # descriptors.extract.image_feat
 IDF_WEIGHTINGS = ("smooth", "plain")  # descriptors.bow.VisualVocabulary
 BOW_WEIGHTINGS = ("consistent", "study-2019")  # steps.score_bow: descriptors.bow or .study2019
 STUDY_IDFS = ("before", "after")  # descriptors.study2019.QUERY_IDFS: the query's idf formula
-SMOOTHGRAD_BASES = ("saliency", "gradient-x-input", "guided", "deconvnet")  # attribution.gradient_methods
-CAM_METHODS = ("gradcam", "gradcam++", "scorecam", "guided-gradcam")  # attribution.cam
-ATTRIBUTION_METHODS = (*SMOOTHGRAD_BASES, "integrated-gradients", "smoothgrad", *CAM_METHODS,
-                       "occlusion")  # attribution.attribute
 BASELINES = ("black", "blur", "noise")  # attribution.baselines
 RANDOMIZATIONS = ("cascading", "independent")  # sanity.randomization
 

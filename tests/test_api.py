@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import nnvisual as nv
-from nnvisual import models
 from nnvisual.errors import UserError
+from nnvisual.models import study
 from tests.helpers import read_manifest
 from tests.test_score_bow_cli import image_folder as textured_folder
 from tests.test_score_bow_cli import maximize_run
@@ -31,7 +31,7 @@ def _own_folder(isolated):
 def plotka():
     """An untrained 3-way plotka (32x32 inputs), built once."""
     keras.utils.set_random_seed(0)
-    return models.build_plotka(num_classes=CLASSES, mean=[120, 120, 120])
+    return study.build_plotka(num_classes=CLASSES, mean=[120, 120, 120])
 
 
 @pytest.fixture
@@ -89,10 +89,13 @@ def test_import_is_cheap_and_the_api_is_the_package_all():
 
 def test_help_lists_the_parameters_and_the_configs_defaults():
     text = nv.project.__doc__
-    for part in ("Parameters:", "Returns:", "Example", ">>> ", "Zeiler & Fergus 2014", "top_k=8",
-                 "method='deconvnet'"):
-        assert part in text
-    assert "model=" not in text.split("Settings and their defaults")[1]  # an argument, not a setting
+    flat = " ".join(text.split())  # the docstring's words, its line breaks aside
+    for part in ("Parameters:", "Returns:", "Example", ">>> ", "Zeiler & Fergus 2014",
+                 "``top_k``: Channels per layer (default 8).",
+                 "``top9_images``: Images of the split scanned for --top9, stratified (default 2000)."):
+        assert part in flat
+    settings = flat.split("Settings (keywords; DeconvConfig):")[1]
+    assert "``model``" not in settings and "``image``:" not in settings  # arguments, not settings
     for function in (nv.maximize, nv.attribute, nv.sanity_check, nv.score_bow, nv.train, nv.load_model):
         assert "Example" in function.__doc__ and "Returns:" in function.__doc__
 

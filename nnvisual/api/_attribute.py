@@ -10,10 +10,8 @@ the same writer.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -28,45 +26,13 @@ from nnvisual.api._common import (
     model_setting,
     no_progress,
     settings,
-    with_defaults,
+    with_settings,
 )
 from nnvisual.config import AttributeConfig
+from nnvisual.data.named_images import named_images
 from nnvisual.steps import attribute as step
 
 GRID_IMAGES = 16  # the grid figure shows the first images
-
-
-def listed_images(spec) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
-    """``(image files, (name, reason) of the files set aside)`` of an image file or a folder."""
-    readable, unreadable = step.list_images(str(spec))
-    return readable, tuple((path.name, step.UNREADABLE) for path in unreadable)
-
-
-@contextlib.contextmanager
-def image_files(images):
-    """``(files, skipped)`` of ``images``: an image file or a folder (as ``--images``; the
-    files set aside in ``skipped``), a list of files, or uint8 RGB arrays ((N, H, W, 3), a list
-    of (H, W, 3) or one). The steps stream files in batches, so arrays are written, losslessly,
-    as PNG files of a temporary folder (``image-000.png``, ...) for the block's duration."""
-    if isinstance(images, (str, Path)):
-        yield listed_images(images)
-        return
-    if isinstance(images, (list, tuple)) and all(isinstance(i, (str, Path)) for i in images):
-        yield [Path(i) for i in images], ()
-        return
-    arrays = [np.asarray(image) for image in
-              ([images] if isinstance(images, np.ndarray) and images.ndim == 3 else images)]
-    for image in arrays:
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-            raise TypeError(f"images must be a path, a list of paths or uint8 RGB arrays "
-                            f"(height, width, 3), got {image.dtype} {image.shape}")
-    import cv2
-
-    with tempfile.TemporaryDirectory(prefix="nnvisual-images-") as folder:
-        files = [Path(folder) / f"image-{i:03d}.png" for i in range(len(arrays))]
-        for file, image in zip(files, arrays, strict=True):
-            cv2.imwrite(str(file), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        yield files, ()
 
 
 def images_setting(images) -> str | None:
@@ -156,20 +122,19 @@ class Attributions(Result):
         write_run(run, self.inputs, self.config, self.batches)
 
 
-def prepare(config: AttributeConfig, model=None, files=None, skipped=(), unsafe: bool = False,
+def prepare(config: AttributeConfig, model=None, images=None, unsafe: bool = False,
             checks=step.prepare) -> step.AttributeInputs:
-    """The checked inputs of ``config``: its model (or ``model``) and the image files ``files``
-    (default: those of ``config.images``, the files set aside in ``skipped``), checked by
-    ``checks`` (this step's, or ``sanity``'s, which also reads the first images). Every
-    UserError happens here."""
+    """The checked inputs of ``config``: its model (or ``model``) and ``images`` (as
+    :func:`attribute` takes them; default: ``config.images``), checked by ``checks`` (this
+    step's, or ``sanity``'s, which also reads the first images). Every UserError happens
+    here."""
     from nnvisual.runtime import seeding
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    if files is None:
-        files, skipped = listed_images(config.images)
+    named, skipped = named_images(config.images if images is None else images)
     seeding.set_random_seed(config.seed)
     loaded = load_configured(config, model, unsafe)
-    return checks(loaded, config, files, skipped)
+    return checks(loaded, config, named, skipped)
 
 
 def attribution_batches(inputs: step.AttributeInputs, config: AttributeConfig,
@@ -179,12 +144,12 @@ def attribution_batches(inputs: step.AttributeInputs, config: AttributeConfig,
     after each batch."""
     for name, reason in inputs.skipped:
         log.warning("skipped %s: %s", name, reason)
-    done, total = 0, len(inputs.paths)
+    done, total = 0, len(inputs.images)
     for batch in step.attribute_batches(inputs, config):
         for name, reason in batch.skipped:
             log.warning("skipped %s: %s", name, reason)
         done += len(batch.names) + len(batch.skipped)
-        progress(done, total, inputs.paths[done - 1].name)
+        progress(done, total, inputs.images.names[done - 1])
         yield batch
 
 
@@ -230,16 +195,11 @@ def write_run(run, inputs: step.AttributeInputs, config: AttributeConfig,
     return tuple(skipped)
 
 
-@with_defaults(AttributeConfig, "model", "images")
+@with_settings(AttributeConfig, "model", "images")
 def attribute(model, images, *, unsafe: bool = False, progress: Progress | None = None,
               **settings_) -> Attributions:
-    """Attribution maps: which pixels a class score depends on, by one or more methods.
-
-    Methods (``methods``): ``saliency`` (Simonyan et al. 2014), ``gradient-x-input`` (Shrikumar
-    et al. 2016), ``guided`` (Springenberg et al. 2015), ``deconvnet`` (Zeiler & Fergus 2014),
-    ``integrated-gradients`` (Sundararajan et al. 2017), ``smoothgrad`` (Smilkov et al. 2017),
-    ``gradcam`` (Selvaraju et al. 2017), ``gradcam++`` (Chattopadhay et al. 2018), ``scorecam``
-    (Wang et al. 2020), ``guided-gradcam`` and ``occlusion`` (Zeiler & Fergus 2014).
+    """Attribution maps: which pixels a class score depends on, by one or more methods (the
+    ``methods`` setting lists them all, each with its paper).
 
     Parameters:
         model: a name, a path, a run folder, a ``keras.Model`` or :func:`load_model`'s result;
@@ -249,11 +209,7 @@ def attribute(model, images, *, unsafe: bool = False, progress: Progress | None 
             the model's input size.
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
         progress: called as ``progress(done, total, file)`` as the batches of images are done.
-        **settings: the ``attribute`` command's settings
-            (:class:`nnvisual.config.AttributeConfig`): ``methods`` (a list, or names joined by
-            commas), ``target_class`` (``"auto"``: each image's top class, or an index or name),
-            ``layer`` (the CAMs' layer), ``baseline``, ``steps``, ``samples``, ``noise``,
-            ``smoothgrad_base``, ``window``, ``stride``, ``batch_size``, ``weights``, ``seed``.
+        **settings: the ``attribute`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`Attributions`: ``.maps[method]`` (N, H, W), ``.classes``, ``.probabilities``,
@@ -275,5 +231,4 @@ def attribute(model, images, *, unsafe: bool = False, progress: Progress | None 
     """
     config = settings(AttributeConfig, "attribute", settings_, model=model_setting(model),
                       images=images_setting(images))
-    with image_files(images) as (files, skipped):
-        return compute(prepare(config, model, files, skipped, unsafe), config, progress or no_progress)
+    return compute(prepare(config, model, images, unsafe), config, progress or no_progress)

@@ -15,20 +15,10 @@ from nnvisual.api._common import (
     model_setting,
     no_progress,
     settings,
-    with_defaults,
+    with_settings,
 )
 from nnvisual.config import MaximizeConfig
-from nnvisual.models import LoadedModel
 from nnvisual.steps import maximize as step
-
-
-@dataclasses.dataclass(frozen=True)
-class MaximizeInputs:
-    """Checked inputs: the model, what to maximize and the images to fine-tune on (or None)."""
-
-    loaded: LoadedModel
-    target: step.Target
-    retrain_images: np.ndarray | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +41,7 @@ class Maximization(Result):
     command: ClassVar[str] = "maximize"
     function: ClassVar[str] = "maximize"
     config: MaximizeConfig
-    inputs: MaximizeInputs
+    inputs: step.MaximizeInputs
     computed: step.Reconstructions
 
     @property
@@ -64,7 +54,7 @@ class Maximization(Result):
 
     @property
     def shown(self) -> dict[str, np.ndarray]:
-        from nnvisual.plots.display import deprocess
+        from nnvisual.plots import deprocess
 
         return {phase: np.stack([deprocess(image) for image in images])
                 for phase, images in self.images.items()}
@@ -94,17 +84,17 @@ class Maximization(Result):
         if kind == "channels" and target.channels:
             layer, channels = target.channels
             return plots.channels_figure(self.shown["before"], channels, f"Channels of {layer} "
-                                         f"in {name}: {step.method_description(config)}")
+                                         f"in {name}: {plots.method_description(config)}")
         label = target.label
         if target.terms is None:  # the study's titles (Algorithm 1's steps and priors), or lucid's
             label = f"{target.class_index} ({names[target.class_index].replace('_', ' ')})"
-            method = (f"\n{step.method_description(config)}" if step.parametrized(config) else
-                      f" {step.pixel_steps(config)},\n"
-                      f"{step.priors_description(config)}")
+            method = (f"\n{plots.method_description(config)}" if config.parametrized else
+                      f" {plots.pixel_steps(config)},\n"
+                      f"{plots.priors_description(config)}")
             title = f"Class {label} reconstructed from {name}: {config.objective} objective,{method}"
             what, ascent = f"class {config.objective} (objective)", f"class {label}"
         else:
-            title = f"{label} maximized in {name}:\n{step.method_description(config)}"
+            title = f"{label} maximized in {name}:\n{plots.method_description(config)}"
             what, ascent = "objective", label
         if kind == "trajectory":
             return plots.trajectory_figure(
@@ -145,7 +135,7 @@ class Maximization(Result):
                                        "epochs_run": len(self.computed.history["loss"])}
 
 
-def run_name(inputs: MaximizeInputs) -> str:
+def run_name(inputs: step.MaximizeInputs) -> str:
     """The run folder's name: the model's, then the class index (or the objective's label)."""
     target = inputs.target
     label = target.label if target.terms is not None and target.class_index is None \
@@ -154,26 +144,21 @@ def run_name(inputs: MaximizeInputs) -> str:
 
 
 def prepare(config: MaximizeConfig, model=None, data: str | None = None,
-            unsafe: bool = False) -> MaximizeInputs:
+            unsafe: bool = False) -> step.MaximizeInputs:
     """The checked inputs of ``config`` (its model, or ``model``; ``data`` resolves
     ``retrain_on``'s ``cifar10:<class>``). Every UserError happens here."""
-    loaded = load_configured(config, model, unsafe)
-    target = step.resolve_objective(loaded, config)
-    images = (step.load_retrain_images(config.retrain_on, data, loaded.image_size)
-              if config.retrain_on else None)
-    return MaximizeInputs(loaded, target, images)
+    return step.prepare(load_configured(config, model, unsafe), config, data)
 
 
-def compute(inputs: MaximizeInputs, config: MaximizeConfig,
+def compute(inputs: step.MaximizeInputs, config: MaximizeConfig,
             progress: Progress = no_progress) -> Maximization:
     """The reconstructions of prepared ``inputs``; UserError if the ascent diverged."""
-    computed = step.reconstruct(inputs.loaded, inputs.target, config, inputs.retrain_images,
-                                progress)
+    computed = step.reconstruct(inputs, config, progress)
     step.check_finite(computed)
     return Maximization(config, inputs, computed)
 
 
-@with_defaults(MaximizeConfig, "model")
+@with_settings(MaximizeConfig, "model")
 def maximize(model, objective: int | str | None = None, *, data: str | None = None,
              unsafe: bool = False, progress: Progress | None = None,
              **settings_) -> Maximization:
@@ -199,16 +184,7 @@ def maximize(model, objective: int | str | None = None, *, data: str | None = No
             ``total`` steps (over both phases when retrained; fine-tuning counts as one), at
             most 100 times a phase, ``label`` the phase, the step and the mean objective, e.g.
             ``"before: step 40/128, objective 12.3"``.
-        **settings: the ``maximize`` command's settings (:class:`nnvisual.config.MaximizeConfig`):
-            ``target_class`` (index or name), ``n``, ``steps``, ``step_size``, ``init``, the
-            priors ``l2_decay``, ``tv_weight``, ``jitter``, ``blur_every``, ``blur_sigma``,
-            ``clip``; ``optimizer`` (``"study"``: the study's normalized ascent, or ``"adam"``:
-            Adam at ``step_size`` on the pixels); ``param`` (``"pixel"`` or ``"fft"``),
-            ``decorrelate``, ``learning_rate`` (Adam's, for fft or decorrelated images),
-            ``transforms`` (``"none"``, ``"standard"`` or e.g. ``"pad=4,jitter=2"``),
-            ``diversity``, ``diversity_layer``, ``channel_grid`` (``"LAYER[:C1,C2,...]"``),
-            ``retrain_on`` (a folder or ``"cifar10:<class>"``), ``retrain_epochs``, ...,
-            ``weights``, ``seed``.
+        **settings: the ``maximize`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`Maximization`: ``.images`` / ``.shown`` (phase -> images), ``.computed``

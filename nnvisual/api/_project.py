@@ -17,7 +17,7 @@ from nnvisual.api._common import (
     no_progress,
     rgb_image,
     settings,
-    with_defaults,
+    with_settings,
 )
 from nnvisual.config import DeconvConfig
 from nnvisual.steps import deconv as step
@@ -133,7 +133,7 @@ def compute(inputs: step.DeconvInputs, config: DeconvConfig,
     return Projections(config, step.project(inputs, config, progress))
 
 
-@with_defaults(DeconvConfig, "model", "image")
+@with_settings(DeconvConfig, "model", "image")
 def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
             progress: Progress | None = None, **settings_) -> Projections | list[Projections]:
     """Project an image's strongest feature maps back to pixels (DeconvNet; Zeiler & Fergus
@@ -156,9 +156,7 @@ def project(model, image=None, *, data: str | None = None, unsafe: bool = False,
             (``"cifar10"`` or an image folder; default ``$NNVISUAL_DATA``, else cifar10).
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
         progress: called as ``progress(done, total, label)`` as the layers are projected.
-        **settings: the ``deconv`` command's settings (:class:`nnvisual.config.DeconvConfig`):
-            ``layers`` (names, ``outer/inner`` inside nested models), ``top_k``, ``mode``,
-            ``method``, ``weights``, ``top9``, ``top9_split``, ``top9_images``, ``seed``.
+        **settings: the ``deconv`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`Projections`: ``.layers[name].projections`` (top_k, H, W, 3), ``.tables``,
@@ -201,13 +199,13 @@ def _several_images(image) -> list | None:
     """The images of a list, an (N, H, W, 3) array or a folder; None for one image (or none)."""
     from pathlib import Path
 
-    from nnvisual.api._attribute import listed_images
+    from nnvisual.data.named_images import listed
 
     if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 4):
         return list(image)
     if isinstance(image, (str, Path)) and Path(image).is_dir():
-        files, skipped = listed_images(image)
+        images, skipped = listed(image)
         for file, reason in skipped:
             log.warning("skipped %s: %s", file, reason)
-        return files
+        return list(images.sources)
     return None

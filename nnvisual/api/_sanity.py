@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from nnvisual.api import _attribute as attribute_api
-from nnvisual.api._attribute import image_files, images_setting
+from nnvisual.api._attribute import images_setting
 from nnvisual.api._common import (
     Progress,
     Result,
@@ -17,7 +17,7 @@ from nnvisual.api._common import (
     model_setting,
     no_progress,
     settings,
-    with_defaults,
+    with_settings,
 )
 from nnvisual.config import SanityConfig
 from nnvisual.steps import sanity as step
@@ -112,11 +112,11 @@ def skipped(inputs: step.SanityInputs) -> tuple[tuple[str, str], ...]:
     return inputs.explained.skipped + inputs.skipped
 
 
-def prepare(config: SanityConfig, model=None, files=None, skipped_files=(),
-            unsafe: bool = False) -> step.SanityInputs:
+def prepare(config: SanityConfig, model=None, images=None, unsafe: bool = False
+            ) -> step.SanityInputs:
     """The checked inputs of ``config``, as :func:`attribute`'s, with the first
     ``config.max_images`` readable images read. Every UserError happens here."""
-    return attribute_api.prepare(config, model, files, skipped_files, unsafe, checks=step.prepare)
+    return attribute_api.prepare(config, model, images, unsafe, checks=step.prepare)
 
 
 def compute(inputs: step.SanityInputs, config: SanityConfig,
@@ -134,7 +134,7 @@ def compute(inputs: step.SanityInputs, config: SanityConfig,
                                            lambda label: progress(next(stages), total, label)))
 
 
-@with_defaults(SanityConfig, "model", "images")
+@with_settings(SanityConfig, "model", "images")
 def sanity_check(model, images, *, unsafe: bool = False, progress: Progress | None = None,
                  **settings_) -> SanityChecks:
     """Sanity checks of attribution maps: model-parameter randomization (Adebayo et al. 2018),
@@ -149,9 +149,7 @@ def sanity_check(model, images, *, unsafe: bool = False, progress: Progress | No
         images: as :func:`attribute`'s (at least 2 readable; the first ``max_images`` used).
         unsafe: let a ``.keras`` file run Python code when loaded (trusted files only).
         progress: called as ``progress(done, total, label)`` before each randomization stage.
-        **settings: the ``sanity`` command's settings (:class:`nnvisual.config.SanityConfig`):
-            :func:`attribute`'s, and ``randomizations``, ``max_images``, ``curve_steps``,
-            ``bootstrap``.
+        **settings: the ``sanity`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`SanityChecks`: ``.computed`` (maps, similarity scores, curves), ``.tables``,
@@ -172,5 +170,4 @@ def sanity_check(model, images, *, unsafe: bool = False, progress: Progress | No
     """
     config = settings(SanityConfig, "sanity_check", settings_, model=model_setting(model),
                       images=images_setting(images))
-    with image_files(images) as (files, skipped_files):
-        return compute(prepare(config, model, files, skipped_files, unsafe), config, progress or no_progress)
+    return compute(prepare(config, model, images, unsafe), config, progress or no_progress)

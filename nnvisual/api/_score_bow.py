@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nnvisual.api._common import Progress, Result, no_progress, settings, with_defaults
+from nnvisual.api._common import Progress, Result, no_progress, settings, with_settings
 from nnvisual.api._maximize import Maximization
 from nnvisual.config import ScoreBowConfig
 from nnvisual.errors import UserError
@@ -162,7 +162,7 @@ def compute(inputs: BowInputs, config: ScoreBowConfig,
     return BowScores(config, computed, inputs.run_name)
 
 
-@with_defaults(ScoreBowConfig)
+@with_settings(ScoreBowConfig)
 def score_bow(reconstructions, class_images, training_images=None, *, data: str | None = None,
               progress: Progress | None = None, **settings_) -> BowScores:
     """Score reconstructions against real images of their class (the study's Table 3 and
@@ -180,10 +180,7 @@ def score_bow(reconstructions, class_images, training_images=None, *, data: str 
         data: the dataset ``cifar10:<class>`` is drawn from (``"cifar10"`` or an image folder;
             default ``$NNVISUAL_DATA``, else cifar10).
         progress: called as ``progress(done, total, label)`` as the reconstructions are scored.
-        **settings: the ``score-bow`` command's settings
-            (:class:`nnvisual.config.ScoreBowConfig`): ``descriptor``, ``size``, ``vocab_size``,
-            ``weighting``, ``class_count``, ``idf``, ``ratio``, ``ransac_iterations``,
-            ``ransac_threshold``, ``bootstrap``, ...
+        **settings: the ``score-bow`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`BowScores`: ``.computed`` (scores, inliers, repeatability), ``.tables``,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from nnvisual.api._common import Result, settings, with_defaults
+from nnvisual.api._common import Result, settings, with_settings
 from nnvisual.config import TrainConfig
 from nnvisual.steps import train as step
 
@@ -119,7 +119,7 @@ def compute(inputs: TrainInputs, config: TrainConfig, model, history: dict | Non
     return Training(config, model, computed, inputs, devices)
 
 
-@with_defaults(TrainConfig)
+@with_settings(TrainConfig)
 def train(model: str | None = None, data: str | None = None, *, verbose: int | str = "auto",
           **settings_) -> Training:
     """Train one of the study's CIFAR-10 networks and test it (Tables 1-2, Figure 2):
@@ -131,9 +131,7 @@ def train(model: str | None = None, data: str | None = None, *, verbose: int | s
         data: ``"cifar10"`` (Keras download) or an image folder ``DIR/{train,test}/<class>/``
             (default ``$NNVISUAL_DATA``, else cifar10).
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
-        **settings: the ``train`` command's settings (:class:`nnvisual.config.TrainConfig`):
-            ``epochs``, ``lr``, ``batch_size``, ``val_split``, ``augment``, ``subset`` (a quick
-            run on N stratified images), ``deterministic``, ``precision``, ``seed``, ...
+        **settings: the ``train`` command's settings, listed below with their defaults.
 
     Returns:
         :class:`Training`: ``.model`` (the trained ``keras.Model``), ``.computed.history``,

@@ -2,7 +2,6 @@
 
 import click
 
-from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import DeconvConfig
 
@@ -10,29 +9,12 @@ SCAN_FILE = "top9_scan.npz"  # a --shard run's part of the top-9 scan, for `nnvi
 
 
 @click.command("deconv")
-@options.model_option
-@options.weights_option
-@options.image_size_option
+@options.setting_options(DeconvConfig, "model", "weights", "image_size")
 @options.unsafe_option
-@click.option("--image", default=None, metavar="PATH",
-              help="Input image (any common format); default scikit-learn's sample china.jpg.")
-@click.option("--layers", default=None, metavar="A,B,...",
-              help="Layers with a 4-D output, outer/inner inside nested models (default: "
-                   "block1_conv1..block5_conv1 for VGG16, every Conv2D of a chain, else each "
-                   "stage's last feature map).")
-@click.option("--top-k", type=int, default=None, help="Channels per layer (default 8).")
-@click.option("--mode", type=click.Choice(choices.DECONV_MODES), default=None,
-              help="Project from the channel's strongest activation (max, the paper) or its map.")
-@click.option("--method", type=click.Choice(choices.DECONV_METHODS), default=None,
-              help="ReLU backward rule: deconvnet (default), guided backprop or gradient.")
-@click.option("--top9", is_flag=True, default=None,
-              help="Also show each channel's 9 strongest dataset images (Zeiler & Fergus Fig. 2).")
-@click.option("--top9-images", type=int, default=None,
-              help="Images of the split scanned for --top9, stratified (default 2000).")
+@options.setting_options(DeconvConfig, "image", "layers", "top_k", "mode", "method", "top9",
+                         "top9_images")
 @options.data_option
-@options.cache_option
-@options.shard_option
-@options.seed_option
+@options.setting_options(DeconvConfig, "cache", "shard", "seed")
 @options.config_option
 @options.out_option
 @options.force_option

@@ -2,47 +2,94 @@
 the progress bar, and the interruptible block every command runs its work in."""
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import click
 
-from nnvisual import choices
 from nnvisual.config import load_config
+from nnvisual.config.fields import described, field_named
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path), default=None,
     help="YAML config (e.g. configs/paper.yaml); flags given here override it.")
-seed_option = click.option("--seed", type=int, default=None, help="Random seed (default 0).")
 data_option = click.option(
     "--data", default=None, metavar="cifar10|DIR",
     help="Dataset: cifar10 (Keras download) or an image folder DIR/{train,test}/<class>/; "
          "default $NNVISUAL_DATA, else cifar10.")
-cache_option = click.option(
-    "--cache", type=click.Choice(choices.CACHE_MODES), default=None,
-    help="Image folders: memory decodes the whole folder once; none streams it from disk "
-         "(memory bounded whatever its size); auto (default): streams above memory_budget_mb "
-         "(2048) of decoded images.")
 out_option = click.option("--out", type=click.Path(path_type=Path), default=None,
                           help="Run folder (default results/<command>-<name>-<time>/).")
-model_option = click.option(
-    "--model", default=None, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras",
-    help="vgg16, efficientnet-lite0 (ImageNet weights installed with nnvisual; efficientnet-lite1/2 "
-         "with the lite extra), a `train` run folder or a saved .keras model (default vgg16).")
-weights_option = click.option(
-    "--weights", default=None, metavar="imagenet|none|PATH",
-    help="VGG16 weights: imagenet (download), none (random) or a local file.")
-image_size_option = click.option(
-    "--image-size", default=None, metavar="N|HxW",
-    help="For a model that takes images of any size: the size to resize them to (e.g. 224).")
 unsafe_option = click.option(
     "--unsafe", is_flag=True,
     help="Allow a .keras model to run Python code when loaded (Lambda layers); only for trusted files.")
 force_option = click.option("--force", is_flag=True,
                             help="Replace --out if it is an earlier run of the same command.")
-shard_option = click.option(
-    "--shard", default=None, metavar="I/N",
-    help="Scan only block I of N (0 <= I < N) of the images, in whole batches; combine the N "
-         "runs with `nnvisual merge` (docs/distributed.md, \"Sharded scans\").")
+
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+class SettingOption(click.Option):
+    """A config field as a command-line option, its help written from the field when shown
+    (:func:`nnvisual.config.fields.described`), so a table that grew is listed as it is now."""
+
+    def __init__(self, *args, field: dataclasses.Field, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field = field
+
+    def get_help_record(self, ctx):
+        self.help = described(self.field)
+        return super().get_help_record(ctx)
+
+
+class _LiveChoice(click.Choice):
+    """``click.Choice`` over a list read when a value is checked or help is shown."""
+
+    def __init__(self, read_choices):
+        super().__init__(())
+        self._read = read_choices
+
+    @property
+    def choices(self):
+        return tuple(self._read())
+
+    @choices.setter
+    def choices(self, value):
+        pass
+
+
+def setting_option(cls, name: str):
+    """The option of the config field ``name`` of ``cls``: flag, type, choices, metavar and help
+    (with the default) read from the field; its value None when not given (the config's
+    default then applies)."""
+    field = field_named(cls, name)
+    meta, annotation = field.metadata, str(field.type)
+    flag = meta.get("flag")
+    kwargs = {"default": None, "cls": SettingOption, "field": field}
+    if annotation == "bool":
+        declarations = [flag or f"--{name.replace('_', '-')}/--no-{name.replace('_', '-')}"]
+        if "/" not in declarations[0]:
+            kwargs["is_flag"] = True
+    else:
+        declarations = [flag or f"--{name.replace('_', '-')}"]
+        base = annotation.split(" |")[0]
+        if meta.get("choices"):
+            read = meta["choices"]
+            kwargs["type"] = _LiveChoice(read) if callable(read) else click.Choice(read)
+        elif base in _TYPES:
+            kwargs["type"] = _TYPES[base]
+        if meta.get("metavar"):
+            kwargs["metavar"] = meta["metavar"]
+    return click.option(*declarations, name, **kwargs)
+
+
+def setting_options(cls, *names: str):
+    """A decorator adding the options of ``cls``'s fields ``names``, in that order."""
+    def decorate(command):
+        for name in reversed(names):
+            command = setting_option(cls, name)(command)
+        return command
+
+    return decorate
 
 
 def resolve_config(cls, config_path, **flags):

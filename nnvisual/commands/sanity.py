@@ -3,20 +3,14 @@ that matter? (Adebayo et al. 2018; Petsiuk et al. 2018)."""
 
 import click
 
-from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.commands.attribute import require_images, shared_options
 from nnvisual.config import SanityConfig
 
 
 @click.command("sanity")
-@shared_options
-@click.option("--randomization", "randomizations", default=None, metavar="A,B",
-              help=f"Randomizations, comma-separated: {', '.join(choices.RANDOMIZATIONS)} (default both).")
-@click.option("--max-images", type=int, default=None, help="First images of --images used (default 16).")
-@click.option("--curve-steps", type=int, default=None,
-              help="Deletion/insertion steps (default 32).")
-@click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples (default 2000).")
+@shared_options(SanityConfig)
+@options.setting_options(SanityConfig, "randomizations", "max_images", "curve_steps", "bootstrap")
 def command(config_path, out, force, unsafe, **flags):
     """Model-parameter randomization (cascading from the top layer down, and independent per
     layer) with the similarity of each map to the original one (Spearman of |map| and of the

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import click
 
-from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import ScoreBowConfig, to_dict
 
@@ -16,20 +15,11 @@ FEW_KEYPOINTS = 20  # median keypoints per image below which the command says so
               help="A maximize run folder (before/ and after/ images) or a folder of images.")
 @click.option("--class-images", required=True, metavar="SOURCE",
               help="Folder of images, or cifar10:<class> / cifar10-train:<class>.")
-@click.option("--class-count", type=int, default=None, metavar="N",
-              help="Only the first N class images (the study scored against 11 photos).")
+@options.setting_options(ScoreBowConfig, "class_count")
 @click.option("--training-images", default=None, metavar="SOURCE",
               help="Images whose contributions are counted (default: the class images).")
-@click.option("--descriptor", type=click.Choice(choices.DESCRIPTORS), default=None,
-              help="Keypoints: SIFT (default), a dense grid, or Harris corners; SIFT descriptors.")
-@click.option("--size", type=int, default=None, help="Side of the grey image described (100).")
-@click.option("--vocab-size", type=int, default=None, help="Visual words (10).")
-@click.option("--weighting", type=click.Choice(choices.BOW_WEIGHTINGS), default=None,
-              help="consistent tf-idf (default), or study-2019: the study's own scoring, which "
-                   "explains Table 3's tiny numbers (docs/table3.md).")
-@click.option("--study-idf", type=click.Choice(choices.STUDY_IDFS), default=None,
-              help="study-2019's query idf: before log(N/df) (default), after log(N/(df+1)).")
-@options.seed_option
+@options.setting_options(ScoreBowConfig, "descriptor", "size", "vocab_size", "weighting", "study_idf",
+                         "seed")
 @options.data_option
 @options.config_option
 @options.out_option

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 
-from nnvisual import choices
 from nnvisual.commands import options
 from nnvisual.config import TrainConfig, load_config, to_dict
 from nnvisual.errors import UserError
@@ -13,38 +12,11 @@ from nnvisual.errors import UserError
 
 @click.command("train")
 @options.config_option
-@click.option("--model", type=click.Choice(choices.TRAINABLE_MODELS), default=None,
-              help="Network of the study (default plotka).")
-@click.option("--num-classes", type=int, default=None,
-              help="Width of the output layer (default 10; the class-284 experiment uses 1000).")
-@click.option("--epochs", type=int, default=None, help="Epochs (paper: plotka 10, bonaccorso 250).")
-@click.option("--lr", type=float, default=None, help="Adam learning rate (paper: 1e-4).")
-@click.option("--batch-size", type=int, default=None, help="Batch size (paper: 128).")
-@click.option("--val-split", type=float, default=None, help="Validation fraction (paper: 0.3).")
-@click.option("--augment/--no-augment", default=None,
-              help="Rotation 20 deg, shifts 20%, horizontal flips (paper: on).")
-@click.option("--subset", type=int, default=None,
-              help="Use N stratified training images (and N/5 test images) for a quick run.")
-@click.option("--deterministic", is_flag=True, default=None,
-              help="TensorFlow op determinism: the same --seed gives the same history (slower).")
-@click.option("--precision", type=click.Choice(choices.PRECISIONS), default=None,
-              help="Arithmetic (weights stay float32). auto (default): mixed_bfloat16 with "
-                   "TensorFlow on a CPU with Intel AMX, where it trains about 2x faster; else float32.")
-@options.cache_option
-@click.option("--distribute", type=click.Choice(choices.DISTRIBUTIONS), default=None,
-              help="data-parallel: each batch split evenly over all devices (JAX: "
-                   "keras.distribution.DataParallel; TensorFlow: MirroredStrategy); default none.")
-@click.option("--coordinator", default=None, metavar="HOST:PORT",
-              help="Train on several processes or hosts (JAX; with --distribute data-parallel): "
-                   "where process 0 listens. Default: $KERAS_DISTRIBUTION_JOB_ADDRESSES.")
-@click.option("--num-processes", type=int, default=None,
-              help="How many processes train together. Default: $KERAS_DISTRIBUTION_NUM_PROCESSES, else 1.")
-@click.option("--process-id", type=int, default=None,
-              help="This process's index, 0 on the coordinator. Default: $KERAS_DISTRIBUTION_PROCESS_ID.")
-@click.option("--coordinator-timeout", type=float, default=None,
-              help="Seconds to wait for the coordinator and the other processes (default 60).")
+@options.setting_options(TrainConfig, "model", "num_classes", "epochs", "lr", "batch_size", "val_split",
+                         "augment", "subset", "deterministic", "precision", "cache", "distribute",
+                         "coordinator", "num_processes", "process_id", "coordinator_timeout")
 @options.data_option
-@options.seed_option
+@options.setting_options(TrainConfig, "seed")
 @options.out_option
 @options.force_option
 @click.option("--resume", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",

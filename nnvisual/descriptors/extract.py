@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from joblib import Parallel, delayed
 
+from nnvisual.choices import DESCRIPTORS, one_of
 from nnvisual.descriptors import harris, sift
 from nnvisual.runtime.cache import cache_path, cached_arrays
 
@@ -40,6 +41,25 @@ class Settings:
     harris_max_corners: int
     harris_quality: float
     harris_min_distance: float
+
+    def __post_init__(self):
+        if self.descriptor not in DESCRIPTORS:
+            raise ValueError(f"unknown descriptor '{self.descriptor}': choose {one_of(DESCRIPTORS)}")
+        if self.size < 16:
+            raise ValueError(f"size must be at least 16 pixels, got {self.size}")
+        if not 1 <= self.dense_step <= self.size:
+            raise ValueError(f"dense_step must be between 1 and size ({self.size}), got "
+                             f"{self.dense_step}")
+        if self.contrast_threshold < 0:
+            raise ValueError("contrast_threshold must be >= 0")
+        if self.patch_size <= 0:
+            raise ValueError("patch_size must be positive")
+        if self.harris_max_corners < 1:
+            raise ValueError("harris_max_corners must be at least 1")
+        if not 0 < self.harris_quality < 1:
+            raise ValueError("harris_quality must be in (0, 1)")
+        if self.harris_min_distance < 0:
+            raise ValueError("harris_min_distance must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual.models import activation_name
+from nnvisual.models.heads import activation_name
 from nnvisual.runtime import seeding
 
 
@@ -29,6 +29,18 @@ class FineTuning:
     val_split: float
     patience: int  # epochs without a lower validation loss before stopping
     seed: int
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise ValueError(f"fine-tuning epochs must be at least 1, got {self.epochs}")
+        if self.lr <= 0:
+            raise ValueError(f"the fine-tuning learning rate must be positive, got {self.lr}")
+        if self.batch_size < 1:
+            raise ValueError(f"the fine-tuning batch size must be at least 1, got {self.batch_size}")
+        if not 0 < self.val_split < 1:
+            raise ValueError(f"the fine-tuning validation split must be in (0, 1), got {self.val_split}")
+        if self.patience < 0:
+            raise ValueError(f"the fine-tuning patience must be >= 0, got {self.patience}")
 
 
 def fine_tune(model, images: np.ndarray, label: int, settings: FineTuning,
