@@ -5,13 +5,21 @@ the DeconvNet (Zeiler & Fergus 2014), the last two through the ReLU rules of
 
 import numpy as np
 
-from nnvisual.attribution.network import Network
-
-RULE_OF = {"saliency": "gradient", "gradient-x-input": "gradient", "guided": "guided",
-           "deconvnet": "deconvnet"}
+from nnvisual.attribution.request import Request
 
 
-def gradient_attribution(network: Network, x: np.ndarray, classes, method: str) -> np.ndarray:
-    """The per-channel attribution of ``method`` (a key of :data:`RULE_OF`) for a batch."""
-    grad = network.rule_gradient(x, classes, RULE_OF[method])
-    return grad * x if method == "gradient-x-input" else grad
+def saliency(request: Request) -> np.ndarray:
+    """d logit[c_i] / d x_i (channels reduced to max |.| by the table's row)."""
+    return request.network.gradient(request.x, request.classes)
+
+
+def gradient_x_input(request: Request) -> np.ndarray:
+    return saliency(request) * request.x
+
+
+def guided(request: Request) -> np.ndarray:
+    return request.network.rule_gradient(request.x, request.classes, "guided")
+
+
+def deconvnet(request: Request) -> np.ndarray:
+    return request.network.rule_gradient(request.x, request.classes, "deconvnet")

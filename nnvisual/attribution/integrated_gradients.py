@@ -5,7 +5,7 @@ Completeness: the attributions sum to logit(x) - logit(x') up to the quadrature 
 import numpy as np
 
 from nnvisual.attribution.batches import in_chunks
-from nnvisual.attribution.network import Network
+from nnvisual.attribution.request import Request
 
 
 def quadrature(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -14,12 +14,12 @@ def quadrature(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return (nodes + 1) / 2, weights / 2
 
 
-def integrated_gradients(network: Network, x: np.ndarray, baselines: np.ndarray, classes,
-                         steps: int, batch_size: int) -> np.ndarray:
-    """Per-channel attributions (B, H, W, C); the B x ``steps`` path points are evaluated in
-    chunks of ``batch_size``."""
+def integrated_gradients(request: Request) -> np.ndarray:
+    """Per-channel attributions (B, H, W, C) from each image's baseline; the B x ``steps`` path
+    points are evaluated in chunks of ``batch_size``."""
+    network, x, baselines, classes = request.network, request.x, request.baselines, request.classes
+    steps = request.settings.steps
     alphas, weights = quadrature(steps)
-    classes = np.asarray(classes)
     delta = (x - baselines).astype(np.float32)
     rows = np.repeat(np.arange(len(x)), steps)
     path_alphas = np.tile(alphas, len(x)).astype(np.float32)
@@ -28,6 +28,6 @@ def integrated_gradients(network: Network, x: np.ndarray, baselines: np.ndarray,
         points = baselines[images] + alpha[:, None, None, None] * delta[images]
         return network.gradient(points, classes[images])
 
-    grads = in_chunks(gradient, rows, path_alphas, size=batch_size)
+    grads = in_chunks(gradient, rows, path_alphas, size=request.settings.batch_size)
     grads = grads.reshape(len(x), steps, *x.shape[1:])
     return delta * np.tensordot(weights.astype(np.float32), grads, axes=([0], [1]))

@@ -12,6 +12,8 @@ itself."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 from keras import ops
@@ -20,7 +22,7 @@ from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
 from nnvisual.graph.inference_model import for_inference
-from nnvisual.models import check_scores_outside_nested
+from nnvisual.models.heads import check_scores_outside_nested
 
 
 def _is_softmax(layer) -> bool:
@@ -64,6 +66,7 @@ class Network:
         self._before, self._linear = self._scores_in(self._inference)
         self._scores_model = keras.Model(self._inference.inputs, self._before)
         self._compiled = {}
+        self._feature_layers = {}  # a layer given (None: the default) -> its checked path
         self.num_classes = int(model.output_shape[-1])
 
     # -- scores ------------------------------------------------------------------------------
@@ -167,6 +170,13 @@ class Network:
             return layers[-1]
         check_layers(self.model, [name])
         return name
+
+    def with_feature_layer(self, settings):
+        """``settings`` (:class:`~nnvisual.attribution.request.Settings`) with its feature layer
+        checked and resolved (:meth:`check_feature_layer`), once per layer name."""
+        if settings.layer not in self._feature_layers:
+            self._feature_layers[settings.layer] = self.check_feature_layer(settings.layer)
+        return dataclasses.replace(settings, layer=self._feature_layers[settings.layer])
 
     def _split(self, layer: str):
         """``(head, tail)``: images -> the output of ``layer`` (a path); (images, feature map)

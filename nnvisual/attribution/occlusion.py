@@ -5,16 +5,24 @@ of the class logit over the patches that cover it (captum's ``Occlusion``)."""
 import numpy as np
 
 from nnvisual.attribution.batches import in_chunks
-from nnvisual.attribution.network import Network
+from nnvisual.attribution.request import Request
 
 
 def positions(length: int, window: int, stride: int) -> list[int]:
     return list(range(0, length - window + 1, stride))
 
 
-def occlusion(network: Network, x, baselines, classes, window: int, stride: int,
-              batch_size: int) -> np.ndarray:
-    """(B, H, W) maps; the occluded copies of each image are evaluated in chunks."""
+def check_window(network, settings, image_size) -> None:
+    """ValueError when the occlusion window is larger than the images."""
+    settings.occlusion_window(image_size)
+
+
+def occlusion(request: Request) -> np.ndarray:
+    """(B, H, W) maps; the occluded copies of each image are evaluated in chunks of
+    ``batch_size``; the window and stride are the settings' (:meth:`Settings.occlusion_window`)."""
+    network, x, baselines, classes = request.network, request.x, request.baselines, request.classes
+    window, stride = request.settings.occlusion_window(x.shape[1:3])
+    batch_size = request.settings.batch_size
     height, width = x.shape[1:3]
     corners = [(top, left) for top in positions(height, window, stride)
                for left in positions(width, window, stride)]

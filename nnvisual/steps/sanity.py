@@ -14,12 +14,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual import attribution, data
+from nnvisual import data
+from nnvisual.attribution.baselines import baseline_images
+from nnvisual.attribution.maps import attribute
+from nnvisual.attribution.network import Network
 from nnvisual.config import SanityConfig
+from nnvisual.data.named_images import NamedImages
 from nnvisual.descriptors.stats import bootstrap_interval
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
-from nnvisual.models import LoadedModel
+from nnvisual.models.loaded import LoadedModel
 from nnvisual.sanity import faithfulness, randomization, similarity
 from nnvisual.steps import attribute as attribute_step
 
@@ -37,19 +41,19 @@ class SanityInputs:
     skipped: tuple[tuple[str, str], ...]  # (file name, reason) of the files that failed to decode
 
 
-def prepare(loaded: LoadedModel, config: SanityConfig, paths,
+def prepare(loaded: LoadedModel, config: SanityConfig, images: NamedImages,
             skipped: tuple[tuple[str, str], ...] = ()) -> SanityInputs:
     """Check as ``attribute`` does (``skipped``: the files set aside) and read the first
     ``config.max_images`` readable images."""
-    explained = attribute_step.prepare(loaded, config, paths, skipped)
+    explained = attribute_step.prepare(loaded, config, images, skipped)
     randomization.check_randomizable(loaded.model)
-    names, images, skipped = attribute_step.read_files(paths[:config.max_images])
+    names, images, skipped = images[:config.max_images].read()
     if len(images) < 2:
         raise UserError(f"sanity checks need at least 2 readable images, got {len(images)}")
     images = np.stack([data.resize(image, loaded.image_size) for image in images])
     x = attribute_step.model_inputs(loaded, images)
     baselines = attribute_step.model_inputs(
-        loaded, attribution.baseline_images(images, config.baseline, config.seed))
+        loaded, baseline_images(images, config.baseline, config.seed))
     probabilities = explained.network.probabilities(x)
     classes = (probabilities.argmax(axis=1) if explained.target_class is None
                else np.full(len(x), explained.target_class))
@@ -67,8 +71,8 @@ class SanityResult:
 
 
 def _maps(network, inputs: SanityInputs, methods, settings) -> dict[str, np.ndarray]:
-    return {method: attribution.attribute(network, inputs.x, method, inputs.classes,
-                                          inputs.baselines, settings) for method in methods}
+    return {method: attribute(network, inputs.x, method, inputs.classes, inputs.baselines,
+                              settings) for method in methods}
 
 
 def check(inputs: SanityInputs, config: SanityConfig,
@@ -79,7 +83,7 @@ def check(inputs: SanityInputs, config: SanityConfig,
     original = _maps(explained.network, inputs, methods, settings)
     stages, maps, scores = {}, {}, {}
     randomizer = randomization.Randomizer(model, config.seed)
-    shared = (attribution.Network(randomizer.model, inference_copy=False)
+    shared = (Network(randomizer.model, inference_copy=False)
               if gradients.compiled_functions_read_variables() else None)
     for mode in config.randomizations:
         plan = randomization.stages(model, mode)
@@ -90,7 +94,7 @@ def check(inputs: SanityInputs, config: SanityConfig,
             randomizer.randomize(layers)  # then one network follows it, or one per stage
             if shared:
                 shared.weights_changed()
-            network = shared or attribution.Network(randomizer.model)
+            network = shared or Network(randomizer.model)
             per_stage.append(_maps(network, inputs, methods, settings))
         maps[mode] = {m: np.stack([stage[m] for stage in per_stage]) for m in methods}
         scores[mode] = {m: np.array([[list(similarity.similarity(original[m][i], stage[m][i]).values())

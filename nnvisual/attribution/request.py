@@ -1,0 +1,73 @@
+"""What an attribution method is given: the network, a batch of model inputs, the class to
+explain for each, their reference images, and the settings (which check themselves)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nnvisual.attribution import methods
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the methods need besides the images (the ``attribute`` command's config holds the
+    defaults and their meanings: :class:`nnvisual.config.attribute.AttributeConfig`)."""
+
+    layer: str | None  # the feature map the CAMs read; None: the last 4-D one
+    steps: int  # integrated gradients' quadrature points
+    samples: int  # smoothgrad's noisy copies
+    noise: float  # smoothgrad's noise, as a fraction of each image's range
+    smoothgrad_base: str
+    window: int | None  # occlusion patch side; None: 1/8 of the smaller image side
+    stride: int | None  # occlusion stride; None: half the window
+    batch_size: int  # rows per model call, inner samples included
+    seed: int
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.samples < 1:
+            raise ValueError(f"samples must be at least 1, got {self.samples}")
+        if self.noise < 0:
+            raise ValueError(f"noise must be >= 0, got {self.noise}")
+        if self.smoothgrad_base not in methods.smoothable():
+            raise ValueError(f"smoothgrad_base must be one of {', '.join(methods.smoothable())}")
+        for name in ("window", "stride"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def occlusion_window(self, size) -> tuple[int, int]:
+        """``(window, stride)`` for images of ``size``; ValueError for a window larger than them."""
+        window = self.window or max(1, min(size) // 8)
+        if window > min(size):
+            raise ValueError(f"window {window} is larger than the image ({size[0]}x{size[1]})")
+        return window, self.stride or max(1, window // 2)
+
+
+def default_settings(**overrides) -> Settings:
+    """The ``attribute`` command's defaults as settings, with ``overrides``."""
+    from nnvisual.config import AttributeConfig
+
+    return dataclasses.replace(AttributeConfig().attribution_settings(), **overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One batch for one method: ``x`` (B, H, W, C) model inputs, ``classes`` (B,) the class to
+    explain for each, ``baselines`` like ``x`` (reference inputs: zeros unless given),
+    ``network`` (:class:`~nnvisual.attribution.network.Network`) and ``settings``."""
+
+    network: object
+    x: np.ndarray
+    classes: np.ndarray
+    baselines: np.ndarray
+    settings: Settings
+
+    def on(self, x: np.ndarray, classes: np.ndarray) -> Request:
+        """The same request for other inputs (SmoothGrad's noisy copies)."""
+        return dataclasses.replace(self, x=x, classes=classes, baselines=np.zeros_like(x))
