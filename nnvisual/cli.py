@@ -2,7 +2,7 @@
 
 Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
 loaded only by the commands that need it, quietly unless ``--verbose``
-(:mod:`nnvisual.runtime.native_logs`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
+(:mod:`nnvisual.runtime.tensorflow_setup`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
 value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
 """
 
@@ -13,7 +13,7 @@ import click
 
 from nnvisual import __version__
 from nnvisual.errors import UserError
-from nnvisual.runtime import native_logs
+from nnvisual.runtime import tensorflow_setup
 
 COMMANDS = {
     "train": "nnvisual.commands.train",
@@ -55,7 +55,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx):
         if not ctx.params["verbose"]:  # before any command module is imported
-            native_logs.silence_tensorflow()
+            tensorflow_setup.silence_tensorflow()
         try:
             return super().invoke(ctx)
         except UserError as exc:

@@ -57,8 +57,9 @@ def run(images: int, repeats: int, methods: str) -> list[Row]:
     import numpy as np
     from sklearn.datasets import load_sample_images
 
-    from nnvisual import attribution, data, models
+    from nnvisual import attribution, data
     from nnvisual.errors import UserError
+    from nnvisual.models import loading
     from tests import attribution_reference as reference
     from tests import torch_reference
 
@@ -67,7 +68,7 @@ def run(images: int, repeats: int, methods: str) -> list[Row]:
     if missing:
         raise UserError(f"{', '.join(missing)} not installed: pip install -e '.[reference]'")
     torch_reference.import_timm()
-    lite0 = models.load_model("efficientnet-lite0")
+    lite0 = loading.load_model("efficientnet-lite0")
     photos = load_sample_images().images
     raw = np.stack([data.resize(photos[i % len(photos)], lite0.image_size) for i in range(images)])
     x, baselines = reference.model_inputs(lite0, raw.astype(np.uint8), "black", 0)

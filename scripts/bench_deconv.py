@@ -86,14 +86,14 @@ def run(top_k: int, repeats: int) -> list[Row]:
     import keras
     import numpy as np
 
-    from nnvisual import models
+    from nnvisual.models import loaded, zoo
 
-    mobilenet = models.LoadedModel(
+    mobilenet = loaded.LoadedModel(
         keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3)), "mobilenetv2",
         (224, 224), lambda x: np.asarray(x, np.float32) / 127.5 - 1.0, ())
-    return [*compare("VGG16", models.load_vgg16("none"), top_k, repeats),
+    return [*compare("VGG16", zoo.load_vgg16("none"), top_k, repeats),
             *compare("MobileNetV2", mobilenet, top_k, repeats),
-            *compare("EfficientNet-Lite0", models.load_efficientnet_lite("efficientnet-lite0"),
+            *compare("EfficientNet-Lite0", zoo.load_efficientnet_lite("efficientnet-lite0"),
                      top_k, repeats)]
 
 

@@ -169,7 +169,7 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
     import keras
 
     from nnvisual.config import MaximizeConfig
-    from nnvisual.models import load_efficientnet_lite
+    from nnvisual.models.zoo import load_efficientnet_lite
     from nnvisual.steps.maximize import reconstruct
 
     lite0 = load_efficientnet_lite("efficientnet-lite0")
@@ -228,9 +228,9 @@ def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: 
 
     import numpy as np
 
-    from nnvisual.optvis import initial_images, render
+    from nnvisual.optvis import initial_images
     from nnvisual.optvis.param import initial_parameters
-    from nnvisual.optvis.render import render_parametrized
+    from nnvisual.optvis.render import render, render_parametrized
 
     initial = initial_images("paper", size, 0, range(n))
     parameters = initial_parameters("fft", size, 0, range(n))
@@ -277,8 +277,11 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
     import keras
     import numpy as np
 
-    from nnvisual.models import build_plotka, efficientnet_lite, load_efficientnet_lite, load_vgg16
-    from nnvisual.optvis import ClassObjective, initial_images, render
+    from nnvisual.models import efficientnet_lite
+    from nnvisual.models.study import build_plotka
+    from nnvisual.models.zoo import load_efficientnet_lite, load_vgg16
+    from nnvisual.optvis import ClassObjective, initial_images
+    from nnvisual.optvis.render import render
 
     methods = {SEED: seed_approach,
                "nnvisual": lambda *args: render(*args).images}

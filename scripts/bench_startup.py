@@ -37,7 +37,7 @@ def tiny_inputs(folder: Path) -> dict[str, list[str]]:
     """A 3-class image folder (32x32), a saved untrained plotka, and each command's arguments."""
     import keras
 
-    from nnvisual.models import build_plotka
+    from nnvisual.models.study import build_plotka
 
     rng = np.random.default_rng(0)
     for split, count in (("train", 8), ("test", 2)):

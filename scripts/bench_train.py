@@ -5,8 +5,9 @@ preprocessing layers placed in front of the same network (so it runs inside the 
 on the CPU). nnvisual: ``nnvisual train`` as it runs by default, the ``tf.data`` pipeline of
 ``nnvisual.training`` (batches augmented in parallel, prefetched) feeding the network in the
 precision ``--precision auto`` picks on this machine (``training.resolve_precision``), with the
-TensorFlow settings nnvisual makes (oneDNN on x86-64, ``nnvisual.runtime.onednn``: the whole process,
-baseline included, runs with them; the baseline measured the same with Eigen's kernels). Two more
+TensorFlow settings nnvisual makes (oneDNN on x86-64, ``nnvisual.runtime.tensorflow_setup``: the
+whole process, baseline included, runs with them; the baseline measured the same with Eigen's
+kernels). Two more
 variants separate the gains: the pipeline in float32, and the pipeline in float32 without
 augmentation, the ceiling of what any input pipeline can reach at float32 (a model that never
 waits). All train plotka (batch 128, the paper's augmentation) from the same initial weights on
@@ -39,7 +40,7 @@ def run(images: int, repeats: int) -> list[Row]:
 
     from nnvisual import data, training
     from nnvisual.config import TrainConfig
-    from nnvisual.models import build_plotka
+    from nnvisual.models.study import build_plotka
 
     dataset = data.subset_dataset(data.load_dataset(), images, seed=0)
     x, y = dataset.x_train, dataset.y_train

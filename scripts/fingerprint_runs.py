@@ -102,7 +102,7 @@ def main():
     import keras  # noqa: F401 -- after nnvisual's oneDNN setting, as a user's process
 
     import nnvisual  # noqa: F401
-    from nnvisual.models import build_plotka
+    from nnvisual.models.study import build_plotka
 
     keras.utils.set_random_seed(0)
     model = Path("tiny.keras")

@@ -52,7 +52,7 @@ def measure(loaded, transfer, index: int, method: str, n: int, steps: int, seed:
 
     config = MaximizeConfig(model=loaded.name, target_class=str(index), n=n, steps=steps,
                             seed=seed, **METHODS[method])
-    images = step.reconstruct(loaded, index, config).phases["before"].images
+    images = step.reconstruct(step.prepare(loaded, config), config).phases["before"].images
     robust = step.robust_probability(loaded.model, loaded.preprocess, images, index)
     moved = probabilities(transfer, images) if transfer else None
     return images, probabilities(loaded, images)[:, index], robust, moved

@@ -205,9 +205,10 @@ def model_inputs(loaded, images: np.ndarray, baseline_kind: str, seed: int):
 def make_fixture(path: Path = FIXTURE) -> dict:
     """Every reference's map of the fixture photo (explaining its top-1 class), pooled, with the
     photo at the model's size and the settings; written to ``path``."""
-    from nnvisual import attribution, data, models
+    from nnvisual import attribution, data
+    from nnvisual.models import loading
 
-    loaded = models.load_model("efficientnet-lite0")
+    loaded = loading.load_model("efficientnet-lite0")
     image = data.resize(data.read_image(PHOTOS / FIXTURE_PHOTO), loaded.image_size).astype(np.uint8)
     settings = attribution.default_settings()
     x, baselines = model_inputs(loaded, image[None], "black", settings.seed)

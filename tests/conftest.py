@@ -74,7 +74,7 @@ def tiny_plotka(tmp_path):
     """An untrained 3-way plotka saved as a .keras file."""
     import keras
 
-    from nnvisual.models import build_plotka
+    from nnvisual.models.study import build_plotka
 
     keras.utils.set_random_seed(0)
     path = tmp_path / "tiny.keras"

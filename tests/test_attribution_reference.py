@@ -44,7 +44,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from nnvisual import attribution, data, models
+from nnvisual import attribution, data
+from nnvisual.models import loading
 from tests import attribution_reference as reference
 from tests import torch_reference
 
@@ -59,7 +60,7 @@ CHEAP_STORED = {"saliency", "guided", "gradcam"}  # without torch: a few seconds
 def lite0(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NNVISUAL_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return models.load_model("efficientnet-lite0")
+        return loading.load_model("efficientnet-lite0")
 
 
 def assert_agrees(ours, theirs, method):

@@ -26,7 +26,7 @@ def inputs(tmp_path_factory):
     """A tiny 3-way plotka (weights drawn by NumPy) saved as .keras, and one 32x32 photo crop."""
     from sklearn.datasets import load_sample_image
 
-    from nnvisual.models import build_plotka
+    from nnvisual.models.study import build_plotka
 
     folder = tmp_path_factory.mktemp("backends")
     model = build_plotka(num_classes=3, mean=[120, 110, 100])

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from nnvisual import data
-from nnvisual.runtime import native_logs
+from nnvisual.runtime import tensorflow_setup
 
 # TensorFlow's C++ lines (absl's "I0000 00:00:..." prefix, its pre-initialization notice, the
 # CUDA probe, oneDNN and CPU-feature notices): none may reach a user's terminal by default
@@ -46,6 +46,6 @@ def test_verbose_leaves_tensorflow_logging_as_the_environment_says(cli, monkeypa
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
     assert cli("--verbose", "report", "--help").exit_code == 0
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
-    assert not any(isinstance(finder, native_logs.QuietImport) for finder in sys.meta_path)
+    assert not any(isinstance(finder, tensorflow_setup.QuietImport) for finder in sys.meta_path)
     assert cli("report", "--help").exit_code == 0
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == native_logs.QUIET_LEVEL
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == tensorflow_setup.QUIET_LEVEL

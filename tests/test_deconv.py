@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from keras import layers
 
-from nnvisual import deconv, models
+from nnvisual import deconv
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
+from nnvisual.models import study
 from tests import deconv_reference as reference
 
 
@@ -185,7 +186,7 @@ def test_top_channels_ties_are_deterministic():
 
 
 def test_receptive_field_geometry():
-    model = models.build_plotka()
+    model = study.build_plotka()
     conv1, conv3, conv6 = (deconv.receptive_field(model, name)
                            for name in ("conv1", "conv3", "conv6"))
     assert (conv1.size, conv1.jump, conv1.offset) == ((3, 3), (1, 1), (1, 1))
@@ -197,9 +198,9 @@ def test_receptive_field_geometry():
     assert conv6.window((0, 0), (32, 32)) is None  # the field needs the whole image
 
 
-@pytest.mark.parametrize("build, method", [(models.build_plotka, "deconvnet"),
-                                           (models.build_plotka, "gradient"),
-                                           (models.build_bonaccorso, "guided")])
+@pytest.mark.parametrize("build, method", [(study.build_plotka, "deconvnet"),
+                                           (study.build_plotka, "gradient"),
+                                           (study.build_bonaccorso, "guided")])
 def test_max_mode_crop_to_the_receptive_field_is_exact(build, method):
     """A projection from one activation, made on the whole image, stays inside the computed
     receptive field; projecting on a window around that field gives the same values. For every
@@ -231,7 +232,7 @@ def test_max_mode_crop_to_the_receptive_field_is_exact(build, method):
 
 def test_callers_model_is_unchanged():
     keras.utils.set_random_seed(1)
-    model = models.build_plotka()
+    model = study.build_plotka()
     image = np.random.default_rng(1).uniform(0, 255, (32, 32, 3)).astype(np.float32)
     before_weights = [w.copy() for w in model.get_weights()]
     before_config = model.get_config()
@@ -310,7 +311,7 @@ def test_relu6_layer_is_ranked_and_projected_before_its_clip(method, fused):
 
 # -- what is refused -------------------------------------------------------------------------------
 def test_unknown_and_non_feature_map_layers_are_refused():
-    model = models.build_plotka()
+    model = study.build_plotka()
     with pytest.raises(UserError, match="unknown layer 'conv9'; feature-map layers of plotka: "
                                         "mean_subtraction, conv1, dropout1, conv2"):
         deconv.check_layers(model, ["conv1", "conv9"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from nnvisual import models
+from nnvisual.models import study
 
 CHANNEL_COLUMNS = ["layer", "rank", "channel", "activation", "row", "col",
                    "rf_top", "rf_left", "rf_bottom", "rf_right"]
@@ -19,7 +19,7 @@ CHANNEL_COLUMNS = ["layer", "rank", "channel", "activation", "row", "col",
 def plotka_file(tmp_path):
     keras.utils.set_random_seed(0)
     path = tmp_path / "plotka.keras"
-    models.build_plotka(mean=[120.0, 115.0, 100.0]).save(path)
+    study.build_plotka(mean=[120.0, 115.0, 100.0]).save(path)
     return path
 
 
@@ -99,7 +99,7 @@ def test_train_run_folder_as_model(cli, tmp_path):
 
     keras.utils.set_random_seed(0)
     run = runs.create_run("train", "plotka", {"model": "plotka"}, out=tmp_path / "train-run")
-    run.save_model("model.keras", models.build_bonaccorso())
+    run.save_model("model.keras", study.build_bonaccorso())
     run.finish()
     result = cli("deconv", "--model", tmp_path / "train-run", "--top-k", "1", "--out", "run")
     assert result.exit_code == 0, result.output

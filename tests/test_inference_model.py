@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from keras import layers, ops
 
-from nnvisual import graph, models
+from nnvisual import graph
 from nnvisual.graph.gradients import compile_function, value_and_gradient
 from nnvisual.graph.inference_model import for_inference
 from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, shifted_depthwise_conv
+from nnvisual.models import loading
 from nnvisual.optvis import ClassObjective, Objective, Term
 
 SHIFTED = keras.backend.backend() in FASTER_ON
@@ -204,7 +205,7 @@ def test_objectives_read_kept_layers_and_fold_the_rest():
 def lite0(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NNVISUAL_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return models.load_model("efficientnet-lite0")
+        return loading.load_model("efficientnet-lite0")
 
 
 def test_lite0_logits_and_gradients_are_the_models(lite0):

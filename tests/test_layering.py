@@ -17,6 +17,7 @@ PACKAGE = Path(nnvisual.__file__).parent
 COMMAND_LAYER = ("nnvisual.runs", "nnvisual.plots", "nnvisual.commands", "nnvisual.cli",
                  "nnvisual.report", "nnvisual.api", "click")
 COMMAND_LINE = ("nnvisual.commands", "nnvisual.cli", "click")
+READERS = ("nnvisual.runs.reading",)  # reading another command's run folder is not writing one
 COMPUTE = sorted(
     path for path in PACKAGE.rglob("*.py")
     if path.relative_to(PACKAGE).parts[0] not in ("api", "commands", "plots", "report", "runs", "__init__.py")
@@ -37,6 +38,8 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def reaches_command_layer(module: str) -> bool:
+    if any(module == reader or module.startswith(reader + ".") for reader in READERS):
+        return False
     return any(module == layer or module.startswith(layer + ".") for layer in COMMAND_LAYER)
 
 

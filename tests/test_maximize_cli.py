@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nnvisual.plots.display import deprocess
+from nnvisual.plots import deprocess
 
 
 def read_csv(path):

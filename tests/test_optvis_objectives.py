@@ -257,3 +257,11 @@ def test_a_classifier_nested_whole_is_refused_unless_it_ends_linearly():
     x = images()
     np.testing.assert_allclose(ops.convert_to_numpy(ClassObjective(outer, 1)(x)[0]),
                                ops.convert_to_numpy(ClassObjective(flat, 1)(x)[0]), rtol=1e-5)
+
+
+def test_every_kind_of_term_is_written_and_measured():
+    """The objective language's table of kinds and the table of what each measures agree."""
+    from nnvisual.optvis import objective_parser, terms
+
+    assert set(terms.VALUES) == set(objective_parser.KINDS)
+    assert objective_parser.written_terms().split(", ")[0] == "class:CLASS[:softmax]"

@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual.optvis import ClassObjective, Regularizers, initial_images, render
+from nnvisual.optvis import ClassObjective, Regularizers, initial_images
 from nnvisual.optvis.param import initial_parameters
-from nnvisual.optvis.render import normalized_ascent, render_parametrized
+from nnvisual.optvis.render import normalized_ascent, render, render_parametrized
 from nnvisual.optvis.terms import Objective, Term
 from nnvisual.optvis.transforms import parse_transforms
 from tests.helpers import DENSE_SIZE as SIZE

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from nnvisual.config import MaximizeConfig  # noqa: E402
 from nnvisual.deconv import LayerProjections, TopImages  # noqa: E402
 from nnvisual.descriptors.bow import VisualVocabulary  # noqa: E402
 from nnvisual.descriptors.extract import ImageFeatures  # noqa: E402
@@ -465,3 +466,29 @@ def test_a_deep_networks_cascade_shows_evenly_spaced_stages_and_names_a_few():
     np.testing.assert_array_equal(axis.lines[0].get_ydata(), band[0])
     assert [tick.get_text() for tick in axis.get_xticklabels()] == [
         labels[k] for k in sanity_plots.shown_stages(30, 16)]
+
+
+# -- maximize's titles: the optimization in words -----------------------------------------------
+def test_priors_description_in_words():
+    assert maximize_plots.priors_description(MaximizeConfig()) == "no regularizer"
+    described = maximize_plots.priors_description(MaximizeConfig(l2_decay=0.01, jitter=2,
+                                                                 blur_every=4, clip=True))
+    assert described == "L2 decay 0.01, jitter 2 px, blur every 4 (sigma 1), clipped to 0..255"
+
+
+
+def test_method_description_names_lucids_settings():
+    described = maximize_plots.method_description(MaximizeConfig(
+        param="fft", decorrelate=True, steps=64, transforms="standard", diversity=10,
+        diversity_layer="conv4"))
+    assert described == ("fft image, decorrelated colour, 64 Adam steps of 0.05, transforms "
+                         "standard, diversity 10 on conv4")
+    assert maximize_plots.method_description(MaximizeConfig(steps=3)) == \
+        "3 steps of 0.0001, no regularizer"
+
+
+
+def test_pixel_steps_name_the_update_rule():
+    assert maximize_plots.pixel_steps(MaximizeConfig(steps=3)) == "3 steps of 0.0001"
+    assert maximize_plots.method_description(MaximizeConfig(
+        steps=50, step_size=1, optimizer="adam", clip=True)) == "50 Adam steps of 1, clipped to 0..255"

@@ -145,7 +145,7 @@ def test_training_that_diverges_at_once_fails_without_a_checkpoint(cli, image_fo
 
 def test_training_that_diverges_later_keeps_the_last_good_checkpoint(cli, image_folder, isolated,
                                                                      monkeypatch):
-    from nnvisual.training import fit as training
+    from nnvisual.training import trainer as training
 
     steps_per_epoch = 4  # 25 fitting images in batches of 8
 

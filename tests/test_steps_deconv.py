@@ -8,7 +8,7 @@ from nnvisual import deconv
 from nnvisual.config import DeconvConfig
 from nnvisual.data import Dataset
 from nnvisual.errors import UserError
-from nnvisual.models import LoadedModel
+from nnvisual.models.loaded import LoadedModel
 from nnvisual.steps import deconv as step
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from nnvisual.config import MaximizeConfig
 from nnvisual.errors import UserError
-from nnvisual.models import LoadedModel
+from nnvisual.models.loaded import LoadedModel
 from nnvisual.optvis import Rendering
 from nnvisual.steps import maximize as step
 
@@ -73,13 +73,6 @@ def test_check_finite_names_the_phase_and_the_step(bad, message):
         step.check_finite(result)
 
 
-def test_priors_description_in_words():
-    assert step.priors_description(MaximizeConfig()) == "no regularizer"
-    described = step.priors_description(MaximizeConfig(l2_decay=0.01, jitter=2, blur_every=4,
-                                                       clip=True))
-    assert described == "L2 decay 0.01, jitter 2 px, blur every 4 (sigma 1), clipped to 0..255"
-
-
 def test_robust_probability_without_transforms_is_the_probability():
     from tests.helpers import conv_model
 
@@ -115,28 +108,13 @@ def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
             step.resolve_objective(loaded, config)
 
 
-def test_method_description_names_lucids_settings():
-    described = step.method_description(MaximizeConfig(param="fft", decorrelate=True, steps=64,
-                                                       transforms="standard", diversity=10,
-                                                       diversity_layer="conv4"))
-    assert described == ("fft image, decorrelated colour, 64 Adam steps of 0.05, transforms "
-                         "standard, diversity 10 on conv4")
-    assert step.method_description(MaximizeConfig(steps=3)) == "3 steps of 0.0001, no regularizer"
-
-
-def test_pixel_steps_name_the_update_rule():
-    assert step.pixel_steps(MaximizeConfig(steps=3)) == "3 steps of 0.0001"
-    assert step.method_description(MaximizeConfig(steps=50, step_size=1, optimizer="adam",
-                                                  clip=True)) == (
-        "50 Adam steps of 1, clipped to 0..255")
-
-
 def test_progress_counts_the_steps_of_every_phase():
     from tests.helpers import conv_model
 
     loaded = LoadedModel(conv_model(), "tiny", (8, 8), None, ("a", "b", "c", "d"))
     told = []
-    result = step.reconstruct(loaded, 1, MaximizeConfig(n=2, steps=3, step_size=1.0),
+    config = MaximizeConfig(target_class="1", n=2, steps=3, step_size=1.0)
+    result = step.reconstruct(step.prepare(loaded, config), config,
                               progress=lambda *args: told.append(args))
     assert [(done, total) for done, total, _ in told] == [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
     objective = result.phases["before"].objective

@@ -13,13 +13,20 @@ of lucid's ``optvis``: one small module per idea.
 - :mod:`~nnvisual.optvis.transforms`: random pad, jitter, scale and rotation each step;
 - :mod:`~nnvisual.optvis.render`: the gradient-ascent loops (the study's, and lucid's Adam on
   parameters), all images in one compiled batch.
+
+The names below are imported on first use (PEP 562), so that the objective language can be
+read (``--help``) without loading a backend.
 """
 
-from nnvisual.optvis.objectives import ClassObjective
-from nnvisual.optvis.param import initial_images
-from nnvisual.optvis.regularizers import Regularizers
-from nnvisual.optvis.render import Rendering, render, render_parametrized
-from nnvisual.optvis.terms import Objective, Term
+import importlib
 
-__all__ = ["ClassObjective", "Objective", "Regularizers", "Rendering", "Term", "initial_images",
-           "render", "render_parametrized"]
+_HOMES = {"ClassObjective": "objectives", "initial_images": "param", "Regularizers": "regularizers",
+          "Rendering": "render", "render_parametrized": "render", "Objective": "terms",
+          "Term": "objective_parser"}  # not render(), whose module of the same name would shadow it
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"nnvisual.optvis.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'nnvisual.optvis' has no attribute {name!r}")

@@ -1,8 +1,8 @@
 """The objective language of ``nnvisual maximize --objective``: a weighted sum of terms.
 
     EXPRESSION := [SIGN] [WEIGHT '*'] TERM  ( ('+' | '-') [WEIGHT '*'] TERM )*
-    TERM       := class:CLASS[:softmax] | channel:LAYER:C | neuron:LAYER:C[:Y:X]
-                | layer:LAYER | direction:LAYER:[V1,V2,...] | diversity:LAYER
+    TERM       := one of the kinds of :data:`KINDS`, as it is written there, e.g.
+                  class:CLASS[:softmax] | channel:LAYER:C | neuron:LAYER:C[:Y:X] | ...
 
 e.g. ``class:284``, ``channel:conv3:12``, ``neuron:conv2:5 - 0.5*class:3``,
 ``channel:conv3:12 + 100*diversity:conv2``. CLASS is an index or a class name without spaces
@@ -11,11 +11,49 @@ e.g. ``class:284``, ``channel:conv3:12``, ``neuron:conv2:5 - 0.5*class:3``,
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
 from nnvisual.errors import UserError
-from nnvisual.optvis.terms import KINDS, Term
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """One objective term: its ``kind`` (a key of :data:`KINDS`), the ``layer`` it reads (None
+    for class)."""
+
+    kind: str
+    layer: str | None = None
+    channels: tuple[int, ...] = ()  # channel/neuron: one, or one per image
+    position: tuple[int, int] | None = None  # neuron: (y, x); None: the centre
+    class_index: int | None = None
+    softmax: bool = False  # class: the probability instead of the logit
+    vector: tuple[float, ...] = ()  # direction
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """How a kind of term is written, and how many ``:``-separated parts follow the kind."""
+
+    written: str
+    parts: tuple[int, ...]
+
+
+# the kinds of term, one row each; what each measures: nnvisual.optvis.terms.VALUES
+KINDS = {
+    "class": Kind("class:CLASS[:softmax]", (1, 2)),
+    "channel": Kind("channel:LAYER:C", (2,)),
+    "neuron": Kind("neuron:LAYER:C[:Y:X]", (2, 4)),
+    "layer": Kind("layer:LAYER", (1,)),
+    "direction": Kind("direction:LAYER:[V1,...]", (2,)),
+    "diversity": Kind("diversity:LAYER", (1,)),
+}
+
+
+def written_terms() -> str:
+    """Every kind of term as it is written, for ``--help``."""
+    return ", ".join(kind.written for kind in KINDS.values())
 
 _TERM = re.compile(r"""\s*(?P<sign>[+-])?\s*
                        (?:(?P<weight>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*\*\s*)?
@@ -33,13 +71,10 @@ def _integer(text: str, what: str, spec: str) -> int:
 def _term(text: str, spec: str, resolve_class: Callable[[str], int]) -> Term:
     kind, _, rest = text.partition(":")
     parts = rest.split(":") if not rest.endswith("]") else [*rest.split(":", 1)]
-    expected = {"class": (1, 2), "channel": (2, 2), "neuron": (2, 4), "layer": (1, 1),
-                "direction": (2, 2), "diversity": (1, 1)}
     if kind not in KINDS:
         raise UserError(f"malformed objective '{spec}': unknown term '{kind}'; use one of "
                         f"{', '.join(KINDS)}")
-    low, high = expected[kind]
-    if not low <= len(parts) <= high or (kind == "neuron" and len(parts) == 3) or not all(parts):
+    if len(parts) not in KINDS[kind].parts or not all(parts):
         raise UserError(f"malformed objective '{spec}': '{text}' has the wrong number of parts "
                         "(see nnvisual maximize --help)")
     if kind == "class":

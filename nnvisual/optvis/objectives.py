@@ -27,7 +27,7 @@ from keras import ops
 from nnvisual.choices import OBJECTIVES
 from nnvisual.errors import UserError
 from nnvisual.graph.inference_model import for_inference
-from nnvisual.models import activation_name, check_scores_outside_nested, final_layer
+from nnvisual.models.heads import activation_name, check_scores_outside_nested, final_layer
 
 
 def _score_source(model) -> str:

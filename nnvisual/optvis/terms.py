@@ -20,7 +20,6 @@ output of every layer the terms name, inside nested models too (by path, ``backb
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -29,23 +28,8 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.graph.inference_model import for_inference
+from nnvisual.optvis.objective_parser import Term
 from nnvisual.optvis.objectives import check_class_scores, logits_and_probabilities
-
-
-@dataclasses.dataclass(frozen=True)
-class Term:
-    """One objective term: ``kind`` in KINDS, the ``layer`` it reads (None for class)."""
-
-    kind: str
-    layer: str | None = None
-    channels: tuple[int, ...] = ()  # channel/neuron: one, or one per image
-    position: tuple[int, int] | None = None  # neuron: (y, x); None: the centre
-    class_index: int | None = None
-    softmax: bool = False  # class: the probability instead of the logit
-    vector: tuple[float, ...] = ()  # direction
-
-
-KINDS = ("class", "channel", "neuron", "layer", "direction", "diversity")
 
 
 def _check_term(term: Term, shape: tuple, outputs: int) -> None:
@@ -81,28 +65,47 @@ def gram_cosines(features):
     return ops.matmul(grams, ops.transpose(grams))
 
 
-def _value(term: Term, features, logits, probabilities):
-    """The term's value per image, shape (n,)."""
-    if term.kind == "class":
-        return (probabilities if term.softmax else logits)[:, term.class_index]
-    if term.kind == "layer":
-        return ops.mean(ops.reshape(ops.square(features), (features.shape[0], -1)), axis=1)
-    if term.kind == "diversity":
-        n = features.shape[0]
-        if n < 2:
-            return ops.zeros((n,))
-        off_diagonal = gram_cosines(features) * (1.0 - ops.eye(n))
-        return -ops.sum(off_diagonal, axis=1) / (n * (n - 1))
-    if term.kind == "direction":
-        dots = ops.matmul(features, ops.convert_to_tensor(np.float32(term.vector)))
-        return ops.mean(ops.reshape(dots, (dots.shape[0], -1)), axis=1)
+def _class(term: Term, features, logits, probabilities):
+    return (probabilities if term.softmax else logits)[:, term.class_index]
+
+
+def _layer(term: Term, features, logits, probabilities):
+    return ops.mean(ops.reshape(ops.square(features), (features.shape[0], -1)), axis=1)
+
+
+def _diversity(term: Term, features, logits, probabilities):
     n = features.shape[0]
-    chosen = np.broadcast_to(np.int32(term.channels), (n,))
-    mask = ops.convert_to_tensor(np.eye(features.shape[-1], dtype=np.float32)[chosen])
-    if term.kind == "channel":
-        return ops.mean(ops.sum(features * mask[:, None, None, :], axis=-1), axis=(1, 2))
+    if n < 2:
+        return ops.zeros((n,))
+    off_diagonal = gram_cosines(features) * (1.0 - ops.eye(n))
+    return -ops.sum(off_diagonal, axis=1) / (n * (n - 1))
+
+
+def _direction(term: Term, features, logits, probabilities):
+    dots = ops.matmul(features, ops.convert_to_tensor(np.float32(term.vector)))
+    return ops.mean(ops.reshape(dots, (dots.shape[0], -1)), axis=1)
+
+
+def _chosen_channels(term: Term, features):
+    """A one-hot mask (n, channels) of each image's channel."""
+    chosen = np.broadcast_to(np.int32(term.channels), (features.shape[0],))
+    return ops.convert_to_tensor(np.eye(features.shape[-1], dtype=np.float32)[chosen])
+
+
+def _channel(term: Term, features, logits, probabilities):
+    mask = _chosen_channels(term, features)
+    return ops.mean(ops.sum(features * mask[:, None, None, :], axis=-1), axis=(1, 2))
+
+
+def _neuron(term: Term, features, logits, probabilities):
     y, x = term.position or (features.shape[1] // 2, features.shape[2] // 2)
-    return ops.sum(features[:, y, x, :] * mask, axis=-1)
+    return ops.sum(features[:, y, x, :] * _chosen_channels(term, features), axis=-1)
+
+
+# what each kind of term measures, per image (n,), from its layer's output (the kinds are
+# nnvisual.optvis.objective_parser.KINDS: a test keeps the two tables in step)
+VALUES = {"class": _class, "channel": _channel, "neuron": _neuron, "layer": _layer,
+          "direction": _direction, "diversity": _diversity}
 
 
 def check_terms(model, terms: list[tuple[float, Term]]) -> list[str]:
@@ -150,7 +153,8 @@ class Objective:
                                                                      self.layers)
         total = 0.0
         for weight, term in self.terms:
-            total = total + weight * _value(term, features.get(term.layer), logits, probabilities)
+            total = total + weight * VALUES[term.kind](term, features.get(term.layer), logits,
+                                                       probabilities)
         top = ops.argmax(probabilities, axis=-1)
         probability = (ops.max(probabilities, axis=-1) if self.reference_class is None
                        else probabilities[:, self.reference_class])

@@ -9,8 +9,7 @@ import matplotlib
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from nnvisual.plots import subplots
-from nnvisual.plots.display import deprocess
+from nnvisual.plots import deprocess, subplots
 
 DISPLAY_NOTE = "display (docs/study.md), per panel: (x - mean) / std * 0.1 + 0.5, clipped to [0, 1]"
 FIELD_NOTE = "; crops normalized on their own; light grey: field outside the image"

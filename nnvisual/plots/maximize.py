@@ -12,6 +12,39 @@ PHASE_LABELS = {"before": "before retraining", "after": "after retraining"}
 PHASE_COLORS = {"before": "tab:blue", "after": "tab:orange"}
 
 
+# -- the optimization in words, for titles ------------------------------------------------------
+def priors_description(config) -> str:
+    """The regularizers in use (``config``: a :class:`~nnvisual.config.MaximizeConfig`)."""
+    used = [f"L2 decay {config.l2_decay:g}" if config.l2_decay else "",
+            f"TV weight {config.tv_weight:g}" if config.tv_weight else "",
+            f"jitter {config.jitter} px" if config.jitter else "",
+            f"blur every {config.blur_every} (sigma {config.blur_sigma:g})" if config.blur_every
+            else "",
+            "clipped to 0..255" if config.clip else ""]
+    return ", ".join(word for word in used if word) or "no regularizer"
+
+
+def pixel_steps(config) -> str:
+    """Raw-pixel ascent's steps and update rule: "20 steps of 0.0001"."""
+    rule = " Adam" if config.optimizer == "adam" else ""
+    return f"{config.steps}{rule} steps of {config.step_size:g}"
+
+
+def method_description(config) -> str:
+    """The whole optimization: parametrization or pixel steps, priors, transforms, diversity."""
+    if not config.parametrized:
+        method = f"{pixel_steps(config)}, {priors_description(config)}"
+    else:
+        colour = ", decorrelated colour" if config.decorrelate else ""
+        method = f"{config.param} image{colour}, {config.steps} Adam steps of {config.learning_rate:g}"
+    if config.transforms != "none":
+        method += f", transforms {config.transforms}"
+    if config.diversity:
+        method += f", diversity {config.diversity:g} on {config.diversity_layer}"
+    return method
+
+
+# -- figures ---------------------------------------------------------------------------------------
 def _phase_label(phase: str, retrained: bool) -> str:
     return PHASE_LABELS.get(phase, phase) if retrained else "reconstruction"
 

@@ -1,22 +1,23 @@
-"""TensorFlow's settings for the whole process, made before it is imported: its oneDNN kernels
-on every x86-64 CPU, and its C++ log lines kept off the terminal.
+"""TensorFlow's settings for the whole process, made before it is imported: its oneDNN kernels on
+every x86-64 CPU, and its C++ log lines kept off the terminal.
 
-**oneDNN.** TensorFlow enables its oneDNN (Intel MKL-DNN) kernels by default only on x86 CPUs with AVX-512
-VNNI, AVX-512 bfloat16 or AMX; elsewhere, e.g. on an AMD EPYC with AVX2, it runs Eigen's. On
-that CPU oneDNN was measured faster for everything nnvisual computes: plotka's training 1.8x
-(with nnvisual's input pipeline), VGG16 forward + backward 1.85x, EfficientNet-Lite0 1.7x. On the
-CPUs where TensorFlow turns it on itself, asking for it changes nothing.
+**oneDNN.** TensorFlow enables its oneDNN (Intel MKL-DNN) kernels by default only on x86 CPUs
+with AVX-512 VNNI, AVX-512 bfloat16 or AMX; elsewhere, e.g. on an AMD EPYC with AVX2, it runs
+Eigen's. On that CPU oneDNN was measured faster for everything nnvisual computes: plotka's
+training 1.8x (with nnvisual's input pipeline), VGG16 forward + backward 1.85x, EfficientNet-
+Lite0 1.7x. On the CPUs where TensorFlow turns it on itself, asking for it changes nothing.
 
-**Log lines.** TensorFlow's native code writes to file descriptor 2 directly, past Python's ``sys.stderr``:
-while it is imported, absl's "WARNING: All log messages before absl::InitializeLog() is called
-are written to STDERR" and "Could not find cuda drivers on your machine" (twice, on a machine
-without a GPU), which no environment variable turns off; once it runs, "failed call to cuInit:
-... UNKNOWN ERROR (303)", oneDNN and CPU-feature notices, which ``TF_CPP_MIN_LOG_LEVEL=3`` turns
-off. None is an error of the run, but they read like errors.
+**Log lines.** TensorFlow's native code writes to file descriptor 2 directly, past Python's
+``sys.stderr``: while it is imported, absl's "WARNING: All log messages before
+absl::InitializeLog() is called are written to STDERR" and "Could not find cuda drivers on your
+machine" (twice, on a machine without a GPU), which no environment variable turns off; once it
+runs, "failed call to cuInit: ... UNKNOWN ERROR (303)", oneDNN and CPU-feature notices, which
+``TF_CPP_MIN_LOG_LEVEL=3`` turns off. None is an error of the run, but they read like errors.
 
 :func:`silence_tensorflow` sets that level, whatever the user's environment says, and runs the
-first import of TensorFlow with file descriptor 2 sent to a temporary file, which is shown only if
-the import fails. It imports nothing itself: a command that never needs TensorFlow never loads it.
+first import of TensorFlow with file descriptor 2 sent to a temporary file, which is shown only
+if the import fails. It imports nothing itself: a command that never needs TensorFlow never
+loads it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def enable_onednn() -> None:
     Eigen's kernels). Effective only before TensorFlow is imported."""
     if platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.setdefault(ONEDNN_VARIABLE, "1")
-
 
 
 QUIET_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: C++ lines below FATAL (debug VLOG lines too) are dropped

@@ -20,7 +20,7 @@ from nnvisual.config import DeconvConfig
 from nnvisual.data import streaming
 from nnvisual.deconv.projector import TopCandidates, project_top, scan_top
 from nnvisual.errors import UserError
-from nnvisual.models import LoadedModel
+from nnvisual.models.loaded import LoadedModel
 from nnvisual.runtime import shards
 
 TOP_N = 9  # images per channel in the top-9 view (Zeiler & Fergus 2014, Figure 2)

@@ -3,8 +3,10 @@
 
 Reconstruct n images of a class by activation maximization ("before"); optionally fine-tune the
 model on real images of that class and reconstruct again from the same initial images and the
-same random jitter ("after"). :func:`reconstruct` returns the arrays; the ``*_table`` functions
-turn them into (header, rows); the command layer writes them.
+same random jitter ("after"). :func:`prepare` checks the inputs and parses the objective and the
+transforms, once (every refusal happens there, before a run folder exists); :func:`reconstruct`
+returns the arrays; the ``*_table`` functions turn them into (header, rows); the command layer
+writes them.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ from collections.abc import Callable
 import numpy as np
 
 from nnvisual.choices import OBJECTIVES
-from nnvisual.config import MaximizeConfig, settings_from
+from nnvisual.config import MaximizeConfig
 from nnvisual.errors import UserError
-from nnvisual.models import LoadedModel
-from nnvisual.optvis import ClassObjective, Regularizers, Rendering, initial_images, render
-from nnvisual.optvis.objective_parser import parse_objective
-from nnvisual.optvis.param import check_parametrization, initial_parameters, parameters_to_images
-from nnvisual.optvis.render import render_parametrized
-from nnvisual.optvis.terms import Objective, Term, check_terms
-from nnvisual.optvis.transforms import parse_transforms
+from nnvisual.models.loaded import LoadedModel
+from nnvisual.optvis.objective_parser import Term, parse_objective
+from nnvisual.optvis.objectives import ClassObjective
+from nnvisual.optvis.param import (
+    check_parametrization,
+    initial_images,
+    initial_parameters,
+    parameters_to_images,
+)
+from nnvisual.optvis.regularizers import Regularizers
+from nnvisual.optvis.render import Rendering, render, render_parametrized
+from nnvisual.optvis.terms import Objective, check_terms
+from nnvisual.optvis.transforms import Transforms, parse_transforms
 from nnvisual.training.retrain import FineTuning, fine_tune
 
 PROGRESS_REPORTS = 100  # at most, per phase
@@ -72,7 +80,7 @@ def _grid_channels(spec: str, n: int) -> tuple[str, tuple[int, ...]]:
 
 def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
     """The :class:`Target` of ``config`` for ``loaded`` (its image size known:
-    :func:`nnvisual.models.sized`), checked against the model (unknown layers or classes,
+    :func:`nnvisual.models.loaded.sized`), checked against the model (unknown layers or classes,
     channels out of range, a parametrization that does not fit): UserError."""
     from nnvisual.models.classes import resolve_class
 
@@ -105,37 +113,6 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
     return target
 
 
-def priors_description(config: MaximizeConfig) -> str:
-    """The regularizers in use, in words (for figure titles)."""
-    used = [f"L2 decay {config.l2_decay:g}" if config.l2_decay else "",
-            f"TV weight {config.tv_weight:g}" if config.tv_weight else "",
-            f"jitter {config.jitter} px" if config.jitter else "",
-            f"blur every {config.blur_every} (sigma {config.blur_sigma:g})" if config.blur_every
-            else "",
-            "clipped to 0..255" if config.clip else ""]
-    return ", ".join(word for word in used if word) or "no regularizer"
-
-
-def pixel_steps(config: MaximizeConfig) -> str:
-    """Raw-pixel ascent's steps and update rule, in words: "20 steps of 0.0001"."""
-    rule = " Adam" if config.optimizer == "adam" else ""
-    return f"{config.steps}{rule} steps of {config.step_size:g}"
-
-
-def method_description(config: MaximizeConfig) -> str:
-    """The optimization in words (for figure titles)."""
-    if not parametrized(config):
-        method = f"{pixel_steps(config)}, {priors_description(config)}"
-    else:
-        colour = ", decorrelated colour" if config.decorrelate else ""
-        method = f"{config.param} image{colour}, {config.steps} Adam steps of {config.learning_rate:g}"
-    if config.transforms != "none":
-        method += f", transforms {config.transforms}"
-    if config.diversity:
-        method += f", diversity {config.diversity:g} on {config.diversity_layer}"
-    return method
-
-
 def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> np.ndarray:
     """The real images of the class (a folder or ``cifar10:<class>``) at the model's size."""
     from nnvisual.data import load_image_source
@@ -147,33 +124,47 @@ def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> n
     return images
 
 
-def parametrized(config: MaximizeConfig) -> bool:
-    """lucid's loop (Adam on parameters) for fft or decorrelated images; else raw pixels
-    (Algorithm 1, or Adam on the pixels with ``optimizer: adam``)."""
-    return config.param == "fft" or config.decorrelate
+@dataclasses.dataclass(frozen=True)
+class MaximizeInputs:
+    """Checked inputs: the model, what to maximize, the images to fine-tune on (or None), and
+    the settings objects the ascent and the fine-tuning use, each parsed and checked once."""
+
+    loaded: LoadedModel
+    target: Target
+    retrain_images: np.ndarray | None
+    transforms: Transforms
+    regularizers: Regularizers
+    fine_tuning: FineTuning
 
 
-def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfig,
-                retrain_images: np.ndarray | None = None,
+def prepare(loaded: LoadedModel, config: MaximizeConfig, data: str | None = None) -> MaximizeInputs:
+    """The checked inputs of ``config`` for ``loaded`` (``data`` resolves ``retrain_on``'s
+    ``cifar10:<class>``): the objective and the transforms parsed, the fine-tuning images read.
+    Every UserError happens here."""
+    transforms = parse_transforms(config.transforms)
+    target = resolve_objective(loaded, config)
+    images = (load_retrain_images(config.retrain_on, data, loaded.image_size)
+              if config.retrain_on else None)
+    return MaximizeInputs(loaded, target, images, transforms, config.regularizers(),
+                          config.fine_tuning())
+
+
+def reconstruct(inputs: MaximizeInputs, config: MaximizeConfig,
                 progress: Callable[[int, int, str], None] = lambda done, total, label: None
                 ) -> Reconstructions:
-    """Run the experiment: "before" images, then, given ``retrain_images``, fine-tuning on the
-    target class and "after" images from the same initial values. ``target``: a
-    :class:`Target`, or a class index (the study's class objective). ``progress(done, total,
-    label)`` counts the ascent's steps (fine-tuning as one): it is told at the start, every
-    few steps (at most :data:`PROGRESS_REPORTS` times a phase, each a device sync) with the
-    phase, the step and the mean objective, before fine-tuning and at the end."""
-    if isinstance(target, int):
-        target = Target(None, target, str(target))
+    """Run the experiment on prepared ``inputs``: "before" images, then, given fine-tuning
+    images, fine-tuning on the target class and "after" images from the same initial values.
+    ``progress(done, total, label)`` counts the ascent's steps (fine-tuning as one): it is told
+    at the start, every few steps (at most :data:`PROGRESS_REPORTS` times a phase, each a device
+    sync) with the phase, the step and the mean objective, before fine-tuning and at the end."""
+    loaded, target, retrain_images = inputs.loaded, inputs.target, inputs.retrain_images
     count = len(target.channels[1]) if target.channels else config.n
-    transforms = parse_transforms(config.transforms)
-    if parametrized(config):
+    if config.parametrized:
         parameters = initial_parameters(config.param, loaded.image_size, config.seed, range(count))
         initial = np.asarray(parameters_to_images(parameters, config.param, config.decorrelate,
                                                   loaded.image_size))
     else:
         initial = initial_images(config.init, loaded.image_size, config.seed, range(count))
-    regularizers = settings_from(config, Regularizers)
 
     phases = 1 if retrain_images is None else 2
     total = phases * config.steps + phases - 1
@@ -190,22 +181,21 @@ def reconstruct(loaded: LoadedModel, target: Target | int, config: MaximizeConfi
         else:
             objective = Objective(model, target.terms, loaded.preprocess,
                                   reference_class=target.class_index)
-        if parametrized(config):
+        if config.parametrized:
             return render_parametrized(objective, parameters, config.param, config.decorrelate,
                                        loaded.image_size, config.steps, config.learning_rate,
-                                       transforms, config.seed, progress=report,
+                                       inputs.transforms, config.seed, progress=report,
                                        progress_every=every)
-        return render(objective, initial, config.steps, config.step_size, regularizers,
-                      config.seed, transforms=transforms, optimizer=config.optimizer,
+        return render(objective, initial, config.steps, config.step_size, inputs.regularizers,
+                      config.seed, transforms=inputs.transforms, optimizer=config.optimizer,
                       progress=report, progress_every=every)
 
     progress(0, total, "before")
     result = Reconstructions(initial, {"before": reconstruct_with(loaded.model, "before", 0)})
     if retrain_images is not None:
         progress(config.steps, total, "fine-tuning")
-        settings = settings_from(config, FineTuning, prefix="retrain_")
         result.retrained_model, result.history = fine_tune(
-            loaded.model, retrain_images, target.class_index, settings, loaded.preprocess)
+            loaded.model, retrain_images, target.class_index, inputs.fine_tuning, loaded.preprocess)
         progress(config.steps + 1, total, "after")
         result.phases["after"] = reconstruct_with(result.retrained_model, "after",
                                                   config.steps + 1)

@@ -1,7 +1,7 @@
 """Training: the input pipeline, augmentation, fit and early stopping, data-parallel and multi-host
 training, fine-tuning a copy."""
 
-from nnvisual.training.fit import (  # noqa: F401
+from nnvisual.training.trainer import (  # noqa: F401
     HISTORY_KEYS,
     ResumableEarlyStopping,
     Split,

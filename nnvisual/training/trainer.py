@@ -282,7 +282,7 @@ def resolve_precision(requested: str, backend: str | None = None, flags: set[str
 def new_model(config: TrainConfig, split: Split) -> keras.Model:
     """A compiled, freshly initialized network with the fitting images' channel means inside,
     computing in ``resolve_precision(config.precision)`` (its softmax always in float32)."""
-    from nnvisual.models import build_model
+    from nnvisual.models.study import build_model
 
     seeding.set_random_seed(config.seed)
     with dtype_policy(resolve_precision(config.precision)):
