@@ -58,8 +58,10 @@ class Method:
         return (lambda request: function(request, **options)) if options else function
 
     def checker(self) -> Callable:
-        """The method's check (``check`` imported)."""
-        return _imported(self.check)
+        """The method's check (``check`` imported), ``options`` bound."""
+        check = _imported(self.check)
+        options = dict(self.options)
+        return (lambda *args: check(*args, **options)) if options else check
 
 
 def _imported(where: str) -> Callable:
@@ -132,3 +134,28 @@ for _row in (
            check=f"{_HERE}.occlusion:check_window"),
 ):
     register(_row)
+
+_LRP_SETTINGS = ("lrp_epsilon", "lrp_gamma", "lrp_alpha", "lrp_beta", "lrp_stabilizer", "lrp_rules")
+for _name, _composite, _title in (
+    ("lrp-epsilon-plus", "epsilon-plus", "LRP, z-plus on convolutions, epsilon on dense layers"),
+    ("lrp-epsilon-plus-flat", "epsilon-plus-flat", "LRP, epsilon-plus with flat on the first layer"),
+    ("lrp-epsilon-gamma-box", "epsilon-gamma-box", "LRP, gamma on convolutions, epsilon on dense "
+     "layers, z-box on the first layer"),
+    ("lrp-epsilon-alpha2-beta1", "epsilon-alpha2-beta1", "LRP, alpha2-beta1 on convolutions, "
+     "epsilon on dense layers"),
+    ("lrp-epsilon-alpha2-beta1-flat", "epsilon-alpha2-beta1-flat", "LRP, epsilon-alpha2-beta1 "
+     "with flat on the first layer"),
+    ("lrp-sequential-preset-a", "sequential-preset-a", "LRP, iNNvestigate's preset A: "
+     "alpha1-beta0 on convolutions, epsilon 0.1 on dense layers"),
+    ("lrp-sequential-preset-b", "sequential-preset-b", "LRP, iNNvestigate's preset B: "
+     "alpha2-beta1 on convolutions, epsilon 0.1 on dense layers"),
+    ("lrp-0", "zero", "LRP-0 everywhere, Bach et al. 2015"),
+    ("lrp-epsilon", "epsilon", "LRP-epsilon everywhere, Bach et al. 2015"),
+    ("lrp-gamma", "gamma", "LRP-gamma everywhere, Montavon et al. 2019"),
+    ("lrp-z-plus", "z-plus", "LRP z-plus everywhere, Montavon et al. 2017"),
+    ("lrp-alpha1-beta0", "alpha1-beta0", "LRP-alpha1-beta0 everywhere, Bach et al. 2015"),
+    ("lrp-alpha2-beta1", "alpha2-beta1", "LRP-alpha2-beta1 everywhere, Bach et al. 2015"),
+):
+    register(Method(_name, f"{_HERE}.lrp.propagate:lrp", _title, rule=None, settings=_LRP_SETTINGS,
+                    options=(("composite", _composite),),
+                    check=f"{_HERE}.lrp.propagate:check"))

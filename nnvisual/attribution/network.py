@@ -53,19 +53,25 @@ class Network:
     activation) the scores are taken before it, as Grad-CAM (Selvaraju et al. 2017) and
     integrated gradients (Sundararajan et al. 2017) recommend.
 
+    ``input_bounds``: ``(low, high)``, the smallest and largest values of the model's input (in
+    its own space, after any preprocessing the caller applies), for the rules that need them
+    (LRP's z-box); default 0 and 255 (nnvisual's models take 0..255 pixels).
+
     ``inference_copy=False`` computes with ``model`` itself instead of its inference-only copy:
     where compiled functions read the variables when they run (TensorFlow, PyTorch:
     :func:`nnvisual.graph.gradients.compiled_functions_read_variables`), the network then follows
     changes to the model's weights made in place, once told by :meth:`weights_changed`."""
 
-    def __init__(self, model, inference_copy: bool = True):
+    def __init__(self, model, inference_copy: bool = True, input_bounds=None):
         check_scores_outside_nested(model)
         self.model = model
+        self.input_bounds = input_bounds  # (low, high) of the model's input, for LRP's z-box
         self.softmax_output = _is_softmax(model.layers[-1])
         self._inference = for_inference(model) if inference_copy else model
         self._before, self._linear = self._scores_in(self._inference)
         self._scores_model = keras.Model(self._inference.inputs, self._before)
         self._compiled = {}
+        self._kept = {}
         self._feature_layers = {}  # a layer given (None: the default) -> its checked path
         self.num_classes = int(model.output_shape[-1])
 
@@ -81,6 +87,18 @@ class Network:
             return before, (last.kernel, last.bias)
         return before, None
 
+    @property
+    def inference_model(self):
+        """The model the scores are computed with (its inference-only copy, or itself)."""
+        return self._inference
+
+    def score_layer(self) -> tuple[str, bool]:
+        """``(path, fused)``: the layer of :attr:`inference_model` whose output holds the scores,
+        and whether that is its output without its own (softmax) activation."""
+        if self._linear is not None:
+            return self._inference.layers[-1].name, True
+        return self._before._keras_history.operation.name, False
+
     def _to_logits(self, z):
         if self._linear is None:
             return z
@@ -90,6 +108,12 @@ class Network:
     def logits_of(self, x):
         """The class scores of a batch (a backend tensor; traceable)."""
         return self._to_logits(self._scores_model(x))
+
+    def kept(self, key, make):
+        """``make()``, made once per ``key`` for this network (a rule graph, its copies)."""
+        if key not in self._kept:
+            self._kept[key] = make()
+        return self._kept[key]
 
     def _compile(self, key, fn):
         if key not in self._compiled:
@@ -134,10 +158,11 @@ class Network:
 
     def weights_changed(self) -> None:
         """Say that the model's weights were changed in place (for a network made with
-        ``inference_copy=False``): the projectors of the guided and DeconvNet rules, which hold
-        copies of some layers, are made again when next used."""
+        ``inference_copy=False``): what holds copies of some layers (the projectors of the
+        guided and DeconvNet rules, LRP's rule graphs) is made again when next used."""
         self._compiled = {key: value for key, value in self._compiled.items()
-                          if not (isinstance(key, tuple) and key[0] == "projector")}
+                          if not (isinstance(key, tuple) and key[0] in ("projector", "lrp"))}
+        self._kept = {}
 
     # -- the projection seed for the deconv rules -------------------------------------------------
     def projection_target(self, classes) -> tuple[str, np.ndarray]:

@@ -24,6 +24,12 @@ class Settings:
     stride: int | None  # occlusion stride; None: half the window
     batch_size: int  # rows per model call, inner samples included
     seed: int
+    lrp_epsilon: float  # LRP's epsilon rule
+    lrp_gamma: float  # LRP's gamma rule
+    lrp_alpha: float  # LRP's alpha-beta rule (alpha - beta = 1)
+    lrp_beta: float
+    lrp_stabilizer: float  # the denominators' stabilizer of LRP's other rules
+    lrp_rules: str | None  # "TYPE=RULE,LAYER=RULE,...", over the composite's
 
     def __post_init__(self):
         if self.steps < 1:
@@ -40,6 +46,16 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if min(self.lrp_epsilon, self.lrp_gamma, self.lrp_alpha, self.lrp_beta) < 0:
+            raise ValueError("lrp_epsilon, lrp_gamma, lrp_alpha and lrp_beta must be >= 0")
+        if abs(self.lrp_alpha - self.lrp_beta - 1) > 1e-9:
+            raise ValueError(f"lrp_alpha - lrp_beta must be 1 (relevance is conserved), got "
+                             f"{self.lrp_alpha} and {self.lrp_beta}")
+        if self.lrp_stabilizer <= 0:
+            raise ValueError(f"lrp_stabilizer must be positive, got {self.lrp_stabilizer}")
+        from nnvisual.attribution.lrp.composites import parse_rules
+
+        parse_rules(self.lrp_rules)
 
     def occlusion_window(self, size) -> tuple[int, int]:
         """``(window, stride)`` for images of ``size``; ValueError for a window larger than them."""

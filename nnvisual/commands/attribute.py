@@ -6,7 +6,8 @@ from nnvisual.commands import options
 from nnvisual.config import AttributeConfig
 
 SHARED_SETTINGS = ("images", "methods", "target_class", "layer", "batch_size", "baseline", "steps",
-                   "samples", "noise", "smoothgrad_base", "window", "stride", "seed")
+                   "samples", "noise", "smoothgrad_base", "window", "stride", "lrp_epsilon",
+                   "lrp_gamma", "lrp_alpha", "lrp_beta", "lrp_rules", "seed")
 
 
 def shared_options(cls):

@@ -64,6 +64,20 @@ class AttributeConfig(Config):
                                                                              "image side")
     stride: int | None = setting(None, "Occlusion stride", shown_default="half the window")
     seed: int = seed_setting()
+    lrp_epsilon: float = setting(1e-6, "LRP's epsilon rule: the epsilon added to each "
+                                       "denominator (zennit's default)")
+    lrp_gamma: float = setting(0.25, "LRP's gamma rule: how much the positive weights are "
+                                     "favoured (zennit's default)")
+    lrp_alpha: float = setting(2.0, "LRP's alpha-beta rule: the weight of the positive "
+                                    "contributions (alpha - beta = 1)")
+    lrp_beta: float = setting(1.0, "LRP's alpha-beta rule: the weight of the negative "
+                                   "contributions")
+    lrp_stabilizer: float = setting(1e-6, "The stabilizer of LRP's other rules' denominators")
+    lrp_rules: str | None = setting(None, "LRP rules per layer type or layer, over the "
+                                          "composite's: TYPE=RULE or LAYER=RULE, comma-separated; "
+                                          "types dense, conv, first; rules zero, epsilon, gamma, "
+                                          "z-plus, alpha-beta, w-square, flat, z-box",
+                                    metavar="KEY=RULE,...")
     shard: str | None = shard_setting()
 
     def check(self):

@@ -51,7 +51,7 @@ def prepare(loaded: LoadedModel, config: AttributeConfig, images: NamedImages,
     """Check the class, the CAM layer, each method's own checks and that every backward rule the
     methods use has a rule for each layer they cross (UserError otherwise); ``skipped``: the
     files set aside."""
-    network = Network(loaded.model)
+    network = Network(loaded.model, input_bounds=input_bounds(loaded))
     target = (None if config.target_class == "auto"
               else resolve_class(config.target_class, loaded.class_names)[0])
     settings = config.attribution_settings()
@@ -90,6 +90,14 @@ class AttributionBatch:
 def model_inputs(loaded: LoadedModel, raw: np.ndarray) -> np.ndarray:
     """float RGB 0..255 images at the model's size -> the model's input."""
     return np.asarray(loaded.preprocess(np.asarray(raw, np.float32).copy()), np.float32)
+
+
+def input_bounds(loaded: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest value of each input of the model, (H, W, 3) each: black and white
+    pixels, preprocessed (the box of LRP's z-box rule)."""
+    black, white = (model_inputs(loaded, np.full((1, *loaded.image_size, 3), value))[0]
+                    for value in (0.0, 255.0))
+    return np.minimum(black, white), np.maximum(black, white)
 
 
 def attribute_batches(inputs: AttributeInputs, config: AttributeConfig) -> Iterator[AttributionBatch]:
