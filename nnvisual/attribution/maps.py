@@ -22,12 +22,12 @@ def reduce_channels(method: str, attributions: np.ndarray) -> np.ndarray:
 
 
 def attribute(model, images: np.ndarray, method: str, classes=None, baselines=None,
-              settings: Settings | None = None) -> np.ndarray:
+              settings: Settings | None = None, background=None) -> np.ndarray:
     """(B, H, W) float32 maps of ``method`` for the class ``classes[i]`` of each image
-    (None: each image's top-1 class). ``images`` and ``baselines`` are model inputs
-    (preprocessed); ``baselines`` default to zeros. ``model`` is a Keras model or a
-    :class:`Network`. A method that reads a feature map reads ``settings.layer`` (None: the
-    network's last one)."""
+    (None: each image's top-1 class). ``images``, ``baselines`` and ``background`` (DeepSHAP's
+    references) are model inputs (preprocessed); ``baselines`` default to zeros. ``model`` is a
+    Keras model or a :class:`Network`. A method that reads a feature map reads ``settings.layer``
+    (None: the network's last one)."""
     row = methods.method(method)
     network = model if isinstance(model, Network) else Network(model)
     settings = settings or default_settings()
@@ -36,6 +36,6 @@ def attribute(model, images: np.ndarray, method: str, classes=None, baselines=No
     x = np.asarray(images, np.float32)
     classes = network.logits(x).argmax(axis=1) if classes is None else np.asarray(classes)
     baselines = np.zeros_like(x) if baselines is None else np.asarray(baselines, np.float32)
-    raw = row.function()(Request(network, x, classes, baselines, settings))
+    raw = row.function()(Request(network, x, classes, baselines, settings, background))
     reduced = method if method != "smoothgrad" else settings.smoothgrad_base
     return reduce_channels(reduced, raw).astype(np.float32)

@@ -159,3 +159,16 @@ for _name, _composite, _title in (
     register(Method(_name, f"{_HERE}.lrp.propagate:lrp", _title, rule=None, settings=_LRP_SETTINGS,
                     options=(("composite", _composite),),
                     check=f"{_HERE}.lrp.propagate:check"))
+
+for _row in (
+    Method("deeplift", f"{_HERE}.deeplift:deeplift", "DeepLIFT Rescale, Shrikumar et al. 2017",
+           rule=None, settings=("baseline",), options=(("rule", "rescale"),),
+           check=f"{_HERE}.deeplift:check"),
+    Method("deeplift-reveal-cancel", f"{_HERE}.deeplift:deeplift", "DeepLIFT RevealCancel, "
+           "Shrikumar et al. 2017", rule=None, settings=("baseline",),
+           options=(("rule", "reveal-cancel"),), check=f"{_HERE}.deeplift:check"),
+    Method("deepshap", f"{_HERE}.deeplift:deepshap", "DeepLIFT averaged over a background set, "
+           "Lundberg & Lee 2017", rule=None, settings=("background", "background_size", "batch_size"),
+           check=f"{_HERE}.deeplift:check"),
+):
+    register(_row)

@@ -30,6 +30,7 @@ class Settings:
     lrp_beta: float
     lrp_stabilizer: float  # the denominators' stabilizer of LRP's other rules
     lrp_rules: str | None  # "TYPE=RULE,LAYER=RULE,...", over the composite's
+    background_size: int  # DeepSHAP's noise references when no background images are given
 
     def __post_init__(self):
         if self.steps < 1:
@@ -51,6 +52,8 @@ class Settings:
         if abs(self.lrp_alpha - self.lrp_beta - 1) > 1e-9:
             raise ValueError(f"lrp_alpha - lrp_beta must be 1 (relevance is conserved), got "
                              f"{self.lrp_alpha} and {self.lrp_beta}")
+        if self.background_size < 1:
+            raise ValueError(f"background_size must be at least 1, got {self.background_size}")
         if self.lrp_stabilizer <= 0:
             raise ValueError(f"lrp_stabilizer must be positive, got {self.lrp_stabilizer}")
         from nnvisual.attribution.lrp.composites import parse_rules
@@ -76,13 +79,15 @@ def default_settings(**overrides) -> Settings:
 class Request:
     """One batch for one method: ``x`` (B, H, W, C) model inputs, ``classes`` (B,) the class to
     explain for each, ``baselines`` like ``x`` (reference inputs: zeros unless given),
-    ``network`` (:class:`~nnvisual.attribution.network.Network`) and ``settings``."""
+    ``network`` (:class:`~nnvisual.attribution.network.Network`), ``settings`` and
+    ``background`` (N, H, W, C) model inputs, DeepSHAP's references (None: noise)."""
 
     network: object
     x: np.ndarray
     classes: np.ndarray
     baselines: np.ndarray
     settings: Settings
+    background: np.ndarray | None = None
 
     def on(self, x: np.ndarray, classes: np.ndarray) -> Request:
         """The same request for other inputs (SmoothGrad's noisy copies)."""

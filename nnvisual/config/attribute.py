@@ -78,6 +78,11 @@ class AttributeConfig(Config):
                                           "types dense, conv, first; rules zero, epsilon, gamma, "
                                           "z-plus, alpha-beta, w-square, flat, z-box",
                                     metavar="KEY=RULE,...")
+    background: str | None = setting(None, "DeepSHAP's background set: a folder of images, the "
+                                           "first background_size of them (resized like the "
+                                           "images)", metavar="DIR",
+                                     shown_default="background_size uniform noise images")
+    background_size: int = setting(16, "How many references DeepSHAP averages over")
     shard: str | None = shard_setting()
 
     def check(self):

@@ -44,6 +44,7 @@ class AttributeInputs:
     settings: Settings
     skipped: tuple[tuple[str, str], ...] = ()
     first: int = 0  # position of images[0] among all the images (the start of a --shard block)
+    background: np.ndarray | None = None  # DeepSHAP's references, model inputs
 
 
 def prepare(loaded: LoadedModel, config: AttributeConfig, images: NamedImages,
@@ -71,7 +72,21 @@ def prepare(loaded: LoadedModel, config: AttributeConfig, images: NamedImages,
             deconv.Projector(loaded.model, rule).path(network.projection_target([0])[0])
     block = shards.block(len(images), config.shard, config.batch_size)  # all, or the shard's
     return AttributeInputs(loaded, network, images[block.start:block.stop], target, settings,
-                           tuple(skipped), block.start)
+                           tuple(skipped), block.start, background_images(loaded, config))
+
+
+def background_images(loaded: LoadedModel, config: AttributeConfig) -> np.ndarray | None:
+    """The first ``background_size`` images of the ``background`` folder as model inputs (None
+    without a folder); UserError when none can be read."""
+    if config.background is None:
+        return None
+    from nnvisual.data.named_images import listed
+
+    images, _ = listed(config.background)
+    _, read, _ = images[:config.background_size].read()
+    if not read:
+        raise UserError(f"no readable background image in {config.background}")
+    return model_inputs(loaded, np.stack([data.resize(image, loaded.image_size) for image in read]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,8 +132,8 @@ def attribute_batches(inputs: AttributeInputs, config: AttributeConfig) -> Itera
         probabilities = inputs.network.probabilities(x)
         classes = (probabilities.argmax(axis=1) if inputs.target_class is None
                    else np.full(len(x), inputs.target_class))
-        maps = {method: attribute(inputs.network, x, method, classes, baselines, inputs.settings)
-                for method in config.methods}
+        maps = {method: attribute(inputs.network, x, method, classes, baselines, inputs.settings,
+                                  inputs.background) for method in config.methods}
         yield AttributionBatch(tuple(names), images, classes,
                                probabilities[np.arange(len(x)), classes], maps, tuple(skipped))
 

@@ -72,7 +72,7 @@ class SanityResult:
 
 def _maps(network, inputs: SanityInputs, methods, settings) -> dict[str, np.ndarray]:
     return {method: attribute(network, inputs.x, method, inputs.classes, inputs.baselines,
-                              settings) for method in methods}
+                              settings, inputs.explained.background) for method in methods}
 
 
 def check(inputs: SanityInputs, config: SanityConfig,
