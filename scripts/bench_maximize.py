@@ -95,12 +95,8 @@ def tf_keras_vis_approach(objective, initial, steps, step_size, progress=None):
 
 def timm_lite0():
     """timm's ``tf_efficientnet_lite0`` holding nnvisual's EfficientNet-Lite0 weights (the
-    reference port of tests/), frozen; torchvision, which lucent imports, made importable."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.torch_reference import timm_lite0 as reference
+    reference port of nnvisual.testing), frozen; torchvision, which lucent imports, made importable."""
+    from nnvisual.testing.torch_reference import timm_lite0 as reference
 
     net = reference()
     for parameter in net.parameters():

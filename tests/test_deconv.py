@@ -1,5 +1,5 @@
 """DeconvNet / guided / gradient projections (nnvisual.deconv) against hand-worked values and an
-independent layer-by-layer DeconvNet (tests/deconv_reference.py)."""
+independent layer-by-layer DeconvNet (nnvisual/testing/deconv_reference.py)."""
 
 import keras
 import numpy as np
@@ -9,7 +9,7 @@ from keras import layers
 from nnvisual import deconv, models
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
-from tests import deconv_reference as reference
+from nnvisual.testing import deconv_reference as reference
 
 
 # -- a hand-worked example ---------------------------------------------------------------------
