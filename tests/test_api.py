@@ -15,9 +15,9 @@ import pytest
 import nnvisual as nv
 from nnvisual import models
 from nnvisual.errors import UserError
-from tests.helpers import read_manifest
-from tests.test_score_bow_cli import image_folder as textured_folder
-from tests.test_score_bow_cli import maximize_run
+from nnvisual.testing.images import write_textured_folder
+from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_folders import maximize_run
 
 CLASSES = 3
 
@@ -310,8 +310,8 @@ def test_sanity_check_randomizes_copies_and_equals_the_cli(plotka, plotka_file, 
 
 # -- score_bow ----------------------------------------------------------------------------------
 def test_score_bow_of_arrays_equals_the_cli_on_their_folders(cli, tmp_path):
-    classes = textured_folder(tmp_path / "class", range(6))
-    reconstructions = textured_folder(tmp_path / "reconstructions", range(50, 53))
+    classes = write_textured_folder(tmp_path / "class", range(6))
+    reconstructions = write_textured_folder(tmp_path / "reconstructions", range(50, 53))
     (tmp_path / "config.yaml").write_text("score_bow:\n  bootstrap: 200\n")
     assert cli("score-bow", "--reconstructions", reconstructions, "--class-images", classes,
                "--size", 64, "--config", tmp_path / "config.yaml", "--out", tmp_path / "cli"
@@ -330,7 +330,8 @@ def test_score_bow_of_arrays_equals_the_cli_on_their_folders(cli, tmp_path):
 def test_score_bow_of_a_maximize_run_equals_the_cli_and_tells_its_progress(cli, tmp_path):
     """A maximize run folder is its before/ and after/ phases; class_count keeps the first class
     images, which stay the training images when named twice (as the command does)."""
-    run, classes = maximize_run(tmp_path / "maximize-run"), textured_folder(tmp_path / "class", range(5))
+    run = maximize_run(tmp_path / "maximize-run")
+    classes = write_textured_folder(tmp_path / "class", range(5))
     (tmp_path / "config.yaml").write_text("score_bow:\n  bootstrap: 200\n")
     assert cli("score-bow", "--reconstructions", run, "--class-images", classes, "--training-images",
                classes, "--class-count", 3, "--size", 64, "--vocab-size", 4,

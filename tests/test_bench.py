@@ -12,7 +12,7 @@ import bench_goals  # noqa: E402
 import bench_harness  # noqa: E402
 from bench_harness import Comparison, Row  # noqa: E402
 
-from tests.helpers import read_csv  # noqa: E402
+from nnvisual.testing.run_files import read_csv  # noqa: E402
 
 FAKE_BENCHMARK = '''
 import numpy as np

@@ -1,7 +1,4 @@
-"""`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors.
-
-The run-folder builders here are shared by the tests of each module of :mod:`nnvisual.report`.
-"""
+"""`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors."""
 
 import base64
 import csv
@@ -13,60 +10,16 @@ import sys
 from pathlib import Path
 
 import cv2
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from nnvisual import runs
-
-SCORE_HEADER = ("phase", "n", "mean_max_score", "mean_ci_low", "mean_ci_high",
-                "median_max_score", "median_ci_low", "median_ci_high")
+from nnvisual.testing.run_folders import SCORE_HEADER, fake_run, score_run, train_run
 
 
 @pytest.fixture
 def report(cli):
     """``report(*args)`` runs ``nnvisual report`` through the real CLI group."""
     return lambda *args: cli("report", *args)
-
-
-def tiny_figure(label):
-    figure, axis = plt.subplots(figsize=(1.5, 1))
-    axis.plot([0, 1], [0, 1])
-    axis.set_title(label)
-    return figure
-
-
-def fake_run(path, command, config, tables=(), figures=(), status="complete"):
-    """A run folder written through nnvisual.runs, as the real commands write theirs."""
-    run = runs.create_run(command, "x", config, path)
-    for name, header, rows in tables:
-        run.write_csv(f"tables/{name}", header, rows)
-    for name in figures:
-        run.write_figure(f"figures/{name}", tiny_figure(name))
-    if status == "running":
-        run.save_manifest()  # as a command does after each checkpoint
-    else:
-        run.finish(status)
-    return run.path
-
-
-def train_run(path, status="complete"):
-    metrics = (("metric", "training", "training_evaluated", "validation", "test", "paper_training",
-                "paper_validation"),
-               [("Accuracy", 0.6, 0.58, 0.5, 0.55, 0.566, 0.515),
-                ("Loss", 1.1, 1.0, 1.4, 1.3, 1.213, 1.344)])
-    history = (("epoch", "loss", "accuracy"), [(1, 2.25, 0.25), (2, 1.5, 0.4)])
-    return fake_run(path, "train", {"model": "plotka", "epochs": 2},
-                    [("metrics.csv", *metrics), ("history.csv", *history)], ["curves.png"], status)
-
-
-def score_run(path, header=SCORE_HEADER, rows=None):
-    rows = rows or [("before", 10, 0.06, 0.04, 0.08, 0.055, 0.03, 0.07),
-                    ("after", 10, 0.08, 0.06, 0.1, 0.07, 0.05, 0.09)]
-    many = [(f"r{i}", i) for i in range(30)]
-    tables = [("table3.csv", header, rows), ("scores.csv", ("reconstruction", "score"), many)]
-    return fake_run(path, "score-bow", {"descriptor": "sift"}, tables,
-                    ["histograms.png", "matches.png"])
 
 
 def figure_sources(html):

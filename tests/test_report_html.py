@@ -9,7 +9,7 @@ from pathlib import Path
 from nnvisual.report import collect, to_html
 from nnvisual.report.html import _environment
 from nnvisual.report.model import Figure, Report, RunReport, Table
-from tests.test_report import fake_run
+from nnvisual.testing.run_folders import fake_run
 
 EVIL = "<script>alert(1)</script>"
 QUOTES = "&\"'<>"

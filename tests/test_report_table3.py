@@ -7,7 +7,7 @@ import pytest
 
 from nnvisual.report import collect, to_markdown
 from nnvisual.report.comparison import partial_training
-from tests.test_report import SCORE_HEADER, fake_run
+from nnvisual.testing.run_folders import SCORE_HEADER, fake_run
 
 COMPARISON_HEADER = ("comparison", "n_pairs", "mean_difference", "ci_low", "ci_high",
                      "wilcoxon_statistic", "p_value", "note")

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import signal_when
+from nnvisual.testing.processes import signal_when
 
 
 def one_error_line(result, after_progress=False):

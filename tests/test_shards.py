@@ -18,10 +18,10 @@ from nnvisual.deconv.projector import TopCandidates, merge_top
 from nnvisual.errors import UserError
 from nnvisual.runtime import shards
 from nnvisual.steps import deconv as deconv_step
-from tests.conftest import write_image_folder
-from tests.test_attribution import small_cnn
-from tests.test_steps_deconv import IMAGE, loaded
+from nnvisual.testing.images import write_image_folder
+from nnvisual.testing.models import loaded_two_conv, small_cnn
 
+IMAGE = np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8)  # deconv's input
 
 # -- the blocks ------------------------------------------------------------------------------------
 def test_a_shard_is_I_of_N():
@@ -85,13 +85,13 @@ def test_the_streamed_scan_equals_the_in_memory_scan_and_decodes_a_batch_at_a_ti
     config = DeconvConfig(layers=("a", "b"), top_k=2, top9=True, top9_images=9)
     monkeypatch.setattr(deconv_step, "SCAN_BATCH", 4)
     in_memory = deconv_step.project(deconv_step.prepare(
-        loaded(), config, IMAGE, "img", data.load_image_folder(folder)), config)
+        loaded_two_conv(), config, IMAGE, "img", data.load_image_folder(folder)), config)
     decoded, decode = [], streaming.decode
     monkeypatch.setattr(streaming, "decode", lambda files: decoded.append(len(files)) or decode(files))
     dataset, streamed = streaming.open_dataset(str(folder), "none", 0)
     assert streamed and isinstance(dataset.x_test, streaming.ImageFiles)
-    streamed = deconv_step.project(deconv_step.prepare(loaded(), config, IMAGE, "img", dataset),
-                                   config)
+    streamed = deconv_step.project(
+        deconv_step.prepare(loaded_two_conv(), config, IMAGE, "img", dataset), config)
     assert decoded[:3] == [4, 4, 1]  # the scan: 9 images, 4 at a time, each once
     for got, want in zip(streamed.top9, in_memory.top9, strict=True):
         for part in ("channels", "indices", "activations", "positions", "boxes", "projections"):

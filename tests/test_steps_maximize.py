@@ -81,7 +81,7 @@ def test_priors_description_in_words():
 
 
 def test_robust_probability_without_transforms_is_the_probability():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     model = conv_model()
     images = np.random.default_rng(0).uniform(0, 255, (3, 8, 8, 3)).astype(np.float32)
@@ -94,7 +94,7 @@ def test_robust_probability_without_transforms_is_the_probability():
 
 
 def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     model = conv_model()
     conv = model.layers[1].name
@@ -132,7 +132,7 @@ def test_pixel_steps_name_the_update_rule():
 
 
 def test_progress_counts_the_steps_of_every_phase():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     loaded = LoadedModel(conv_model(), "tiny", (8, 8), None, ("a", "b", "c", "d"))
     told = []

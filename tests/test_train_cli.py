@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import signal_when, write_image_folder
+from nnvisual.testing.images import write_image_folder
+from nnvisual.testing.processes import signal_when
 
 
 def read_csv(path):

@@ -73,7 +73,7 @@ END_TO_END = """
     import numpy as np
     from click.testing import CliRunner
     from nnvisual.cli import main
-    from tests.conftest import write_image_folder
+    from nnvisual.testing.images import write_image_folder
 
     data = write_image_folder(Path("data"))
     cv2.imwrite("probe.png", np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
