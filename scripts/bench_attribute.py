@@ -13,8 +13,8 @@ after aligning the conventions, nnvisual/testing/attribution_reference.py). Need
     python scripts/bench_attribute.py [--quick] [--images 2] [--repeats 3] [--methods saliency,gradcam]
 """
 
-import bench_harness
-from bench_harness import Row
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 ALL = "saliency,integrated-gradients,guided,deconvnet,occlusion,gradcam,gradcam++,scorecam"
 SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
