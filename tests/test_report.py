@@ -1,8 +1,6 @@
 """`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors."""
 
 import base64
-import csv
-import json
 import re
 import shutil
 import subprocess
@@ -13,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from nnvisual.testing.run_files import read_csv, read_manifest
 from nnvisual.testing.run_folders import SCORE_HEADER, fake_run, score_run, train_run
 
 
@@ -97,12 +96,11 @@ def test_html_is_self_contained(report, isolated):
                        "run-runs-score"}
     assert anchors <= set(re.findall(r'id="([^"]+)"', html))
     assert "Table 1: plotka (2 epochs), ours vs. the paper" in html and "+0.014" in html
-    with open(isolated / "rep" / "tables" / "runs.csv") as handle:
-        listed = list(csv.DictReader(handle))
+    listed = read_csv(isolated / "rep" / "tables" / "runs.csv")
     assert [(r["command"], r["status"], r["manifest"]) for r in listed] == [
         ("train", "complete", "../runs/train/manifest.json"),
         ("score-bow", "complete", "../runs/score/manifest.json")]
-    manifest = json.loads((isolated / "rep" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "rep")
     assert manifest["command"] == "report" and manifest["status"] == "complete"
     assert set(manifest["outputs"]) >= {"report.md", "index.html", "tables/runs.csv"}
 
@@ -134,7 +132,7 @@ def test_incomplete_changed_and_unreadable_runs_are_flagged(report, isolated):
     assert html.count('class="badge warn">running<') == 2
     assert html.count('class="badge warn">unreadable<') == 1
     assert len(figure_sources(html)) == 3  # running, failed and fine; the changed run lost its own
-    manifest = json.loads((isolated / "rep" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "rep")
     assert len(manifest["flagged_runs"]) == 4
 
 
@@ -176,8 +174,7 @@ def test_report_of_a_real_train_run(cli, report, image_folder, isolated):
                  "--num-classes", "3", "--out", "train")
     assert result.exit_code == 0, result.output
     assert report("train", "--out", "rep").exit_code == 0
-    with open(isolated / "train" / "tables" / "metrics.csv") as handle:
-        accuracy = next(csv.DictReader(handle))
+    accuracy = read_csv(isolated / "train" / "tables" / "metrics.csv")[0]
     difference = float(accuracy["validation"]) - 0.515
     evaluated = float(accuracy["training_evaluated"])
     md = (isolated / "rep" / "report.md").read_text()
