@@ -171,14 +171,19 @@ def test_project_several_images_gives_what_each_gives_alone(plotka, photos, tmp_
     folder = write_pngs(tmp_path / "photos", photos)
     (folder / "notes.txt").write_text("not an image")
     alone = [nv.project(plotka, photo, layers="conv4", top_k=2) for photo in photos]
+    assert not all(np.array_equal(alone[0].arrays[name], alone[1].arrays[name])  # order shows
+                   for name in alone[0].arrays)
     with caplog.at_level(logging.WARNING, logger="nnvisual.api"):
-        for several in (nv.project(plotka, photos, layers="conv4", top_k=2),
-                        nv.project(plotka, np.stack([photos[1], photos[1]]), layers="conv4", top_k=2)[:1],
-                        nv.project(plotka, folder, layers="conv4", top_k=2)):
-            assert isinstance(several, list)
-            for result, single in zip(several, alone if len(several) == 2 else alone[1:], strict=True):
-                for name, array in single.arrays.items():
-                    np.testing.assert_array_equal(result.arrays[name], array)
+        cases = [(nv.project(plotka, photos, layers="conv4", top_k=2), alone),
+                 (nv.project(plotka, np.stack([photos[1], photos[1]]), layers="conv4", top_k=2),
+                  [alone[1], alone[1]]),
+                 (nv.project(plotka, folder, layers="conv4", top_k=2), alone)]  # notes.txt skipped
+    for several, expected in cases:  # a list with one result per image, in order
+        assert isinstance(several, list) and len(several) == len(expected)
+        for result, single in zip(several, expected, strict=True):
+            assert sorted(result.arrays) == sorted(single.arrays)
+            for name, array in single.arrays.items():
+                np.testing.assert_array_equal(result.arrays[name], array)
     assert [r.getMessage() for r in caplog.records] == [
         "skipped notes.txt: not an image OpenCV can read"]
     with pytest.raises(UserError, match="uint8"):  # every image checked before any is projected
