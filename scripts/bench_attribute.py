@@ -8,18 +8,13 @@ captum's ``internal_batch_size`` and ``perturbations_per_eval``, pytorch-grad-ca
 ``batch_size``). Per method, nnvisual and its reference explain the batch of ``images`` in turn,
 ``repeats`` times after an untimed warm-up (tracing); images/s of the median repetition, with the
 ratio to the reference, and the agreement of the last maps (max |difference| / max |reference|
-after aligning the conventions, tests/attribution_reference.py). Needs the ``reference`` extra.
+after aligning the conventions, nnvisual/testing/attribution_reference.py). Needs the ``reference`` extra.
 
     python scripts/bench_attribute.py [--quick] [--images 2] [--repeats 3] [--methods saliency,gradcam]
 """
 
-import sys
-from pathlib import Path
-
-import bench_harness
-from bench_harness import Row
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.attribution_reference
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 ALL = "saliency,integrated-gradients,guided,deconvnet,occlusion,gradcam,gradcam++,scorecam"
 SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
@@ -27,7 +22,7 @@ SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
 
 
 def reference_library(method: str) -> str:
-    from tests.attribution_reference import CAPTUM_METHODS
+    from nnvisual.testing.attribution_reference import CAPTUM_METHODS
 
     return "captum" if method in CAPTUM_METHODS else "pytorch-grad-cam"
 
@@ -35,7 +30,7 @@ def reference_library(method: str) -> str:
 def compare(method: str, lite0, net, x, classes, baselines, repeats: int) -> list[Row]:
     """Rows for one method: images/s of the reference and of nnvisual, and their agreement."""
     from nnvisual import attribution
-    from tests import attribution_reference as reference
+    from nnvisual.testing import attribution_reference as reference
 
     settings = attribution.default_settings()
     ours = reference.nnvisual_network(lite0.model, method)
@@ -60,8 +55,8 @@ def run(images: int, repeats: int, methods: str) -> list[Row]:
     from nnvisual import attribution, data
     from nnvisual.errors import UserError
     from nnvisual.models import loading
-    from tests import attribution_reference as reference
-    from tests import torch_reference
+    from nnvisual.testing import attribution_reference as reference
+    from nnvisual.testing import torch_reference
 
     needed = ("torch", "timm", "captum", "pytorch_grad_cam")
     missing = [module for module in needed if importlib.util.find_spec(module) is None]

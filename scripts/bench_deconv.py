@@ -17,8 +17,8 @@ too. A last row checks that the projections agree.
     python scripts/bench_deconv.py [--quick] [--repeats 3] [--top-k 8]
 """
 
-import bench_harness
-from bench_harness import Row
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 SIZES = {"default": {"top_k": 8, "repeats": 3}, "quick": {"top_k": 2, "repeats": 1}}
 MODE = "max"

@@ -36,8 +36,8 @@ the first steps, then drift apart where a max-pool switch or a ReLU flips).
         [--lite-n 2] [--lite-steps 32] [--repeats 3]
 """
 
-import bench_harness
-from bench_harness import Row
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import FIRST, Row, step_rate_rows
 
 SIZES = {"default": {"n": 5, "steps": 50, "vgg_steps": 5, "lite_n": 2, "lite_steps": 32,
                      "repeats": 3},
@@ -95,12 +95,8 @@ def tf_keras_vis_approach(objective, initial, steps, step_size, progress=None):
 
 def timm_lite0():
     """timm's ``tf_efficientnet_lite0`` holding nnvisual's EfficientNet-Lite0 weights (the
-    reference port of tests/), frozen; torchvision, which lucent imports, made importable."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.torch_reference import timm_lite0 as reference
+    reference port of nnvisual.testing), frozen; torchvision, which lucent imports, made importable."""
+    from nnvisual.testing.torch_reference import timm_lite0 as reference
 
     net = reference()
     for parameter in net.parameters():
@@ -121,27 +117,6 @@ def lucent_approach(net, n: int, steps: int):
         transforms=transforms, thresholds=(steps,), preprocess=False, progress=False,
         show_image=False)
     return images[-1] * 255.0
-
-
-FIRST = " (1 step)"  # the label of a method's 1-step run
-
-
-def step_rate_rows(benchmark: str, labels, n: int, steps: int, comparison,
-                   baseline: str) -> list[Row]:
-    """Image-steps/s of each method's whole ``steps``-step run (median wall time, tracing and
-    compilation included), and what the steps after the first cost, from the runs of 1 step
-    (``label + FIRST``): image-steps/s (``n (steps - 1)`` image-steps over the difference of
-    the median wall times), CPU seconds per image-step likewise, and the seconds of the 1-step
-    run (tracing, compilation and one step)."""
-    wall, cpu = comparison.medians(), comparison.medians("cpu")
-    rows = bench_harness.ratio_rows(benchmark, "image-steps/s", {
-        label: n * steps / wall[label] for label in labels}, baseline)
-    rows += bench_harness.ratio_rows(benchmark, "image-steps/s after the first", {
-        label: n * (steps - 1) / (wall[label] - wall[label + FIRST]) for label in labels}, baseline)
-    rows += bench_harness.ratio_rows(benchmark, "CPU s per image-step after the first", {
-        label: (cpu[label] - cpu[label + FIRST]) / (n * (steps - 1)) for label in labels}, baseline)
-    return rows + bench_harness.ratio_rows(benchmark, "seconds of a 1-step run", {
-        label: wall[label + FIRST] for label in labels}, baseline)
 
 
 def peak_rows(benchmark: str, model, peak: float, rate: float) -> list[Row]:

@@ -12,8 +12,8 @@ time varies less than wall time when other jobs share the machine.
     NNVISUAL_DATA=~/.cache/nnvisual-data/cifar10-jpeg python scripts/bench_score_bow.py [--quick]
 """
 
-import bench_harness
-from bench_harness import Row
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 SIZES = {"default": {"size": 100, "class_images": 1000, "repeats": 5},
          "quick": {"size": 64, "class_images": 100, "repeats": 1}}

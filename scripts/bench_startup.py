@@ -17,10 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import bench_harness
 import cv2
 import numpy as np
-from bench_harness import Row
+
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = "train,deconv,maximize,attribute,sanity,score-bow"

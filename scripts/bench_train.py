@@ -23,8 +23,8 @@ computes in.
 
 import statistics
 
-import bench_harness
-from bench_harness import Row
+from nnvisual.testing import bench_harness
+from nnvisual.testing.bench_harness import Row
 
 SIZES = {"default": {"images": 5000, "repeats": 7}, "quick": {"images": 500, "repeats": 1}}
 BASELINE = "keras-baseline"

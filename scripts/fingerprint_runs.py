@@ -33,7 +33,9 @@ VOLATILE_COLUMNS = {"tables/history.csv": ("seconds",),
 
 
 def image_folder(root: Path, classes=("cat", "dog", "frog"), per_class=(12, 4), size=32, seed=0):
-    """A tiny dataset: class k has a bright square in corner k, plus noise (as tests/conftest)."""
+    """A tiny dataset: class k has a bright square in corner k, plus noise (as
+    nnvisual.testing.images.write_image_folder; written out here so that the generated data stays
+    the same whatever the test helpers become)."""
     rng = np.random.default_rng(seed)
     for split, count in zip(("train", "test"), per_class, strict=True):
         for k, name in enumerate(classes):

@@ -76,13 +76,12 @@ fi
 # sizes: a few minutes on a GPU (--quick: seconds, a smoke test)
 if [ -n "$quick" ]; then subset=600 epochs=2 top_k=2 steps=4 images=4; else subset=3000 epochs=3 top_k=8 steps=20 images=20; fi
 # the training folder (unless CIFAR-10 is here) and, for attribute and sanity, $images test
-# images (the first 2 of each class, in class order) in one folder
-"$python" - "$data" "$data_kind" "$work/images" "$images" <<'PY'
+# images (the first 2 of each class, in class order) in one folder (scripts/ on the path: measure_streaming)
+PYTHONPATH="$root/scripts:$PYTHONPATH" "$python" - "$data" "$data_kind" "$work/images" "$images" <<'PY'
 import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, "scripts")
 import measure_streaming
 
 data, data_kind, images, count = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])

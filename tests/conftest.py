@@ -1,20 +1,16 @@
 """Shared fixtures: an isolated working folder and cache, a CLI runner, a tiny image-folder dataset,
-a tiny saved model; and a helper that signals a real ``nnvisual`` process mid-run."""
+a folder of photos, tiny saved models. Their helpers live in :mod:`nnvisual.testing`."""
 
-import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import nnvisual  # noqa: E402, F401 -- before TensorFlow, as a user's process imports them (oneDNN)
+from nnvisual.testing.images import write_image_folder  # noqa: E402
+from nnvisual.testing.models import small_cnn  # noqa: E402
 
 SHARED_CIFAR = Path(os.environ.get("NNVISUAL_DATA", "")) if os.environ.get("NNVISUAL_DATA") else None
 
@@ -38,21 +34,6 @@ def cli():
         return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
-
-
-def write_image_folder(root: Path, classes=("cat", "dog", "frog"), per_class=(12, 4), size=32, seed=0):
-    """A tiny image-folder dataset: class k images have a bright square in corner k, plus noise."""
-    rng = np.random.default_rng(seed)
-    for split, count in zip(("train", "test"), per_class, strict=True):
-        for k, name in enumerate(classes):
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                image = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
-                y, x = divmod(k % 4, 2)
-                image[y * size // 2:(y + 1) * size // 2, x * size // 2:(x + 1) * size // 2, k % 3] = 230
-                cv2.imwrite(str(folder / f"{i:04d}.png"), image)
-    return root
 
 
 @pytest.fixture
@@ -82,24 +63,21 @@ def tiny_plotka(tmp_path):
     return path
 
 
-def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: float = 240):
-    """Run ``python -m nnvisual *args`` in ``cwd`` (its run folder ``cwd/run``), send ``signum``
-    ``delay`` seconds after ``ready(manifest)`` first holds, and return (exit status, output)."""
-    env = dict(os.environ, NNVISUAL_CACHE=str(cwd / "cache"))
-    process = subprocess.Popen([sys.executable, "-m", "nnvisual", *map(str, args)], cwd=cwd, env=env,
-                               text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    manifest_path = cwd / "run" / "manifest.json"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if manifest_path.exists() and ready(json.loads(manifest_path.read_text())):
-            time.sleep(delay)
-            process.send_signal(signum)
-            break
-        time.sleep(0.02)
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:  # never leave the child running
-        process.kill()
-        output, _ = process.communicate()
-        output += f"\n[killed after {timeout} s]"
-    return process.returncode, output
+@pytest.fixture
+def tiny_cnn(tmp_path):
+    """A 3-weighted-layer CNN on 32x32 images with 3 classes, saved (cheaper than plotka)."""
+    path = tmp_path / "cnn.keras"
+    small_cnn(size=32).save(path)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """A flat folder of 6 photos, 32x32: 2 test images of each of 3 classes, named
+    ``<class>_<file>``."""
+    write_image_folder(tmp_path / "data", per_class=(0, 2))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in sorted((tmp_path / "data" / "test").rglob("*.png")):
+        (folder / f"{path.parent.name}_{path.name}").write_bytes(path.read_bytes())
+    return folder

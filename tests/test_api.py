@@ -15,9 +15,9 @@ import pytest
 import nnvisual as nv
 from nnvisual.errors import UserError
 from nnvisual.models import study
-from tests.helpers import read_manifest
-from tests.test_score_bow_cli import image_folder as textured_folder
-from tests.test_score_bow_cli import maximize_run
+from nnvisual.testing.images import write_textured_folder
+from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_folders import maximize_run
 
 CLASSES = 3
 
@@ -174,14 +174,19 @@ def test_project_several_images_gives_what_each_gives_alone(plotka, photos, tmp_
     folder = write_pngs(tmp_path / "photos", photos)
     (folder / "notes.txt").write_text("not an image")
     alone = [nv.project(plotka, photo, layers="conv4", top_k=2) for photo in photos]
+    assert not all(np.array_equal(alone[0].arrays[name], alone[1].arrays[name])  # order shows
+                   for name in alone[0].arrays)
     with caplog.at_level(logging.WARNING, logger="nnvisual.api"):
-        for several in (nv.project(plotka, photos, layers="conv4", top_k=2),
-                        nv.project(plotka, np.stack([photos[1], photos[1]]), layers="conv4", top_k=2)[:1],
-                        nv.project(plotka, folder, layers="conv4", top_k=2)):
-            assert isinstance(several, list)
-            for result, single in zip(several, alone if len(several) == 2 else alone[1:], strict=True):
-                for name, array in single.arrays.items():
-                    np.testing.assert_array_equal(result.arrays[name], array)
+        cases = [(nv.project(plotka, photos, layers="conv4", top_k=2), alone),
+                 (nv.project(plotka, np.stack([photos[1], photos[1]]), layers="conv4", top_k=2),
+                  [alone[1], alone[1]]),
+                 (nv.project(plotka, folder, layers="conv4", top_k=2), alone)]  # notes.txt skipped
+    for several, expected in cases:  # a list with one result per image, in order
+        assert isinstance(several, list) and len(several) == len(expected)
+        for result, single in zip(several, expected, strict=True):
+            assert sorted(result.arrays) == sorted(single.arrays)
+            for name, array in single.arrays.items():
+                np.testing.assert_array_equal(result.arrays[name], array)
     assert [r.getMessage() for r in caplog.records] == [
         "skipped notes.txt: not an image OpenCV can read"]
     with pytest.raises(UserError, match="uint8"):  # every image checked before any is projected
@@ -313,8 +318,8 @@ def test_sanity_check_randomizes_copies_and_equals_the_cli(plotka, plotka_file, 
 
 # -- score_bow ----------------------------------------------------------------------------------
 def test_score_bow_of_arrays_equals_the_cli_on_their_folders(cli, tmp_path):
-    classes = textured_folder(tmp_path / "class", range(6))
-    reconstructions = textured_folder(tmp_path / "reconstructions", range(50, 53))
+    classes = write_textured_folder(tmp_path / "class", range(6))
+    reconstructions = write_textured_folder(tmp_path / "reconstructions", range(50, 53))
     (tmp_path / "config.yaml").write_text("score_bow:\n  bootstrap: 200\n")
     assert cli("score-bow", "--reconstructions", reconstructions, "--class-images", classes,
                "--size", 64, "--config", tmp_path / "config.yaml", "--out", tmp_path / "cli"
@@ -333,7 +338,8 @@ def test_score_bow_of_arrays_equals_the_cli_on_their_folders(cli, tmp_path):
 def test_score_bow_of_a_maximize_run_equals_the_cli_and_tells_its_progress(cli, tmp_path):
     """A maximize run folder is its before/ and after/ phases; class_count keeps the first class
     images, which stay the training images when named twice (as the command does)."""
-    run, classes = maximize_run(tmp_path / "maximize-run"), textured_folder(tmp_path / "class", range(5))
+    run = maximize_run(tmp_path / "maximize-run")
+    classes = write_textured_folder(tmp_path / "class", range(5))
     (tmp_path / "config.yaml").write_text("score_bow:\n  bootstrap: 200\n")
     assert cli("score-bow", "--reconstructions", run, "--class-images", classes, "--training-images",
                classes, "--class-count", 3, "--size", 64, "--vocab-size", 4,

@@ -14,7 +14,7 @@ import keras
 import pytest
 
 import nnvisual as nv
-from tests.conftest import write_image_folder
+from nnvisual.testing.images import write_image_folder
 
 FUNCTIONS = [name for name in nv.__all__ if name[0].islower()]
 

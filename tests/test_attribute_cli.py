@@ -3,27 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import write_image_folder
-from tests.helpers import read_csv, read_manifest
-from tests.test_attribution import small_cnn
-
-
-@pytest.fixture
-def tiny_cnn(tmp_path):
-    """A 3-weighted-layer CNN on 32x32 images with 3 classes, saved (cheaper than plotka)."""
-    path = tmp_path / "cnn.keras"
-    small_cnn(size=32).save(path)
-    return path
-
-
-@pytest.fixture
-def photos(tmp_path):
-    write_image_folder(tmp_path / "data", per_class=(0, 2))
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for path in sorted((tmp_path / "data" / "test").rglob("*.png")):
-        (folder / f"{path.parent.name}_{path.name}").write_bytes(path.read_bytes())
-    return folder
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
 def test_attribute_writes_maps_table_and_figures(cli, tiny_cnn, photos, tmp_path):
@@ -75,14 +55,14 @@ def test_attribute_refuses_empty_and_unreadable_folders(cli, tiny_cnn, tmp_path)
 
 @pytest.mark.slow
 def test_attribute_runs_every_method_on_plotka(cli, tiny_plotka, photos, tmp_path):
-    from nnvisual.choices import ATTRIBUTION_METHODS
+    from nnvisual.attribution.methods import names
 
     result = cli("attribute", "--model", tiny_plotka, "--images", photos, "--method",
-                 ",".join(ATTRIBUTION_METHODS), "--samples", 3, "--steps", 8,
+                 ",".join(names()), "--samples", 3, "--steps", 8, "--background-size", 2,
                  "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
     arrays = np.load(tmp_path / "run" / "attributions.npz")
-    for method in ATTRIBUTION_METHODS:
+    for method in names():
         assert arrays[method].shape == (6, 32, 32) and np.isfinite(arrays[method]).all()
         assert np.abs(arrays[method]).max() > 0, method
     assert read_manifest(tmp_path / "run")["cam_layer"] == "pool3"

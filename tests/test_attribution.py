@@ -7,28 +7,7 @@ import pytest
 from nnvisual import attribution
 from nnvisual.attribution import Network
 from nnvisual.errors import UserError
-
-
-def small_cnn(seed=0, size=8, softmax="layer"):
-    """Conv-ReLU-pool-conv-ReLU-dense with random weights drawn by NumPy (the same network on
-    every backend: Keras' initializers draw differently per backend); softmax as a layer, in the
-    last Dense (as VGG16) or absent."""
-    layers = [keras.Input((size, size, 3)),
-              keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
-              keras.layers.MaxPooling2D(2, name="p1"),
-              keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
-              keras.layers.Flatten(name="flat")]
-    if softmax == "dense":
-        layers.append(keras.layers.Dense(3, activation="softmax", name="out"))
-    else:
-        layers.append(keras.layers.Dense(3, name="logits"))
-        if softmax == "layer":
-            layers.append(keras.layers.Activation("softmax", name="softmax"))
-    model = keras.Sequential(layers)
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) * np.sqrt(3 / max(
-        np.prod(w.shape[:-1]), 1)) for w in model.get_weights()])
-    return model
+from nnvisual.testing.models import small_cnn
 
 
 def settings(**overrides):

@@ -2,7 +2,7 @@
 (EfficientNet-Lite0; timm's ``tf_efficientnet_lite0`` with the same weights) and real photos.
 
 Where the definitions coincide the maps agree to 1e-4 of the reference's largest value; where a
-convention differs it is aligned first (tests/attribution_reference.py says how, method by
+convention differs it is aligned first (nnvisual/testing/attribution_reference.py says how, method by
 method; docs/attribution.md has the numbers):
 
 - channel layout (all captum methods: per-channel maps; reduced as nnvisual reduces them);
@@ -35,8 +35,9 @@ gradients along a path; guided and Grad-CAM maps agree across backends to
 5e-7.
 
 ``test_the_stored_references_agree`` runs without torch, on the references' maps stored in
-tests/fixtures/attribution_lite0_references.npz (``python -m tests.attribution_reference``
-regenerates them). The live comparisons need the ``reference`` extra and the ImageNet photos.
+tests/fixtures/attribution_lite0_references.npz (``python -m
+nnvisual.testing.attribution_reference`` regenerates them). The live comparisons need the
+``reference`` extra and the ImageNet photos.
 """
 
 import importlib.util
@@ -46,8 +47,8 @@ import pytest
 
 from nnvisual import attribution, data
 from nnvisual.models import loading
-from tests import attribution_reference as reference
-from tests import torch_reference
+from nnvisual.testing import attribution_reference as reference
+from nnvisual.testing import torch_reference
 
 TOLERANCE = 1e-4  # of the reference's largest absolute value
 GRADIENT_TOLERANCE = 1e-2  # saliency and integrated gradients: float32 rounding (see above)

@@ -5,18 +5,17 @@ backend runs the same command line in a subprocess with ``KERAS_BACKEND`` set. B
 not installed are skipped (``pip install -e ".[jax]"`` / ``".[torch]"``).
 """
 
-import csv
 import importlib.util
-import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import keras
 import numpy as np
 import pytest
+
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -56,15 +55,6 @@ def run_elsewhere(backend, *args):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def manifest(run):
-    return json.loads((Path(run) / "manifest.json").read_text())
-
-
-def read_table(path):
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", [b for b in BACKENDS])
 def test_deconv_projections_agree_across_backends(cli, inputs, backend):
@@ -77,7 +67,7 @@ def test_deconv_projections_agree_across_backends(cli, inputs, backend):
             result = cli(*args, *options, "--out", f"here-{method}-{mode}")
             assert result.exit_code == 0, result.output
             run_elsewhere(backend, *args, *options, "--out", f"there-{method}-{mode}")
-            assert manifest(f"there-{method}-{mode}")["backend"] == backend
+            assert read_manifest(f"there-{method}-{mode}")["backend"] == backend
             here = np.load(f"here-{method}-{mode}/projections.npz")
             there = np.load(f"there-{method}-{mode}/projections.npz")
             assert sorted(here.files) == sorted(there.files)
@@ -98,14 +88,14 @@ def test_maximize_objectives_agree_across_backends(cli, inputs, backend):
     result = cli(*args, "--out", "here")
     assert result.exit_code == 0, result.output
     run_elsewhere(backend, *args, "--out", "there")
-    assert manifest("there")["backend"] == backend
+    assert read_manifest("there")["backend"] == backend
     here, there = (np.load(f"{run}/reconstructions.npz") for run in ("here", "there"))
     np.testing.assert_array_equal(there["initial"], here["initial"])  # same seed, same noise
     # gradient ascent amplifies float32 rounding where a max-pool switch or a ReLU flips, so the
     # images agree to a small fraction of how far they moved rather than pixel for pixel
     moved = np.abs(here["before"] - here["initial"]).mean()
     assert np.abs(there["before"] - here["before"]).mean() < 0.02 * moved
-    rows = {run: read_table(f"{run}/tables/trajectory.csv") for run in ("here", "there")}
+    rows = {run: read_csv(f"{run}/tables/trajectory.csv") for run in ("here", "there")}
     assert len(rows["here"]) == len(rows["there"]) > 0
     for mine, theirs in zip(rows["here"], rows["there"], strict=True):
         assert {k: v for k, v in mine.items() if not _is_number(v)} == \
@@ -121,9 +111,9 @@ def test_train_runs_on_each_backend(image_folder, backend):
     other_backend(backend)
     run_elsewhere(backend, "train", "--model", "plotka", "--data", image_folder, "--epochs", "2",
                   "--batch-size", "8", "--out", "there")
-    written = manifest("there")
+    written = read_manifest("there")
     assert written["status"] == "complete" and written["backend"] == backend
-    history = read_table("there/tables/history.csv")
+    history = read_csv("there/tables/history.csv")
     assert len(history) == 2 and all(np.isfinite(float(row["loss"])) for row in history)
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import write_image_folder
-from tests.helpers import read_manifest
+from nnvisual.testing.images import write_image_folder
+from nnvisual.testing.run_files import read_manifest
 
 D = "deconv --model {model} --layers conv1 --top-k 1"
 M = "maximize --model {model} --class 1 -n 1 --steps 1"

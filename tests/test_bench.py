@@ -1,30 +1,24 @@
-"""The benchmark suite's harness (scripts/bench_harness.py, scripts/bench.py), without timing asserts."""
+"""The benchmark suite's harness (nnvisual.testing.bench_harness, bench_goals, bench_suite) and
+scripts/bench.py's command line, without timing asserts."""
 
+import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from nnvisual.testing import bench_goals, bench_harness, bench_suite
+from nnvisual.testing.bench_harness import Comparison, Row
+from nnvisual.testing.run_files import read_csv
 
-import bench  # noqa: E402
-import bench_goals  # noqa: E402
-import bench_harness  # noqa: E402
-from bench_harness import Comparison, Row  # noqa: E402
-
-from tests.helpers import read_csv  # noqa: E402
-
-FAKE_BENCHMARK = '''
-import numpy as np
-from bench_harness import Row
-
-SIZES = {"default": {"megabytes": 1}, "quick": {"megabytes": 1}}
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-def run(megabytes):
+def allocate(megabytes):
+    """A stand-in benchmark: its row is the size of the block it held."""
     block = np.ones(megabytes * 2**20 // 8)  # written, so resident
     return [Row("fake", "nnvisual", "megabytes", block.nbytes / 2**20)]
-'''
 
 
 def test_alternate_runs_every_variant_in_turn_after_a_warm_up():
@@ -77,21 +71,19 @@ def test_table_columns_line_up():
     assert lines[0].index("metric") == lines[1].index("images/s") == lines[2].index("float32")
 
 
-def test_each_benchmark_runs_in_its_own_process_with_its_own_memory_peak(tmp_path, monkeypatch):
-    (tmp_path / "fake_bench.py").write_text(FAKE_BENCHMARK)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    big_rows, big_rss = bench.run_in_child("fake_bench", {"megabytes": 400})
-    small_rows, small_rss = bench.run_in_child("fake_bench", {"megabytes": 1})
+def test_each_benchmark_runs_in_its_own_process_with_its_own_memory_peak():
+    big_rows, big_rss = bench_suite.run_in_child(allocate, {"megabytes": 400})
+    small_rows, small_rss = bench_suite.run_in_child(allocate, {"megabytes": 1})
     assert big_rows == [Row("fake", "nnvisual", "megabytes", 400.0)]
     assert big_rss > 400 and small_rss < big_rss - 300  # per process, not cumulative
-    assert "Traceback" in bench.run_in_child("fake_bench", {"megabytes": -1})  # the error comes back
+    assert "Traceback" in bench_suite.run_in_child(allocate, {"megabytes": -1})  # the error comes back
 
 
 def test_csv_has_the_issue_columns_and_is_written_whole(tmp_path):
     rows = [Row("deconv", "per-channel loop", "projections/s", 6.0, 1.0),
             Row("deconv", "nnvisual", "max |difference| / max |value|", 0.0)]
     path = tmp_path / "bench" / "bench.csv"
-    bench.write_csv(path, rows, {"deconv": 2841.2}, "CPU X, 2 cores", "numpy 2")
+    bench_suite.write_csv(path, rows, {"deconv": 2841.2}, "CPU X, 2 cores", "numpy 2")
     assert [p.name for p in path.parent.iterdir()] == ["bench.csv"]  # no temporary left behind
     written = read_csv(path)
     assert list(written[0]) == ["benchmark", "variant", "metric", "value", "ratio_to_baseline",
@@ -112,47 +104,48 @@ def test_machine_and_versions(monkeypatch):
         import platform
 
         model = platform.processor() or platform.machine()
-    monkeypatch.setattr(bench.os, "cpu_count", lambda: 7)
-    assert bench.machine_description() == f"{model}, 7 cores"
+    monkeypatch.setattr(bench_suite.os, "cpu_count", lambda: 7)
+    assert bench_suite.machine_description() == f"{model}, 7 cores"
 
     def fake_version(package):
         if package == "keras":
             raise importlib.metadata.PackageNotFoundError(package)
         return {"tensorflow": "2.0", "numpy": "1.2.3", "opencv-python-headless": "4.9"}[package]
 
-    monkeypatch.setattr(bench.importlib.metadata, "version", fake_version)
+    monkeypatch.setattr(bench_suite.importlib.metadata, "version", fake_version)
     # in PACKAGES' order, a package that is not installed left out
-    assert bench.versions() == "tensorflow 2.0; numpy 1.2.3; opencv-python-headless 4.9"
+    assert bench_suite.versions() == "tensorflow 2.0; numpy 1.2.3; opencv-python-headless 4.9"
 
 
-def test_unknown_benchmark_is_refused(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["bench.py", "--only", "train,nope"])
-    with pytest.raises(SystemExit) as exit_info:
-        bench.main()
-    assert exit_info.value.code == 2
-    assert "unknown benchmark(s) nope" in capsys.readouterr().err
+def test_unknown_benchmark_is_refused():
+    done = subprocess.run([sys.executable, SCRIPTS / "bench.py", "--only", "train,nope"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "unknown benchmark(s) nope" in done.stderr
 
 
 @pytest.mark.slow
-def test_attribute_benchmark_quick_rows_against_the_references():
-    """bench_attribute in quick mode (needs the reference extra): per method a rate row for the
-    reference library and one for nnvisual with its ratio, and the maps agree."""
+def test_attribute_benchmark_quick_rows_against_the_references(tmp_path):
+    """``scripts/bench.py --quick --only attribute`` (needs the reference extra): per method a
+    rate row for the reference library and one for nnvisual with its ratio, and the maps agree."""
     import importlib.util
 
     for module in ("torch", "timm", "captum", "pytorch_grad_cam"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (the reference extra)")
-    import bench_attribute
-
-    rows = bench_attribute.run(**bench_attribute.SIZES["quick"])
-    assert [(row.benchmark, row.variant, row.metric) for row in rows] == [
+    out = tmp_path / "bench.csv"
+    done = subprocess.run([sys.executable, SCRIPTS / "bench.py", "--quick", "--only", "attribute",
+                           "--out", out], capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = read_csv(out)
+    assert [(row["benchmark"], row["variant"], row["metric"]) for row in rows] == [
         ("attribute saliency", "captum", "images/s"), ("attribute saliency", "nnvisual", "images/s"),
         ("attribute saliency", "nnvisual", "max |difference| / max |value|"),
         ("attribute gradcam", "pytorch-grad-cam", "images/s"), ("attribute gradcam", "nnvisual", "images/s"),
         ("attribute gradcam", "nnvisual", "max |difference| / max |value|")]
-    rates = [row for row in rows if row.metric == "images/s"]
-    assert all(row.value > 0 for row in rates) and rates[0].ratio_to_baseline == 1.0
-    differences = {row.benchmark: row.value for row in rows if row.metric.startswith("max")}
+    rates = [row for row in rows if row["metric"] == "images/s"]
+    assert all(float(row["value"]) > 0 for row in rates) and rates[0]["ratio_to_baseline"] == "1"
+    differences = {row["benchmark"]: float(row["value"]) for row in rows if row["metric"].startswith("max")}
     assert differences["attribute gradcam"] <= 1e-4
     # captum's float32 saliency of these photos is 4.0e-2 of its scale from a float64
     # evaluation, nnvisual's (oneDNN) 1.8e-3 (docs/attribution.md, "oneDNN's float32 gradient")
@@ -170,14 +163,12 @@ def test_forward_flops_counts_the_multiply_adds_of_convolutions_and_dense_layers
 
 
 def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
-    import bench_maximize
-
     comparison = Comparison(
         wall={"a": [10.0, 11.0, 30.0], "a (1 step)": [2.0, 2.0, 2.0],
               "b": [5.0, 5.0, 5.0], "b (1 step)": [1.0, 1.0, 9.0]},
         cpu={"a": [20.0, 20.0, 20.0], "a (1 step)": [4.0, 4.0, 4.0],
              "b": [6.0, 6.0, 6.0], "b (1 step)": [2.0, 2.0, 2.0]}, outputs={})
-    rows = bench_maximize.step_rate_rows("m", ("a", "b"), 2, 5, comparison, "a")
+    rows = bench_harness.step_rate_rows("m", ("a", "b"), 2, 5, comparison, "a")
     values = {(row.variant, row.metric): (row.value, row.ratio_to_baseline) for row in rows}
     # 2 images x 5 steps over the median; 2 x 4 steps after the first over the medians' difference
     assert values["b", "image-steps/s"] == pytest.approx((2.0, 11 / 5))

@@ -1,5 +1,5 @@
 """DeconvNet / guided / gradient projections (nnvisual.deconv) against hand-worked values and an
-independent layer-by-layer DeconvNet (tests/deconv_reference.py)."""
+independent layer-by-layer DeconvNet (nnvisual/testing/deconv_reference.py)."""
 
 import keras
 import numpy as np
@@ -10,7 +10,7 @@ from nnvisual import deconv
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
 from nnvisual.models import study
-from tests import deconv_reference as reference
+from nnvisual.testing import deconv_reference as reference
 
 
 # -- a hand-worked example ---------------------------------------------------------------------

@@ -1,7 +1,5 @@
 """`nnvisual deconv` end to end: a saved tiny plotka, error cases, VGG16 with random weights."""
 
-import csv
-import json
 
 import cv2
 import keras
@@ -10,6 +8,7 @@ import pytest
 from keras import layers
 
 from nnvisual.models import study
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 CHANNEL_COLUMNS = ["layer", "rank", "channel", "activation", "row", "col",
                    "rf_top", "rf_left", "rf_bottom", "rf_right"]
@@ -23,11 +22,6 @@ def plotka_file(tmp_path):
     return path
 
 
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_plotka_end_to_end(cli, plotka_file, tmp_path):
     image = np.random.default_rng(0).integers(0, 256, (40, 48), dtype=np.uint8)  # grey, resized
     cv2.imwrite(str(tmp_path / "grey.png"), image)
@@ -35,7 +29,7 @@ def test_plotka_end_to_end(cli, plotka_file, tmp_path):
                  "--layers", "conv1,conv4", "--top-k", "3", "--out", "run")
     assert result.exit_code == 0, result.output
     run = tmp_path / "run"
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     assert manifest["status"] == "complete"
     assert manifest["layers"] == ["conv1", "conv4"]
     for name in ("figures/conv1.png", "figures/conv4.png", "figures/overview.png",
@@ -69,8 +63,8 @@ def test_default_layers_image_config_and_same_seed_same_files(cli, plotka_file, 
     args = ("deconv", "--model", plotka_file, "--config", "deconv.yaml", "--top-k", "2")
     assert cli(*args, "--out", "a").exit_code == 0
     assert cli(*args, "--out", "b").exit_code == 0
-    first = json.loads((tmp_path / "a/manifest.json").read_text())
-    second = json.loads((tmp_path / "b/manifest.json").read_text())
+    first = read_manifest(tmp_path / "a")
+    second = read_manifest(tmp_path / "b")
     assert first["image"].startswith("sklearn.datasets.load_sample_image")
     assert first["layers"] == [f"conv{i}" for i in range(1, 7)]
     assert (first["config"]["top_k"], first["config"]["mode"], first["config"]["method"]) == (

@@ -7,13 +7,7 @@ import pytest
 
 from nnvisual.descriptors import bow
 from nnvisual.errors import UserError
-
-
-def prototype(block):
-    """A 128-d non-negative descriptor living on a third of the dimensions."""
-    descriptor = np.zeros(128, np.float32)
-    descriptor[block * 42:(block + 1) * 42] = 1.0
-    return descriptor
+from nnvisual.testing.descriptors import prototype
 
 
 def test_hellinger_map_is_rootsift():

@@ -6,7 +6,7 @@ import pytest
 
 from nnvisual.config import ScoreBowConfig, settings_from
 from nnvisual.descriptors import extract
-from tests.helpers import textured
+from nnvisual.testing.images import textured
 
 
 def test_parallel_extraction_matches_serial_and_the_cache_round_trips(tmp_path):

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from nnvisual.descriptors import matching, sift
-from tests.helpers import textured
+from nnvisual.testing.images import textured
 
 
 def test_rotated_scaled_copy_has_many_inliers_an_unrelated_image_few():

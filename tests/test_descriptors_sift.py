@@ -4,7 +4,7 @@
 import numpy as np
 
 from nnvisual.descriptors import harris, sift
-from tests.helpers import textured
+from nnvisual.testing.images import textured
 
 
 def test_flat_image_gives_empty_descriptors_not_an_error():

@@ -8,13 +8,7 @@ import pytest
 
 from nnvisual.descriptors import study2019
 from nnvisual.descriptors.bow import cosine_scores
-
-
-def prototype(block):
-    """A raw SIFT-like descriptor: 1 on a third of the 128 dimensions, 0 elsewhere."""
-    descriptor = np.zeros(128, np.float32)
-    descriptor[block * 42:(block + 1) * 42] = 1.0
-    return descriptor
+from nnvisual.testing.descriptors import prototype
 
 
 def test_words_go_to_the_nearest_standardized_centre_not_the_nearest_centre():

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -31,7 +30,7 @@ from nnvisual.training import distribute
 from nnvisual import training
 from nnvisual.config import TrainConfig
 from nnvisual.errors import UserError
-from tests.helpers import tiny_classifier
+from nnvisual.testing.models import tiny_classifier
 
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (21, 4, 4, 3), dtype=np.uint8)
@@ -64,8 +63,7 @@ print("RESULT" + json.dumps(dict(devices=devices, single=single, parallel=parall
 def on_two_devices(backend):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # tests.helpers
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     result = subprocess.run([sys.executable, "-c", TWO_DEVICES], env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -18,9 +18,9 @@ from nnvisual.errors import UserError
 from nnvisual.graph import padding
 from nnvisual.models import efficientnet_lite, loading
 from nnvisual.models.torch_weights import read_state_dict
-from tests.torch_reference import import_timm, timm_state_dict
+from nnvisual.testing.locations import PHOTOS
+from nnvisual.testing.torch_reference import import_timm, timm_state_dict
 
-PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-samples"
 FIXTURE = Path(__file__).with_name("fixtures") / "efficientnet_lite0_timm_logits.npz"
 TIMM_LITE0_PARAMETERS = 4_652_008  # sum(p.numel() for p in timm tf_efficientnet_lite0's parameters)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nnvisual.runtime import files
-from tests.helpers import read_manifest
+from nnvisual.testing.run_files import read_manifest
 
 MAXIMIZE = ("maximize", "--class", "1", "-n", "2", "--steps", "3", "--step-size", "1")
 

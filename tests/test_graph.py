@@ -1,6 +1,6 @@
 """Any Keras graph: nnvisual.graph's replay and ``outer/inner`` addressing, and DeconvNet / guided /
 gradient projections on residual, concatenating, depthwise, nested and keras.applications models
-against an independent NumPy replay of the graph (tests/deconv_reference.py, graph_project)."""
+against an independent NumPy replay of the graph (nnvisual/testing/deconv_reference.py, graph_project)."""
 
 import keras
 import numpy as np
@@ -9,7 +9,7 @@ from keras import layers
 
 from nnvisual import deconv, graph
 from nnvisual.errors import UserError
-from tests import deconv_reference as reference
+from nnvisual.testing import deconv_reference as reference
 
 
 def small_graph(padding_layer=False, last="relu6"):

@@ -2,8 +2,10 @@
 
 Steps and methods return values; only the Python API (``api/``) and ``commands/`` (with ``runs``
 for run folders and ``plots`` for figures) turn them into files, and only ``commands/`` into
-terminal output. The API sits below the command line: it never imports it, nor click. Every
-import in a compute module, at the top or inside a function, is read from its source.
+terminal output. The API sits below the command line: it never imports it, nor click. The
+tests' helpers (``testing/``) sit beside the library: no library module imports them, and they
+import the command layer only where a helper must (a run folder written by ``runs``' own
+writer). Every import in a module, at the top or inside a function, is read from its source.
 """
 
 import ast
@@ -20,9 +22,14 @@ COMMAND_LINE = ("nnvisual.commands", "nnvisual.cli", "click")
 READERS = ("nnvisual.runs.reading",)  # reading another command's run folder is not writing one
 COMPUTE = sorted(
     path for path in PACKAGE.rglob("*.py")
-    if path.relative_to(PACKAGE).parts[0] not in ("api", "commands", "plots", "report", "runs", "__init__.py")
+    if path.relative_to(PACKAGE).parts[0] not in ("api", "commands", "plots", "report", "runs", "testing",
+                                                  "__init__.py")
     and path.name not in ("cli.py", "__main__.py"))
 API = sorted((PACKAGE / "api").rglob("*.py"))
+TESTING = sorted((PACKAGE / "testing").rglob("*.py"))
+LIBRARY = sorted(path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "testing")
+# the command-layer modules a test helper may import: made-up run folders, written as the commands do
+TESTING_MAY_IMPORT = {"testing/run_folders.py": ("nnvisual.runs",)}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -37,10 +44,13 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def within(module: str, packages) -> bool:
+    """Whether ``module`` is one of ``packages`` or inside one."""
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
 def reaches_command_layer(module: str) -> bool:
-    if any(module == reader or module.startswith(reader + ".") for reader in READERS):
-        return False
-    return any(module == layer or module.startswith(layer + ".") for layer in COMMAND_LAYER)
+    return not within(module, READERS) and within(module, COMMAND_LAYER)
 
 
 def test_the_compute_modules_are_found():
@@ -49,6 +59,8 @@ def test_the_compute_modules_are_found():
             "descriptors/extract.py", "data/datasets.py", "models/loading.py"} <= found
     assert "__init__.py" not in found  # the package's front door re-exports the API
     assert {"api/__init__.py", "api/_project.py"} <= {str(p.relative_to(PACKAGE)) for p in API}
+    assert {"testing/__init__.py", "testing/run_files.py"} <= {str(p.relative_to(PACKAGE)) for p in TESTING}
+    assert not set(TESTING) & set(LIBRARY) and "cli.py" in {str(p.relative_to(PACKAGE)) for p in LIBRARY}
 
 
 @pytest.mark.parametrize("path", COMPUTE, ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -59,8 +71,21 @@ def test_compute_module_does_not_import_the_command_layer(path):
 
 @pytest.mark.parametrize("path", API, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_the_api_does_not_import_the_command_line(path):
+    offending = sorted(m for m in imported_modules(path) if within(m, COMMAND_LINE))
+    assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_library_does_not_import_the_test_helpers(path):
+    offending = sorted(m for m in imported_modules(path) if within(m, ("nnvisual.testing",)))
+    assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
+
+
+@pytest.mark.parametrize("path", TESTING, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_test_helpers_do_not_import_the_command_layer(path):
+    allowed = TESTING_MAY_IMPORT.get(str(path.relative_to(PACKAGE)), ())
     offending = sorted(m for m in imported_modules(path)
-                       if any(m == layer or m.startswith(layer + ".") for layer in COMMAND_LINE))
+                       if reaches_command_layer(m) and not within(m, allowed))
     assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
 
 
@@ -69,6 +94,13 @@ def test_the_check_sees_a_function_level_import(tmp_path):
     module.write_text("def f():\n    from nnvisual.runs import create_run\n    import click\n")
     assert {m for m in imported_modules(module) if reaches_command_layer(m)} == {
         "nnvisual.runs", "nnvisual.runs.create_run", "click"}
+
+
+def test_the_check_sees_an_import_of_the_test_helpers(tmp_path):
+    module = tmp_path / "module.py"
+    module.write_text("from nnvisual import testing\n\ndef f():\n    import nnvisual.testing.models\n")
+    assert {m for m in imported_modules(module) if within(m, ("nnvisual.testing",))} == {
+        "nnvisual.testing", "nnvisual.testing.models"}
 
 
 def module_name(path: Path) -> str:

@@ -1,7 +1,5 @@
 """`nnvisual maximize` end to end on a tiny saved plotka, and its error cases."""
 
-import csv
-import json
 from pathlib import Path
 
 import cv2
@@ -9,12 +7,7 @@ import numpy as np
 import pytest
 
 from nnvisual.plots import deprocess
-
-
-def read_csv(path):
-    with open(path) as handle:
-        rows = list(csv.reader(handle))
-    return rows[0], rows[1:]
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
 def read_png(path):
@@ -29,7 +22,7 @@ def test_maximize_with_retraining_writes_every_output(cli, tiny_plotka, image_fo
                  "--config", config, "--out", "run")
     assert result.exit_code == 0, result.output
     run = Path("run")
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     assert manifest["command"] == "maximize" and manifest["status"] == "complete"
     assert manifest["target_class"] == {"index": 2, "name": "class_2"}
     assert manifest["retrain"] == {"source": str(image_folder / "train" / "frog"), "images": 12,
@@ -48,16 +41,17 @@ def test_maximize_with_retraining_writes_every_output(cli, tiny_plotka, image_fo
         for i in range(2):
             np.testing.assert_array_equal(read_png(run / phase / f"{i:02d}.png"),
                                           deprocess(arrays[phase][i]))
-    header, rows = read_csv(run / "tables/trajectory.csv")
-    assert header == ["phase", "image", "step", "objective", "probability"]
+    rows = read_csv(run / "tables/trajectory.csv")
+    assert list(rows[0]) == ["phase", "image", "step", "objective", "probability"]
     assert len(rows) == 2 * 2 * 4  # phases x images x (steps + 1)
-    assert {(r[0], r[1], r[2]) for r in rows} == {(p, str(i), str(s)) for p in ("before", "after")
-                                                   for i in range(2) for s in range(4)}
-    header, rows = read_csv(run / "tables/final.csv")
-    assert header == ["phase", "image", "objective", "probability", "top1_class", "top1_name"]
-    assert [r[:2] for r in rows] == [["before", "0"], ["before", "1"],
-                                     ["after", "0"], ["after", "1"]]
-    assert all(r[5] == f"class_{r[4]}" and 0 <= float(r[3]) <= 1 for r in rows)
+    assert {(r["phase"], r["image"], r["step"]) for r in rows} == {
+        (p, str(i), str(s)) for p in ("before", "after") for i in range(2) for s in range(4)}
+    rows = read_csv(run / "tables/final.csv")
+    assert list(rows[0]) == ["phase", "image", "objective", "probability", "top1_class", "top1_name"]
+    assert [(r["phase"], r["image"]) for r in rows] == [("before", "0"), ("before", "1"),
+                                                        ("after", "0"), ("after", "1")]
+    assert all(r["top1_name"] == f"class_{r['top1_class']}" and 0 <= float(r["probability"]) <= 1
+               for r in rows)
     import keras
 
     assert keras.models.load_model(run / "model_retrained.keras").output_shape == (None, 3)
@@ -117,7 +111,7 @@ def test_channel_grid_with_lucids_methods_is_one_batch_and_seeded(cli, tiny_plot
         run = Path(out)
         assert sorted(p.name for p in (run / "before").iterdir()) == ["00.png", "01.png", "02.png"]
         assert (run / "figures/channels_conv3.png").is_file()
-        assert "target_class" not in json.loads((run / "manifest.json").read_text())
+        assert "target_class" not in read_manifest(run)
         outputs.append([(run / name).read_bytes() for name in (
             "before/00.png", "before/02.png", "tables/final.csv", "tables/trajectory.csv")])
     assert outputs[0] == outputs[1]
@@ -131,11 +125,10 @@ def test_an_objective_expression_with_diversity(cli, tiny_plotka):
                  "--diversity", "10", "--diversity-layer", "conv2", "--transforms",
                  "jitter=2,rotate=5", "-n", "2", "--steps", "2", "--step-size", "1", "--out", "run")
     assert result.exit_code == 0, result.output
-    manifest = json.loads(Path("run/manifest.json").read_text())
+    manifest = read_manifest("run")
     assert manifest["target_class"] == {"index": 2, "name": "class_2"}  # the class term's
     assert manifest["config"]["objective"] == "neuron:conv5:5 - 0.5*class:2"
-    header, rows = read_csv("run/tables/final.csv")
-    assert len(rows) == 2
+    assert len(read_csv("run/tables/final.csv")) == 2
 
 
 @pytest.mark.parametrize("args,message", [
@@ -190,6 +183,6 @@ def test_channels_of_a_layer_inside_a_nested_model(cli, tmp_path):
     expression = cli("maximize", "--model", path, "--objective", "channel:backbone/conv:2 + class:1",
                      "-n", "1", "--steps", "2", "--out", tmp_path / "expression")
     assert expression.exit_code == 0, expression.output
-    header, rows = read_csv(tmp_path / "expression" / "tables" / "trajectory.csv")
-    objective = [float(row[header.index("objective")]) for row in rows]
+    trajectory = read_csv(tmp_path / "expression" / "tables" / "trajectory.csv")
+    objective = [float(row["objective"]) for row in trajectory]
     assert len(objective) == 3 and objective[2] > objective[0]  # steps 0, 1, 2: the ascent climbs

@@ -12,8 +12,8 @@ from nnvisual.graph.gradients import value_and_gradient
 from nnvisual.optvis import ClassObjective, initial_images
 from nnvisual.optvis.objective_parser import parse_objective
 from nnvisual.optvis.terms import Objective, Term, check_terms, gram_cosines
-from tests.helpers import DENSE_SIZE as SIZE
-from tests.helpers import dense_model, softmax
+from nnvisual.testing.models import DENSE_SIZE as SIZE
+from nnvisual.testing.models import dense_model, softmax
 
 
 # -- the study's class score -----------------------------------------------------------------------

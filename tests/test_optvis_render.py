@@ -10,8 +10,8 @@ from nnvisual.optvis.param import initial_parameters
 from nnvisual.optvis.render import normalized_ascent, render, render_parametrized
 from nnvisual.optvis.terms import Objective, Term
 from nnvisual.optvis.transforms import parse_transforms
-from tests.helpers import DENSE_SIZE as SIZE
-from tests.helpers import conv_model, dense_model, softmax
+from nnvisual.testing.models import DENSE_SIZE as SIZE
+from nnvisual.testing.models import conv_model, dense_model, softmax
 
 
 @pytest.mark.parametrize("kind", ["logit", "softmax"])

@@ -1,11 +1,6 @@
-"""`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors.
-
-The run-folder builders here are shared by the tests of each module of :mod:`nnvisual.report`.
-"""
+"""`nnvisual report` end to end: tables beside the paper's, embedded figures, flagged runs, errors."""
 
 import base64
-import csv
-import json
 import re
 import shutil
 import subprocess
@@ -13,60 +8,17 @@ import sys
 from pathlib import Path
 
 import cv2
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from nnvisual import runs
-
-SCORE_HEADER = ("phase", "n", "mean_max_score", "mean_ci_low", "mean_ci_high",
-                "median_max_score", "median_ci_low", "median_ci_high")
+from nnvisual.testing.run_files import read_csv, read_manifest
+from nnvisual.testing.run_folders import SCORE_HEADER, fake_run, score_run, train_run
 
 
 @pytest.fixture
 def report(cli):
     """``report(*args)`` runs ``nnvisual report`` through the real CLI group."""
     return lambda *args: cli("report", *args)
-
-
-def tiny_figure(label):
-    figure, axis = plt.subplots(figsize=(1.5, 1))
-    axis.plot([0, 1], [0, 1])
-    axis.set_title(label)
-    return figure
-
-
-def fake_run(path, command, config, tables=(), figures=(), status="complete"):
-    """A run folder written through nnvisual.runs, as the real commands write theirs."""
-    run = runs.create_run(command, "x", config, path)
-    for name, header, rows in tables:
-        run.write_csv(f"tables/{name}", header, rows)
-    for name in figures:
-        run.write_figure(f"figures/{name}", tiny_figure(name))
-    if status == "running":
-        run.save_manifest()  # as a command does after each checkpoint
-    else:
-        run.finish(status)
-    return run.path
-
-
-def train_run(path, status="complete"):
-    metrics = (("metric", "training", "training_evaluated", "validation", "test", "paper_training",
-                "paper_validation"),
-               [("Accuracy", 0.6, 0.58, 0.5, 0.55, 0.566, 0.515),
-                ("Loss", 1.1, 1.0, 1.4, 1.3, 1.213, 1.344)])
-    history = (("epoch", "loss", "accuracy"), [(1, 2.25, 0.25), (2, 1.5, 0.4)])
-    return fake_run(path, "train", {"model": "plotka", "epochs": 2},
-                    [("metrics.csv", *metrics), ("history.csv", *history)], ["curves.png"], status)
-
-
-def score_run(path, header=SCORE_HEADER, rows=None):
-    rows = rows or [("before", 10, 0.06, 0.04, 0.08, 0.055, 0.03, 0.07),
-                    ("after", 10, 0.08, 0.06, 0.1, 0.07, 0.05, 0.09)]
-    many = [(f"r{i}", i) for i in range(30)]
-    tables = [("table3.csv", header, rows), ("scores.csv", ("reconstruction", "score"), many)]
-    return fake_run(path, "score-bow", {"descriptor": "sift"}, tables,
-                    ["histograms.png", "matches.png"])
 
 
 def figure_sources(html):
@@ -144,12 +96,11 @@ def test_html_is_self_contained(report, isolated):
                        "run-runs-score"}
     assert anchors <= set(re.findall(r'id="([^"]+)"', html))
     assert "Table 1: plotka (2 epochs), ours vs. the paper" in html and "+0.014" in html
-    with open(isolated / "rep" / "tables" / "runs.csv") as handle:
-        listed = list(csv.DictReader(handle))
+    listed = read_csv(isolated / "rep" / "tables" / "runs.csv")
     assert [(r["command"], r["status"], r["manifest"]) for r in listed] == [
         ("train", "complete", "../runs/train/manifest.json"),
         ("score-bow", "complete", "../runs/score/manifest.json")]
-    manifest = json.loads((isolated / "rep" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "rep")
     assert manifest["command"] == "report" and manifest["status"] == "complete"
     assert set(manifest["outputs"]) >= {"report.md", "index.html", "tables/runs.csv"}
 
@@ -181,7 +132,7 @@ def test_incomplete_changed_and_unreadable_runs_are_flagged(report, isolated):
     assert html.count('class="badge warn">running<') == 2
     assert html.count('class="badge warn">unreadable<') == 1
     assert len(figure_sources(html)) == 3  # running, failed and fine; the changed run lost its own
-    manifest = json.loads((isolated / "rep" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "rep")
     assert len(manifest["flagged_runs"]) == 4
 
 
@@ -223,8 +174,7 @@ def test_report_of_a_real_train_run(cli, report, image_folder, isolated):
                  "--num-classes", "3", "--out", "train")
     assert result.exit_code == 0, result.output
     assert report("train", "--out", "rep").exit_code == 0
-    with open(isolated / "train" / "tables" / "metrics.csv") as handle:
-        accuracy = next(csv.DictReader(handle))
+    accuracy = read_csv(isolated / "train" / "tables" / "metrics.csv")[0]
     difference = float(accuracy["validation"]) - 0.515
     evaluated = float(accuracy["training_evaluated"])
     md = (isolated / "rep" / "report.md").read_text()

@@ -7,7 +7,7 @@ import pytest
 from nnvisual.errors import UserError
 from nnvisual.report import collect
 from nnvisual.report.collect import read_run
-from tests.test_report import fake_run, score_run, train_run
+from nnvisual.testing.run_folders import fake_run, score_run, train_run
 
 
 def write_manifest(folder, manifest):

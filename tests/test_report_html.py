@@ -9,7 +9,8 @@ from pathlib import Path
 from nnvisual.report import collect, to_html
 from nnvisual.report.html import _environment
 from nnvisual.report.model import Figure, Report, RunReport, Table
-from tests.test_report import fake_run
+from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_folders import fake_run
 
 EVIL = "<script>alert(1)</script>"
 QUOTES = "&\"'<>"
@@ -130,7 +131,7 @@ def test_a_hostile_run_folder_is_shown_as_text(cli, isolated):
     fake_run(folder, "deconv", {"layer": EVIL, "quotes": QUOTES},
              tables=[("cells.csv", ("cell", "quotes " + QUOTES), [(EVIL, QUOTES)])],
              figures=["a.png"])
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_manifest(folder)
     manifest["argv"] = ["nnvisual", "deconv", "--note", EVIL]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert cli("report", folder, "--out", "rep").exit_code == 0

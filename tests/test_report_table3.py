@@ -7,7 +7,8 @@ import pytest
 
 from nnvisual.report import collect, to_markdown
 from nnvisual.report.comparison import partial_training
-from tests.test_report import SCORE_HEADER, fake_run
+from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_folders import SCORE_HEADER, fake_run
 
 COMPARISON_HEADER = ("comparison", "n_pairs", "mean_difference", "ci_low", "ci_high",
                      "wilcoxon_statistic", "p_value", "note")
@@ -101,10 +102,9 @@ def test_no_partial_table_for_a_complete_run_or_one_without_epochs():
 def test_report_of_an_interrupted_train_run_has_its_partial_table(isolated):
     path = fake_run(isolated / "train", "train", {"model": "plotka", "epochs": 10},
                     status="interrupted")
-    manifest_path = path / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(path)
     manifest["history"] = HISTORY
-    manifest_path.write_text(json.dumps(manifest))
+    (path / "manifest.json").write_text(json.dumps(manifest))
     md = to_markdown(collect([path], isolated / "rep"))
     assert "**Table 1: plotka (stopped at epoch 3 of 10), ours vs. the paper**" in md
     assert "| Accuracy | 0.500 | n/a | 0.566 | -0.066 | 0.520 | 0.515 | +0.005 | n/a |" in md

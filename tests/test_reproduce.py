@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_manifest
+from nnvisual.testing.run_files import read_manifest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce.sh"
 TINY = """\

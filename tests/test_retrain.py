@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from nnvisual.testing.models import conv_model
 from nnvisual.training.retrain import FineTuning, fine_tune
-from tests.helpers import conv_model
 
 
 def test_fine_tune_raises_the_label_probability_on_a_copy():

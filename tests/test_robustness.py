@@ -2,7 +2,6 @@
 (--deterministic), SIGINT/SIGTERM during maximize and the other one-shot commands, NaN during
 training and maximization, and resuming a training stopped before its first checkpoint."""
 
-import csv
 import json
 import os
 import re
@@ -14,7 +13,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import signal_when
+from nnvisual.testing.processes import signal_when
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
 def one_error_line(result, after_progress=False):
@@ -51,7 +51,7 @@ def test_a_lambda_layer_loads_with_unsafe(cli, lambda_model, isolated):
     result = cli("maximize", "--model", lambda_model, "--unsafe", "--class", "1", "-n", "1",
                  "--steps", "2", "--out", "run")
     assert result.exit_code == 0, result.output
-    assert json.loads((isolated / "run" / "manifest.json").read_text())["status"] == "complete"
+    assert read_manifest(isolated / "run")["status"] == "complete"
 
 
 # -- determinism ----------------------------------------------------------------------------------
@@ -66,8 +66,7 @@ def op_determinism():
 
 
 def read_rows(path, drop=()):
-    with open(path, newline="") as handle:
-        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(handle)]
+    return [{k: v for k, v in row.items() if k not in drop} for row in read_csv(path)]
 
 
 @pytest.mark.slow
@@ -78,7 +77,7 @@ def test_deterministic_training_repeats_its_history(cli, image_folder, isolated,
                      "--deterministic", "--out", run)
         assert result.exit_code == 0, result.output
     assert op_determinism.is_op_determinism_enabled()
-    a, b = (json.loads((run / "manifest.json").read_text()) for run in runs)
+    a, b = (read_manifest(run) for run in runs)
     assert a["config"]["deterministic"] is True and a["config"]["augment"] is True
     # the history's seconds column is wall time; every other byte must repeat
     assert read_rows(runs[0] / "tables/history.csv", drop={"seconds"}) == \
@@ -96,11 +95,10 @@ def test_sigterm_during_maximize_keeps_an_interrupted_run(tiny_plotka, isolated)
         ["maximize", "--model", tiny_plotka, "--class", "1", "-n", "2", "--steps", "1000000", "--out", "run"],
         isolated, lambda manifest: manifest["status"] == "running", signal.SIGTERM,
         delay=1.0, timeout=120)  # 1 s: into the gradient-ascent loop
-    manifest_path = isolated / "run" / "manifest.json"
     assert status == 130, output
     assert "Interrupted by SIGTERM: run is marked interrupted" in output
     assert "Traceback" not in output
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["status"] == "interrupted" and manifest["ended"]
     assert not list((isolated / "run").rglob("*.tmp*"))  # nothing half-written
     for relative, digest in manifest["outputs"].items():  # whatever was written is whole
@@ -126,7 +124,7 @@ def test_a_signal_inside_interruptible_marks_the_run_and_exits_130(isolated, sig
         run.write_csv("tables/never.csv", ["a"], [[2]])
     assert stopped.value.exit_code == 130
     assert signal.getsignal(signum) is previous
-    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["status"] == "interrupted"
     assert sorted(manifest["outputs"]) == ["config.yaml", "tables/done.csv"]
     assert not (isolated / "run/tables/never.csv").exists()
@@ -137,7 +135,7 @@ def test_training_that_diverges_at_once_fails_without_a_checkpoint(cli, image_fo
     line = one_error_line(cli("train", "--data", image_folder, "--epochs", 2, "--batch-size", 4,
                               "--lr", "1e30", "--out", "run"), after_progress=True)
     assert "training diverged: the loss is nan" in line and "no checkpoint was written" in line
-    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["status"] == "failed" and "epochs_done" not in manifest
     assert not (isolated / "run" / "model.keras").exists()
     assert not (isolated / "run" / "checkpoints").exists()
@@ -159,7 +157,7 @@ def test_training_that_diverges_later_keeps_the_last_good_checkpoint(cli, image_
     line = one_error_line(cli("train", "--data", image_folder, "--epochs", 3, "--batch-size", 8,
                               "--no-augment", "--out", "run"), after_progress=True)
     run = isolated / "run"
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     assert manifest["status"] == "failed" and manifest["epochs_done"] == 1
     assert re.search(r"training diverged: the (loss is (nan|inf) in batch \d+ of|weights are not finite "
                      r"after) epoch 2; the run keeps the checkpoint of epoch 1;", line), line
@@ -184,7 +182,7 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_afresh(cli, 
                  "--no-augment", "--out", "run")
     assert result.exit_code == 0, result.output
     run = isolated / "run"  # make it what Ctrl-C in the first epoch leaves
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     for key in ("history", "epochs_done", "test", "ended"):
         manifest.pop(key)
     manifest.update(status="interrupted", outputs={"config.yaml": None})
@@ -194,6 +192,6 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_afresh(cli, 
     shutil.rmtree(run / "figures")
     result = cli("train", "--resume", run)
     assert result.exit_code == 0, result.output
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     assert manifest["status"] == "complete" and manifest["epochs_done"] == 1
     assert (run / "model.keras").is_file()

@@ -22,7 +22,7 @@ from PIL import Image
 
 from nnvisual import runs
 from nnvisual.errors import UserError
-from tests.helpers import read_csv, read_manifest
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 CONFIG = {"epochs": 3, "lr": 0.001, "layers": ["conv1", "conv2"], "model": "plotka"}
 

@@ -6,7 +6,7 @@ import pytest
 
 from nnvisual.errors import UserError
 from nnvisual.sanity import faithfulness, randomization, similarity
-from tests.test_attribution import small_cnn
+from nnvisual.testing.models import small_cnn
 
 
 @pytest.mark.parametrize("mode", ["cascading", "independent"])

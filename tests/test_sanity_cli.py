@@ -2,11 +2,10 @@
 
 import numpy as np
 
-from tests.helpers import read_csv, read_manifest
-from tests.test_attribute_cli import photos, tiny_cnn  # noqa: F401  (fixtures)
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
-def test_sanity_writes_tables_maps_and_figures(cli, tiny_cnn, photos, tmp_path):  # noqa: F811
+def test_sanity_writes_tables_maps_and_figures(cli, tiny_cnn, photos, tmp_path):
     result = cli("sanity", "--model", tiny_cnn, "--images", photos, "--method",
                  "saliency,gradcam", "--max-images", 3, "--curve-steps", 4, "--bootstrap", 100,
                  "--out", tmp_path / "run")
@@ -30,7 +29,7 @@ def test_sanity_writes_tables_maps_and_figures(cli, tiny_cnn, photos, tmp_path):
     assert read_manifest(run)["status"] == "complete"
 
 
-def test_sanity_refuses_a_single_image(cli, tiny_cnn, photos, tmp_path):  # noqa: F811
+def test_sanity_refuses_a_single_image(cli, tiny_cnn, photos, tmp_path):
     result = cli("sanity", "--model", tiny_cnn, "--images", photos, "--max-images", 1,
                  "--out", tmp_path / "run")
     assert result.exit_code == 2 and "max_images must be at least 2" in result.output

@@ -4,54 +4,20 @@ import cv2
 import numpy as np
 import pytest
 
-from nnvisual import runs
-from tests.helpers import read_csv, read_manifest
+from nnvisual.testing.images import write_textured_folder
+from nnvisual.testing.run_files import read_csv, read_manifest
+from nnvisual.testing.run_folders import maximize_run
 
 SIZE = 64
 N = 4
 
 
-def textured_rgb(seed, size=SIZE):
-    """Random filled circles and rectangles in colour: enough SIFT keypoints at 64 px."""
-    rng = np.random.default_rng(seed)
-    image = np.full((size, size, 3), 128, np.uint8)
-    for _ in range(25):
-        x, y = (int(v) for v in rng.integers(0, size, 2))
-        r, colour = int(rng.integers(2, size // 8)), [int(v) for v in rng.integers(0, 256, 3)]
-        if rng.random() < 0.5:
-            cv2.circle(image, (x, y), r, colour, -1)
-        else:
-            cv2.rectangle(image, (x, y), (x + r, y + 2 * r), colour, -1)
-    return cv2.GaussianBlur(image, (0, 0), 0.8)
-
-
-def image_folder(path, seeds):
-    path.mkdir(parents=True)
-    for seed in seeds:
-        cv2.imwrite(str(path / f"img{seed:03d}.png"), textured_rgb(seed))
-    return path
-
-
-def maximize_run(path, phases=("before", "after"), finish=True, command="maximize"):
-    """A maximize run folder as the maximize command writes it: before/NN.png, after/NN.png."""
-    run = runs.create_run(command, "fake", {"n": N}, out=path)
-    for p, phase in enumerate(phases):
-        for i in range(N):
-            image = textured_rgb(100 * p + i, 32)
-            if phase == "before" and i == N - 1:
-                image[:] = 90  # flat: no keypoints, scored 0, never a crash
-            run.write_image(f"{phase}/{i:02d}.png", image)
-    if finish:
-        run.finish()
-    return path
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("score-bow-inputs")
-    return {"run": maximize_run(root / "maximize-run"),
-            "classes": image_folder(root / "classes", range(10)),
-            "training": image_folder(root / "training", range(20, 26))}
+    return {"run": maximize_run(root / "maximize-run", n=N),
+            "classes": write_textured_folder(root / "classes", range(10)),
+            "training": write_textured_folder(root / "training", range(20, 26))}
 
 
 def test_end_to_end_on_a_maximize_run(cli, inputs, isolated):
@@ -194,7 +160,7 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, ca
 def test_a_maximize_run_without_retraining_is_one_phase(isolated):
     from nnvisual.steps.score_bow import maximize_run_phases
 
-    (phase,) = maximize_run_phases(maximize_run(isolated / "no-retrain", phases=("before",)),
+    (phase,) = maximize_run_phases(maximize_run(isolated / "no-retrain", phases=("before",), n=N),
                                    (48, 48))
     assert phase.name == "before" and phase.names == [f"{i:02d}.png" for i in range(N)]
     assert phase.images.shape == (N, 48, 48, 3) and phase.images.dtype == np.uint8

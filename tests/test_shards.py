@@ -18,10 +18,11 @@ from nnvisual.deconv.projector import TopCandidates, merge_top
 from nnvisual.errors import UserError
 from nnvisual.runtime import shards
 from nnvisual.steps import deconv as deconv_step
-from tests.conftest import write_image_folder
-from tests.test_attribution import small_cnn
-from tests.test_steps_deconv import IMAGE, loaded
+from nnvisual.testing.images import write_image_folder
+from nnvisual.testing.models import loaded_two_conv, small_cnn
+from nnvisual.testing.run_files import read_manifest
 
+IMAGE = np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8)  # deconv's input
 
 # -- the blocks ------------------------------------------------------------------------------------
 def test_a_shard_is_I_of_N():
@@ -85,13 +86,13 @@ def test_the_streamed_scan_equals_the_in_memory_scan_and_decodes_a_batch_at_a_ti
     config = DeconvConfig(layers=("a", "b"), top_k=2, top9=True, top9_images=9)
     monkeypatch.setattr(deconv_step, "SCAN_BATCH", 4)
     in_memory = deconv_step.project(deconv_step.prepare(
-        loaded(), config, IMAGE, "img", data.load_image_folder(folder)), config)
+        loaded_two_conv(), config, IMAGE, "img", data.load_image_folder(folder)), config)
     decoded, decode = [], streaming.decode
     monkeypatch.setattr(streaming, "decode", lambda files: decoded.append(len(files)) or decode(files))
     dataset, streamed = streaming.open_dataset(str(folder), "none", 0)
     assert streamed and isinstance(dataset.x_test, streaming.ImageFiles)
-    streamed = deconv_step.project(deconv_step.prepare(loaded(), config, IMAGE, "img", dataset),
-                                   config)
+    streamed = deconv_step.project(
+        deconv_step.prepare(loaded_two_conv(), config, IMAGE, "img", dataset), config)
     assert decoded[:3] == [4, 4, 1]  # the scan: 9 images, 4 at a time, each once
     for got, want in zip(streamed.top9, in_memory.top9, strict=True):
         for part in ("channels", "indices", "activations", "positions", "boxes", "projections"):
@@ -121,7 +122,7 @@ def test_sharded_and_merged_deconv_equals_the_unsharded_run(cli, cnn, tmp_path, 
     for i in range(3):
         result = cli(*run, "--shard", f"{i}/3", "--out", f"shard{i}")
         assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "shard1" / "manifest.json").read_text())
+    manifest = read_manifest(tmp_path / "shard1")
     assert manifest["scanned"] == [8, 20] and manifest["config"]["shard"] == "1/3"
     assert not (tmp_path / "shard1" / "tables" / "top9.csv").exists()  # a shard only scans
     result = cli("merge", "shard2", "shard0", "shard1", "--out", "merged")
@@ -131,7 +132,7 @@ def test_sharded_and_merged_deconv_equals_the_unsharded_run(cli, cnn, tmp_path, 
     for figure in ("overview", "c1", "c2", "top9_c1", "top9_c2"):  # the same step draws them
         name = f"figures/{figure}.png"
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
-    merged = json.loads((tmp_path / "merged" / "manifest.json").read_text())
+    merged = read_manifest(tmp_path / "merged")
     assert merged["command"] == "deconv" and merged["config"]["shard"] is None
     assert merged["status"] == "complete" and len(merged["merged"]) == 3
 
@@ -153,8 +154,8 @@ def test_sharded_and_merged_attribute_equals_the_unsharded_run(cli, cnn, tmp_pat
     for figure in [f"figures/{name}.png" for name in names] + ["figures/grid.png"]:
         np.testing.assert_array_equal(data.read_image(tmp_path / "merged" / figure),
                                       data.read_image(tmp_path / "whole" / figure))
-    merged = json.loads((tmp_path / "merged" / "manifest.json").read_text())
-    whole = json.loads((tmp_path / "whole" / "manifest.json").read_text())
+    merged = read_manifest(tmp_path / "merged")
+    whole = read_manifest(tmp_path / "whole")
     assert merged["skipped"] == whole["skipped"] == ["notes.txt"]
     assert merged["cam_layer"] == whole["cam_layer"]
 

@@ -1,6 +1,5 @@
 """steps.deconv: the inputs it checks and draws, and the tables and arrays of its result."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -8,20 +7,8 @@ from nnvisual import deconv
 from nnvisual.config import DeconvConfig
 from nnvisual.data import Dataset
 from nnvisual.errors import UserError
-from nnvisual.models.loaded import LoadedModel
 from nnvisual.steps import deconv as step
-
-
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((8, 8, 3)),
-                             keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="a"),
-                             keras.layers.MaxPooling2D(2, name="pool"),
-                             keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="b")])
-
-
-def loaded():
-    return LoadedModel(tiny_model(), "tiny", (8, 8), lambda x: x / 255.0, ("x", "y"))
+from nnvisual.testing.models import loaded_two_conv
 
 
 def dataset():
@@ -36,15 +23,15 @@ IMAGE = np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8)
 
 def test_prepare_checks_layers_and_resizes_the_image():
     with pytest.raises(UserError, match="unknown layer 'c'"):
-        step.prepare(loaded(), DeconvConfig(layers=("a", "c")), IMAGE, "img")
-    inputs = step.prepare(loaded(), DeconvConfig(layers=None), IMAGE, "img")
+        step.prepare(loaded_two_conv(), DeconvConfig(layers=("a", "c")), IMAGE, "img")
+    inputs = step.prepare(loaded_two_conv(), DeconvConfig(layers=None), IMAGE, "img")
     assert inputs.layers == ("a", "b")  # every Conv2D of a model that is not VGG16
     assert inputs.image.shape == (8, 8, 3) and inputs.dataset_images is None
 
 
 def test_prepare_draws_a_stratified_named_sample_of_the_split():
     config = DeconvConfig(top9=True, top9_images=10, top9_split="train", seed=3)
-    inputs = step.prepare(loaded(), config, IMAGE, "img", dataset())
+    inputs = step.prepare(loaded_two_conv(), config, IMAGE, "img", dataset())
     assert len(inputs.dataset_images) == 10
     classes = [name.split("/")[1] for name in inputs.dataset_names]
     assert classes.count("x") == 5 and classes.count("y") == 5  # the split is half x, half y
@@ -55,7 +42,7 @@ def test_prepare_draws_a_stratified_named_sample_of_the_split():
 
 def test_project_matches_the_method_and_fills_the_tables():
     config = DeconvConfig(layers=("a", "b"), top_k=2, top9=True, top9_images=10)
-    inputs = step.prepare(loaded(), config, IMAGE, "img", dataset())
+    inputs = step.prepare(loaded_two_conv(), config, IMAGE, "img", dataset())
     result = step.project(inputs, config)
     expected = deconv.project_layers(deconv.Projector(inputs.loaded.model), inputs.image / 255.0,
                                      ["a", "b"], 2, "max")
@@ -84,5 +71,5 @@ def test_project_matches_the_method_and_fills_the_tables():
 
 def test_without_a_dataset_there_is_no_top9():
     config = DeconvConfig(layers=("b",), top_k=1)
-    result = step.project(step.prepare(loaded(), config, IMAGE, "img"), config)
+    result = step.project(step.prepare(loaded_two_conv(), config, IMAGE, "img"), config)
     assert result.top9 == [] and step.top9_table(result)[1] == []

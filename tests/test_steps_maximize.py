@@ -74,7 +74,7 @@ def test_check_finite_names_the_phase_and_the_step(bad, message):
 
 
 def test_robust_probability_without_transforms_is_the_probability():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     model = conv_model()
     images = np.random.default_rng(0).uniform(0, 255, (3, 8, 8, 3)).astype(np.float32)
@@ -87,7 +87,7 @@ def test_robust_probability_without_transforms_is_the_probability():
 
 
 def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     model = conv_model()
     conv = model.layers[1].name
@@ -109,7 +109,7 @@ def test_resolve_objective_builds_the_target_and_checks_it_before_any_run():
 
 
 def test_progress_counts_the_steps_of_every_phase():
-    from tests.helpers import conv_model
+    from nnvisual.testing.models import conv_model
 
     loaded = LoadedModel(conv_model(), "tiny", (8, 8), None, ("a", "b", "c", "d"))
     told = []

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cv2
+import keras
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from nnvisual import data, training
 from nnvisual.config import TrainConfig
 from nnvisual.data import streaming
 from nnvisual.errors import UserError
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
 def decoded_batches(pipeline):
@@ -90,12 +92,31 @@ def test_a_damaged_file_mid_stream_is_one_line(image_folder, read):
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_streamed_training_runs_on_the_other_backends(image_folder, backend, tmp_path):
-    """tf.data is a Keras input on every backend: a streamed epoch trains there too."""
+    """tf.data is a Keras input on every backend: a streamed epoch trains there too, on every
+    image of the folder, and is the in-memory epoch: the same batches give the same network."""
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": ""}
-    args = ["train", "--data", image_folder, "--cache", "none", "--epochs", "1", "--batch-size", "8",
-            "--out", tmp_path / "run"]
-    result = subprocess.run([sys.executable, "-m", "nnvisual", *map(str, args)], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "run" / "model.keras").is_file()
+    for cache in ("none", "memory"):
+        args = ["train", "--data", image_folder, "--cache", cache, "--epochs", "1", "--batch-size", "8",
+                "--val-split", "0.5", "--deterministic", "--out", tmp_path / cache]
+        result = subprocess.run([sys.executable, "-m", "nnvisual", *map(str, args)], env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+    streamed, in_memory = read_manifest(tmp_path / "none"), read_manifest(tmp_path / "memory")
+    assert (streamed["status"], streamed["backend"], streamed["data_streamed"]) == ("complete", backend, True)
+    assert in_memory["data_streamed"] is False
+    # the generated folder: 3 classes of 12 training and 4 test images; half the training images validate
+    assert streamed["class_names"] == ["cat", "dog", "frog"]
+    assert streamed["images"] == {"fit": 18, "validation": 18, "test": 12}
+    # the same epoch: its history (but for the seconds, wall time), test metrics and weights
+    history, metrics, weights = {}, {}, {}
+    for cache in ("none", "memory"):
+        run = tmp_path / cache
+        history[cache] = [{k: v for k, v in row.items() if k != "seconds"}
+                          for row in read_csv(run / "tables" / "history.csv")]
+        metrics[cache] = read_csv(run / "tables" / "metrics.csv")
+        weights[cache] = keras.models.load_model(run / "model.keras").get_weights()
+    assert len(history["none"]) == 1 and history["none"] == history["memory"]
+    assert metrics["none"] == metrics["memory"]
+    for streamed_weights, in_memory_weights in zip(weights["none"], weights["memory"], strict=True):
+        np.testing.assert_array_equal(streamed_weights, in_memory_weights)

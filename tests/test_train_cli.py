@@ -1,7 +1,5 @@
 """`nnvisual train` end to end on a tiny image folder: outputs, errors, interruption and resume."""
 
-import csv
-import json
 import os
 import signal
 import subprocess
@@ -11,19 +9,16 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import signal_when, write_image_folder
-
-
-def read_csv(path):
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
+from nnvisual.testing.images import write_image_folder
+from nnvisual.testing.processes import signal_when
+from nnvisual.testing.run_files import read_csv, read_manifest
 
 
 def test_train_writes_every_output(cli, image_folder, isolated):
     result = cli("train", "--data", image_folder, "--epochs", "2", "--batch-size", "8", "--out", "run")
     assert result.exit_code == 0, result.output
     run = isolated / "run"
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     assert manifest["status"] == "complete" and manifest["epochs_done"] == 2
     assert manifest["class_names"] == ["cat", "dog", "frog"]
     assert manifest["images"] == {"fit": 25, "validation": 11, "test": 12}
@@ -45,7 +40,7 @@ def test_cache_none_streams_the_folder(cli, image_folder, isolated):
     result = cli("train", "--data", image_folder, "--cache", "none", "--epochs", "1", "--batch-size", "8",
                  "--out", "run")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["data_streamed"] is True and manifest["config"]["cache"] == "none"
     assert manifest["images"] == {"fit": 25, "validation": 11, "test": 12}
     assert not (isolated / "cache" / "datasets").exists()  # nothing decoded whole
@@ -55,7 +50,7 @@ def test_data_parallel_trains_with_augmentation_on_the_visible_devices(cli, imag
     result = cli("train", "--data", image_folder, "--distribute", "data-parallel", "--epochs", "1",
                  "--batch-size", "8", "--out", "run")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["config"]["distribute"] == "data-parallel" and len(manifest["devices"]) >= 1
     assert np.isfinite(manifest["history"]["loss"][0])
 
@@ -64,7 +59,7 @@ def test_subset_and_config_file(cli, image_folder, isolated):
     (isolated / "c.yaml").write_text("train:\n  epochs: 1\n  batch_size: 4\n  num_classes: 3\n")
     result = cli("train", "--config", "c.yaml", "--data", image_folder, "--subset", "9", "--out", "run")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((isolated / "run" / "manifest.json").read_text())
+    manifest = read_manifest(isolated / "run")
     assert manifest["images"]["fit"] + manifest["images"]["validation"] == 9
     assert manifest["config"]["num_classes"] == 3 and manifest["config"]["batch_size"] == 4
 
@@ -106,17 +101,16 @@ def test_sigint_stops_after_a_checkpoint_and_resume_finishes(isolated):
     (isolated / "c.yaml").write_text("train:\n  epochs: 4\n  batch_size: 8\n  early_stopping_monitor: none\n")
     status, output = signal_when(["train", "--config", "c.yaml", "--data", data, "--out", "run"], isolated,
                                  lambda manifest: manifest.get("epochs_done") == 1, signal.SIGINT)
-    manifest_path = isolated / "run" / "manifest.json"
     env = dict(os.environ, NNVISUAL_CACHE=str(isolated / "cache"))
     assert status == 130, output
     assert "--resume run" in output
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(isolated / "run")
     assert (manifest["status"], manifest["epochs_done"]) == ("interrupted", 1)
     assert not list((isolated / "run").rglob("*.tmp*"))  # nothing half-written
     resumed = subprocess.run([sys.executable, "-m", "nnvisual", "train", "--resume", "run"], cwd=isolated,
                              env=env, capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(isolated / "run")
     assert (manifest["status"], manifest["epochs_done"]) == ("complete", 4)
     history = read_csv(isolated / "run" / "tables" / "history.csv")
     assert [row["epoch"] for row in history] == ["1", "2", "3", "4"]

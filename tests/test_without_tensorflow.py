@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from nnvisual.testing.run_files import read_manifest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -73,7 +75,7 @@ END_TO_END = """
     import numpy as np
     from click.testing import CliRunner
     from nnvisual.cli import main
-    from tests.conftest import write_image_folder
+    from nnvisual.testing.images import write_image_folder
 
     data = write_image_folder(Path("data"))
     cv2.imwrite("probe.png", np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8))
@@ -112,16 +114,16 @@ def test_every_command_runs_end_to_end_without_tensorflow(tmp_path, backend):
     assert found["tensorflow"] == []
     assert set(found["exits"].values()) == {0}, found["exits"]
     for name in ("train", "train-streamed", "deconv", "maximize", "attribute", "sanity", "score-bow"):
-        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        manifest = read_manifest(tmp_path / name)
         assert manifest["status"] == "complete", name
-    train = json.loads((tmp_path / "train" / "manifest.json").read_text())
+    train = read_manifest(tmp_path / "train")
     assert train["backend"] == backend
     assert train["images"] == {"fit": 24, "validation": 12, "test": 12}
     # one epoch of two batches from random weights: a finite loss, not a small one (plotka's
     # first-epoch loss on these images is about 12 on TensorFlow and PyTorch, 9 on JAX)
     assert len(train["history"]["loss"]) == 1 and 0 < train["history"]["loss"][0] < 100
     assert (tmp_path / "train" / "model.keras").stat().st_size > 0
-    assert json.loads((tmp_path / "train-streamed" / "manifest.json").read_text())["data_streamed"]
+    assert read_manifest(tmp_path / "train-streamed")["data_streamed"]
     for figure in ("deconv/figures/conv1.png", "maximize/figures/reconstructions.png",
                    "attribute/figures/grid.png", "score-bow/figures/closest.png"):
         assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG", figure

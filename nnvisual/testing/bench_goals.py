@@ -10,7 +10,7 @@ import dataclasses
 import math
 import re
 
-from bench_harness import Row
+from nnvisual.testing.bench_harness import Row
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ logits agree: tests/test_efficientnet_lite.py). Each reference gets the same pre
 
 Regenerate the fixture from the repository root, with the ``reference`` extra installed::
 
-    .venv/bin/python -m tests.attribution_reference
+    .venv/bin/python -m nnvisual.testing.attribution_reference
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tests import torch_reference
+from nnvisual.testing import torch_reference
+from nnvisual.testing.locations import PHOTOS, TEST_FIXTURES
 
-FIXTURE = Path(__file__).with_name("fixtures") / "attribution_lite0_references.npz"
-PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-samples"
+FIXTURE = TEST_FIXTURES / "attribution_lite0_references.npz"
 FIXTURE_PHOTO = "n02123597_Siamese_cat.JPEG"
 POOL = 4  # the fixture keeps 4x4 means of each map (linear: agreement survives it)
 CAPTUM_METHODS = ("saliency", "integrated-gradients", "guided", "deconvnet", "occlusion")

@@ -1,44 +1,11 @@
-"""Helpers shared by the tests: readers of a run's CSV tables and manifest, and test images.
+"""Tiny test networks with fixed weights, and the NumPy softmax to check their outputs.
 
-They read the files with the standard library only (``csv``, ``json``), independently of
-``nnvisual.runs``, so a test that uses them checks what is on disk, not what the code under test
-believes it wrote.
+Weights are drawn by NumPy where a test compares backends: Keras' initializers draw differently
+per backend.
 """
 
-import csv
-import json
-from pathlib import Path
-
-import cv2
 import numpy as np
 
-
-def read_csv(path) -> list[dict]:
-    """The rows of a CSV file with a header line, as dicts of strings (``csv.DictReader``)."""
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def read_manifest(run_dir) -> dict:
-    """The parsed ``manifest.json`` of the run folder ``run_dir``."""
-    return json.loads((Path(run_dir) / "manifest.json").read_text())
-
-
-def textured(size=160, seed=0, shapes=60):
-    """A grey image of random filled circles and rectangles: plenty of SIFT keypoints."""
-    rng = np.random.default_rng(seed)
-    image = np.full((size, size), 128, np.uint8)
-    for _ in range(shapes):
-        x, y = (int(v) for v in rng.integers(0, size, 2))
-        r, value = int(rng.integers(3, size // 10)), int(rng.integers(0, 256))
-        if rng.random() < 0.5:
-            cv2.circle(image, (x, y), r, value, -1)
-        else:
-            cv2.rectangle(image, (x, y), (x + r, y + 2 * r), value, -1)
-    return cv2.GaussianBlur(image, (0, 0), 1.0)
-
-
-# -- tiny classifiers with fixed weights (activation maximization, fine-tuning) -------------------
 DENSE_SIZE = (4, 5)
 
 
@@ -59,6 +26,12 @@ def dense_model(separate_softmax: bool, classes: int = 3, seed: int = 0):
     model = keras.Sequential(layers)
     model.get_layer(index=1).set_weights([kernel, bias])
     return model, kernel, bias
+
+
+def softmax(z):
+    """The softmax over the last axis, in NumPy."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def tiny_classifier():
@@ -91,7 +64,40 @@ def conv_model(classes: int = 4, seed: int = 0):
     return model
 
 
-def softmax(z):
-    """The softmax over the last axis, in NumPy."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def small_cnn(seed=0, size=8, softmax="layer"):
+    """Conv-ReLU-pool-conv-ReLU-dense with random weights drawn by NumPy (the same network on
+    every backend: Keras' initializers draw differently per backend); softmax as a layer, in the
+    last Dense (as VGG16) or absent."""
+    import keras
+
+    layers = [keras.Input((size, size, 3)),
+              keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+              keras.layers.MaxPooling2D(2, name="p1"),
+              keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
+              keras.layers.Flatten(name="flat")]
+    if softmax == "dense":
+        layers.append(keras.layers.Dense(3, activation="softmax", name="out"))
+    else:
+        layers.append(keras.layers.Dense(3, name="logits"))
+        if softmax == "layer":
+            layers.append(keras.layers.Activation("softmax", name="softmax"))
+    model = keras.Sequential(layers)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) * np.sqrt(3 / max(
+        np.prod(w.shape[:-1]), 1)) for w in model.get_weights()])
+    return model
+
+
+def loaded_two_conv():
+    """The 8x8 network of two same-padded convolutions ``a`` and ``b`` around a 2x2 max-pool
+    (Keras' seeded initial weights), as a loaded model of the two classes ``x`` and ``y``."""
+    import keras
+
+    from nnvisual.models.loaded import LoadedModel
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)),
+                              keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="a"),
+                              keras.layers.MaxPooling2D(2, name="pool"),
+                              keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="b")])
+    return LoadedModel(model, "tiny", (8, 8), lambda x: x / 255.0, ("x", "y"))

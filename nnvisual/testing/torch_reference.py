@@ -1,5 +1,6 @@
 """timm's EfficientNet-Lite0 holding nnvisual's weights: the PyTorch side of the reference checks
-(tests/test_efficientnet_lite.py, tests/attribution_reference.py, scripts/bench_maximize.py).
+(tests/test_efficientnet_lite.py, nnvisual/testing/attribution_reference.py,
+scripts/bench_maximize.py, scripts/bench_attribute.py).
 Needs the ``reference`` extra; without it, :func:`import_timm` skips the calling test."""
 
 import importlib.util

@@ -1,10 +1,14 @@
-"""What every benchmark shares: run the baseline and nnvisual alternately, take medians, make rows.
+"""What every benchmark of scripts/ shares: run the baseline and nnvisual alternately, take
+medians, make rows.
 
 A benchmark script exposes ``run(**sizes) -> list[Row]`` and the sizes it runs at
 (``SIZES["default"]`` and ``SIZES["quick"]``); ``scripts/bench.py`` runs them all, each in a child
-process, and ``main(...)`` here runs one from its own command line. ``ratio_to_baseline`` is a
-row's value divided by the baseline's value of the same benchmark and metric: above 1 is faster
-for a rate (images/s), below 1 is faster for seconds.
+process (:mod:`nnvisual.testing.bench_suite`), and ``main(...)`` here runs one from its own
+command line. ``ratio_to_baseline`` is a row's value divided by the baseline's value of the same
+benchmark and metric: above 1 is faster for a rate (images/s), below 1 is faster for seconds.
+
+A script imports this module before anything imports TensorFlow: it sets TensorFlow's log level,
+and importing it imports nnvisual, whose TensorFlow settings (oneDNN on x86-64) act then.
 """
 
 import argparse
@@ -15,7 +19,6 @@ import time
 from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any script imports TensorFlow
-import nnvisual  # noqa: E402, F401 -- its TensorFlow settings (oneDNN on x86-64) before TensorFlow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +69,27 @@ def rate_rows(benchmark: str, unit: str, work: float, comparison: Comparison, ba
     """``work`` items per median wall second, per variant (metric ``{unit}/s``)."""
     rates = {name: work / seconds for name, seconds in comparison.medians().items()}
     return ratio_rows(benchmark, f"{unit}/s", rates, baseline)
+
+
+FIRST = " (1 step)"  # the label of a method's 1-step run in :func:`step_rate_rows`
+
+
+def step_rate_rows(benchmark: str, labels, n: int, steps: int, comparison: Comparison,
+                   baseline: str) -> list[Row]:
+    """Image-steps/s of each method's whole ``steps``-step run (median wall time, tracing and
+    compilation included), and what the steps after the first cost, from the runs of 1 step
+    (``label + FIRST``): image-steps/s (``n (steps - 1)`` image-steps over the difference of
+    the median wall times), CPU seconds per image-step likewise, and the seconds of the 1-step
+    run (tracing, compilation and one step)."""
+    wall, cpu = comparison.medians(), comparison.medians("cpu")
+    rows = ratio_rows(benchmark, "image-steps/s", {
+        label: n * steps / wall[label] for label in labels}, baseline)
+    rows += ratio_rows(benchmark, "image-steps/s after the first", {
+        label: n * (steps - 1) / (wall[label] - wall[label + FIRST]) for label in labels}, baseline)
+    rows += ratio_rows(benchmark, "CPU s per image-step after the first", {
+        label: (cpu[label] - cpu[label + FIRST]) / (n * (steps - 1)) for label in labels}, baseline)
+    return rows + ratio_rows(benchmark, "seconds of a 1-step run", {
+        label: wall[label + FIRST] for label in labels}, baseline)
 
 
 def forward_flops(model) -> int:

@@ -1,0 +1,21 @@
+"""Readers of a run folder's CSV tables and manifest, for tests.
+
+They read the files with the standard library only (``csv``, ``json``), independently of
+``nnvisual.runs``, so a test that uses them checks what is on disk, not what the code under test
+believes it wrote.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+
+def read_csv(path) -> list[dict]:
+    """The rows of a CSV file with a header line, as dicts of strings (``csv.DictReader``)."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def read_manifest(run_dir) -> dict:
+    """The parsed ``manifest.json`` of the run folder ``run_dir``."""
+    return json.loads((Path(run_dir) / "manifest.json").read_text())
