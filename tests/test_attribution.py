@@ -267,19 +267,3 @@ def test_the_default_cam_layer_of_a_pooled_backbone_is_its_last_feature_map():
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255, name="scale"),
                               backbone, keras.layers.Dense(3, activation="softmax", name="out")])
     assert Network(model).check_feature_layer(None) == "backbone/r2"
-
-
-def test_a_classifier_nested_whole_is_refused_unless_it_ends_linearly(images):
-    """A classifier wrapped whole in another model (preprocessing + keras.applications.X with its
-    top) ends in the nested model: read there, the scores would be the softmax's output, and the
-    maps those of the probabilities (90% of their scale away from the logits' on
-    EfficientNet-Lite0). Refused in one line; a nested model ending in logits is read as is."""
-    wrapped = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1.0),
-                                small_cnn(softmax="dense")], name="wrapped")
-    with pytest.raises(UserError, match="ends in the nested model 'sequential.*', whose last layer "
-                                        "'out' has a softmax activation"):
-        Network(wrapped)
-    inner = small_cnn(softmax="none")
-    logits = keras.Sequential([keras.Input((8, 8, 3)), inner], name="logits_outside")
-    np.testing.assert_allclose(attribution.attribute(logits, images, "saliency"),
-                               attribution.attribute(inner, images, "saliency"), rtol=1e-5)

@@ -10,6 +10,7 @@ installed (the ``reference`` extra) the comparison is also run live.
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -69,15 +70,18 @@ def test_the_network_has_lite0s_layers_and_parameters(lite0):
     assert model.get_layer("stem_relu6").get_config()["max_value"] == 6.0
 
 
-def test_optvis_reads_the_logits_layer_and_its_softmax(lite0):
-    from nnvisual.optvis.objectives import logits_and_probabilities
+def test_the_head_is_the_logits_layer_and_its_softmax(lite0):
+    from nnvisual.models.heads import find_head
 
-    scores = logits_and_probabilities(lite0.model)
-    assert scores.outputs[0] is lite0.model.get_layer("logits").output
+    head = find_head(lite0.model)
+    assert (head.path, head.fused, head.activation, head.width) == ("logits", False, "softmax", 1000)
     x = lite0.preprocess(np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)))
-    logits, probabilities = (np.asarray(t, np.float64) for t in scores(x))
+    logits = np.asarray(head.read(lite0.model, x)[0], np.float64)
+    np.testing.assert_allclose(logits, lite0.model.get_layer("logits")(
+        keras.Model(lite0.model.inputs, lite0.model.get_layer("logits").input)(x)), rtol=1e-5,
+        atol=1e-5)
     expected = np.exp(logits - logits.max(1, keepdims=True))
-    np.testing.assert_allclose(probabilities, expected / expected.sum(1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(lite0.model(x), expected / expected.sum(1, keepdims=True), atol=1e-6)
 
 
 @pytest.mark.slow

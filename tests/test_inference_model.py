@@ -188,7 +188,7 @@ def test_objectives_read_kept_layers_and_fold_the_rest():
     x = images()
     objective = Objective(model, [(1.0, Term("channel", "conv", channels=(1,))),
                                   (1.0, Term("channel", "dw_bn", channels=(2,)))])
-    assert isinstance(objective.scores.get_layer("dw_bn"), layers.DepthwiseConv2D)
+    assert isinstance(objective.model.get_layer("dw_bn"), layers.DepthwiseConv2D)
     conv, dw_bn = (ops.convert_to_numpy(graph.replay(model, x, [p])[p]) for p in ("conv", "dw_bn"))
     value, _, _ = objective(x)
     np.testing.assert_allclose(ops.convert_to_numpy(value),
@@ -198,7 +198,7 @@ def test_objectives_read_kept_layers_and_fold_the_rest():
     np.testing.assert_allclose(ops.convert_to_numpy(probability),
                                ops.convert_to_numpy(model(x))[:, 2], rtol=1e-5)
     assert not any(isinstance(layer, layers.BatchNormalization)
-                   for layer in ClassObjective(model, 2).scores.layers)
+                   for layer in ClassObjective(model, 2).model.layers)
 
 
 @pytest.fixture(scope="module")

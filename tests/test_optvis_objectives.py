@@ -46,13 +46,31 @@ def test_objective_leaves_the_callers_images_alone():
     np.testing.assert_array_equal(images, copy)  # preprocess_input edits numpy arrays in place
 
 
-def test_objective_refuses_a_head_without_softmax_or_linear_output():
+def test_objective_refuses_a_head_without_softmax_sigmoid_or_linear_output():
     model = keras.Sequential([keras.Input((*SIZE, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(3, activation="sigmoid")])
-    with pytest.raises(UserError, match="neither a softmax nor linear"):
+                              keras.layers.Dense(3, activation="relu")])
+    with pytest.raises(UserError, match="has a relu activation, neither softmax, sigmoid nor linear"):
         ClassObjective(model, 0)
-    with pytest.raises(UserError, match="neither a softmax nor linear"):
+    with pytest.raises(UserError, match="has a relu activation, neither softmax, sigmoid nor linear"):
         check_terms(model, [(1.0, Term("class", class_index=0))])  # maximize's early check
+
+
+def test_a_sigmoid_head_is_maximized_at_its_logit_with_its_sigmoid_as_probability():
+    """The same weights with a sigmoid head and with a linear one: the logit objective is the
+    linear model's output, the probability its sigmoid (not a softmax over the labels)."""
+    sigmoid, kernel, bias = dense_model(separate_softmax=False)
+    linear = keras.Sequential([keras.Input((*SIZE, 3)), keras.layers.Flatten(),
+                               keras.layers.Dense(3)])
+    linear.set_weights([kernel, bias])
+    sigmoid = keras.Sequential([keras.Input((*SIZE, 3)), keras.layers.Flatten(),
+                                keras.layers.Dense(3, activation="sigmoid")])
+    sigmoid.set_weights([kernel, bias])
+    images = initial_images("uniform", SIZE, 0, range(2))
+    objective, probability, _ = ClassObjective(sigmoid, 1)(images)
+    logits = images.reshape(2, -1) @ kernel + bias
+    np.testing.assert_allclose(objective, logits[:, 1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(probability, 1 / (1 + np.exp(-logits[:, 1])), rtol=1e-5)
+    np.testing.assert_allclose(ClassObjective(linear, 1)(images)[0], objective, rtol=1e-6)
 
 
 # -- composable terms on a 1x1-convolution network -------------------------------------------------
@@ -245,18 +263,19 @@ def test_malformed_expressions_are_one_line_user_errors(spec, message):
     assert "\n" not in str(error.value)
 
 
-def test_a_classifier_nested_whole_is_refused_unless_it_ends_linearly():
+def test_a_classifier_nested_whole_is_read_before_its_inner_softmax():
+    """A classifier wrapped whole in another model (preprocessing + keras.applications.X with its
+    top): its logits are read inside, before the nested softmax, as the flat model's."""
     flat = pointwise_model()
     wrapped = keras.Sequential([keras.Input((3, 3, 3)), flat], name="wrapped")
-    with pytest.raises(UserError, match="whose last layer '.*' has a softmax activation"):
-        ClassObjective(wrapped, 1)
-    with pytest.raises(UserError, match="whose last layer '.*' has a softmax activation"):
-        check_terms(wrapped, [(1.0, Term("class", class_index=1))])
-    logits = keras.Model(flat.inputs, flat.get_layer("logits").output)
-    outer = keras.Sequential([keras.Input((3, 3, 3)), logits], name="outer")
     x = images()
-    np.testing.assert_allclose(ops.convert_to_numpy(ClassObjective(outer, 1)(x)[0]),
-                               ops.convert_to_numpy(ClassObjective(flat, 1)(x)[0]), rtol=1e-5)
+    for objective in (ClassObjective(wrapped, 1), Objective(wrapped, [(1.0, Term("class", class_index=1))])):
+        value, probability, top = objective(x)
+        expected = ClassObjective(flat, 1)(x)
+        np.testing.assert_allclose(ops.convert_to_numpy(value), ops.convert_to_numpy(expected[0]),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(ops.convert_to_numpy(probability),
+                                   ops.convert_to_numpy(flat(x))[:, 1], rtol=1e-5)
 
 
 def test_every_kind_of_term_is_written_and_measured():

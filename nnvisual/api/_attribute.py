@@ -191,7 +191,7 @@ def write_run(run, inputs: step.AttributeInputs, config: AttributeConfig,
         images, grid_names, grid_classes, probabilities,
         {method: [m[method] for m in grid_maps] for method in config.methods}))
     run.manifest.update(skipped=[name for name, _ in skipped], cam_layer=inputs.settings.layer,
-                        display=plots.DISPLAY_NOTE)
+                        head=inputs.network.head.described(), display=plots.DISPLAY_NOTE)
     return tuple(skipped)
 
 

@@ -112,8 +112,10 @@ class Maximization(Result):
 
     def write(self, run) -> None:
         from nnvisual import runs
+        from nnvisual.models.heads import find_head
 
         target, config = self.inputs.target, self.config
+        run.manifest["head"] = find_head(self.inputs.loaded.model, self.inputs.loaded.output).described()
         if target.class_index is not None:
             run.manifest["target_class"] = {"index": target.class_index,
                                             "name": self.inputs.loaded.class_names[target.class_index]}

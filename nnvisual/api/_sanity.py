@@ -104,7 +104,8 @@ class SanityChecks(Result):
         for name, figure in self.figures().items():
             run.write_figure(f"figures/{name}.png", figure)
         run.manifest.update(images=list(inputs.names), stages=self.computed.stages,
-                            cam_layer=inputs.explained.settings.layer)
+                            cam_layer=inputs.explained.settings.layer,
+                            head=inputs.explained.network.head.described())
 
 
 def skipped(inputs: step.SanityInputs) -> tuple[tuple[str, str], ...]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -22,36 +21,16 @@ from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
 from nnvisual.graph.inference_model import for_inference
-from nnvisual.models.heads import check_scores_outside_nested
-
-
-def _is_softmax(layer) -> bool:
-    if isinstance(layer, keras.layers.Softmax):
-        return True
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None) == "softmax"
-
-
-def _graph_nodes(model) -> set[int]:
-    """Ids of the calls (nodes) that make up the model's graph from ``model.inputs``."""
-    graph = model._functional if isinstance(model, keras.Sequential) else model
-    return {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
-
-
-def _node(model, layer):
-    """The call of ``layer`` that belongs to ``model``'s graph (a layer may have been called
-    elsewhere too: a loaded Sequential model calls its layers several times while it is
-    rebuilt, and only one call is connected to ``model.inputs``)."""
-    graph = _graph_nodes(model)
-    return next(node for node in layer._inbound_nodes if id(node) in graph)
+from nnvisual.models.heads import find_head, input_source
 
 
 class Network:
     """Logits, probabilities and gradients of one model, each compiled once.
 
-    Scores are the logits: when the model ends in a softmax (a separate layer, or a Dense layer's
-    activation) the scores are taken before it, as Grad-CAM (Selvaraju et al. 2017) and
-    integrated gradients (Sundararajan et al. 2017) recommend.
+    Scores are read before the model's last activation (a softmax or a sigmoid, at any depth of
+    nesting: :class:`~nnvisual.models.heads.Head`), as Grad-CAM (Selvaraju et al. 2017) and
+    integrated gradients (Sundararajan et al. 2017) recommend; ``output`` names the output of a
+    model with several.
 
     ``input_bounds``: ``(low, high)``, the smallest and largest values of the model's input (in
     its own space, after any preprocessing the caller applies), for the rules that need them
@@ -62,30 +41,16 @@ class Network:
     :func:`nnvisual.graph.gradients.compiled_functions_read_variables`), the network then follows
     changes to the model's weights made in place, once told by :meth:`weights_changed`."""
 
-    def __init__(self, model, inference_copy: bool = True, input_bounds=None):
-        check_scores_outside_nested(model)
+    def __init__(self, model, inference_copy: bool = True, input_bounds=None,
+                 output: str | None = None):
         self.model = model
         self.input_bounds = input_bounds  # (low, high) of the model's input, for LRP's z-box
-        self.softmax_output = _is_softmax(model.layers[-1])
         self._inference = for_inference(model) if inference_copy else model
-        self._before, self._linear = self._scores_in(self._inference)
-        self._scores_model = keras.Model(self._inference.inputs, self._before)
+        self.head = find_head(self._inference, output)
         self._compiled = {}
         self._kept = {}
         self._feature_layers = {}  # a layer given (None: the default) -> its checked path
-        self.num_classes = int(model.output_shape[-1])
-
-    # -- scores ------------------------------------------------------------------------------
-    def _scores_in(self, model):
-        """``(tensor, linear)``: the tensor of ``model``'s graph before its softmax, and the
-        softmax Dense layer's ``(kernel, bias)`` that turns it into logits (None: it is them)."""
-        last = model.layers[-1]
-        if not self.softmax_output:
-            return model.outputs[0], None
-        before = _node(model, last).input_tensors[0]
-        if isinstance(last, keras.layers.Dense):  # VGG16: Dense(1000, activation="softmax")
-            return before, (last.kernel, last.bias)
-        return before, None
+        self.num_classes = self.head.width
 
     @property
     def inference_model(self):
@@ -94,20 +59,12 @@ class Network:
 
     def score_layer(self) -> tuple[str, bool]:
         """``(path, fused)``: the layer of :attr:`inference_model` whose output holds the scores,
-        and whether that is its output without its own (softmax) activation."""
-        if self._linear is not None:
-            return self._inference.layers[-1].name, True
-        return self._before._keras_history.operation.name, False
-
-    def _to_logits(self, z):
-        if self._linear is None:
-            return z
-        kernel, bias = self._linear
-        return ops.matmul(z, kernel) + (0 if bias is None else bias)
+        and whether that is its output without its own activation (:class:`Head`)."""
+        return self.head.path, self.head.fused
 
     def logits_of(self, x):
         """The class scores of a batch (a backend tensor; traceable)."""
-        return self._to_logits(self._scores_model(x))
+        return self.head.read(self._inference, x)[0]
 
     def kept(self, key, make):
         """``make()``, made once per ``key`` for this network (a rule graph, its copies)."""
@@ -125,8 +82,11 @@ class Network:
         return ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """The model's output probabilities (softmax of the logits when it has no softmax)."""
+        """The model's probabilities: the softmax or sigmoid of the scores its head applies (the
+        softmax of a linear head's scores)."""
         logits = self.logits(x).astype(np.float64)
+        if self.head.activation == "sigmoid":
+            return (0.5 * (np.tanh(logits / 2) + 1)).astype(np.float32)  # the sigmoid, no overflow
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
@@ -167,13 +127,17 @@ class Network:
     # -- the projection seed for the deconv rules -------------------------------------------------
     def projection_target(self, classes) -> tuple[str, np.ndarray]:
         """``(layer, seeds)`` such that d <seeds[i], layer output> / d x = d logit[c_i] / d x:
-        the logits' own layer with one-hot seeds, or, when the logits are folded into a softmax
-        Dense layer, the layer before it with that Dense layer's kernel column as the seed."""
-        layer = self._before._keras_history.operation.name
-        if self._linear is None:
-            return layer, self.onehot(classes)
-        kernel = ops.convert_to_numpy(self._linear[0])
-        return layer, np.ascontiguousarray(kernel[:, np.asarray(classes)].T, np.float32)
+        the scores' own layer with one-hot seeds, or, when the scores are a Dense layer's product
+        before its activation, the layer before it with that Dense layer's kernel column as the
+        seed."""
+        if not self.head.fused:
+            return self.head.path, self.onehot(classes)
+        before = input_source(self.model, self.head.path)
+        if before is None:
+            raise UserError(f"'{self.head.path}' reads the model's input: guided backpropagation "
+                            "and DeconvNet have no layer to project from")
+        kernel = ops.convert_to_numpy(graph.get_layer(self.model, self.head.path).kernel)
+        return before, np.ascontiguousarray(kernel[:, np.asarray(classes)].T, np.float32)
 
     # -- the split at a feature map (CAM family) ----------------------------------------------
     def feature_layers(self) -> list[str]:
@@ -211,16 +175,16 @@ class Network:
             copy = self._inference
             if layer not in {path for path, _ in graph.layers(copy)}:  # a folded conv
                 copy = for_inference(self.model, keep=(layer,))
-            scores = self._scores_in(copy)[0]._keras_history.operation.name
+            scores = self.head
 
             def head(images):
                 return graph.replay(copy, images, [layer])[layer]
 
             def tail(images, feature):
                 def call(operation, path, args, kwargs):
-                    return feature if path == layer else operation(*args, **kwargs)
+                    return feature if path == layer else scores.compute(operation, path, args, kwargs)
 
-                return graph.replay(copy, images, [scores], call)[scores]
+                return graph.replay(copy, images, [scores.path], call)[scores.path]
 
             self._compiled[key] = head, tail
         return self._compiled[key]
@@ -237,7 +201,7 @@ class Network:
         def fn(images, onehot):
             feature = head(images)
             _, grad = gradients.value_and_gradient(
-                lambda a: ops.sum(self._to_logits(tail(images, a)) * onehot), feature)
+                lambda a: ops.sum(tail(images, a) * onehot), feature)
             return feature, grad
 
         compiled = self._compile(("features_and_gradient", layer), fn)

@@ -15,7 +15,7 @@ def shared_options(cls):
     """The options ``attribute`` and ``sanity`` share (model, images, methods and settings), read
     from ``cls`` (the command's config)."""
     def decorate(command):
-        for option in reversed([options.setting_options(cls, "model", "weights", "image_size"),
+        for option in reversed([options.setting_options(cls, "model", "weights", "image_size", "output"),
                                 options.unsafe_option, options.setting_options(cls, *SHARED_SETTINGS),
                                 options.config_option, options.out_option, options.force_option]):
             command = option(command)

@@ -9,7 +9,7 @@ from nnvisual.config import MaximizeConfig, to_dict
 
 @click.command("maximize")
 @options.config_option
-@options.setting_options(MaximizeConfig, "model", "weights", "image_size")
+@options.setting_options(MaximizeConfig, "model", "weights", "image_size", "output")
 @options.unsafe_option
 @options.setting_options(MaximizeConfig, "target_class", "n", "steps", "step_size", "objective",
                          "optimizer", "param", "decorrelate", "learning_rate", "transforms",

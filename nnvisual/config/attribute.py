@@ -14,6 +14,7 @@ from nnvisual.config.fields import (
     check_shard,
     image_size_setting,
     model_setting,
+    output_setting,
     parse_image_size,
     seed_setting,
     setting,
@@ -43,6 +44,7 @@ class AttributeConfig(Config):
     model: str = model_setting()
     weights: str = weights_setting()
     image_size: str | None = image_size_setting()
+    output: str | None = output_setting()
     images: str | None = setting(None, "An image file or a folder of images", metavar="PATH")
     methods: tuple[str, ...] = setting(("saliency", "integrated-gradients", "gradcam"),
                                        _methods_about, flag="--method", metavar="A,B,...")

@@ -150,6 +150,12 @@ def image_size_setting():
                    "(e.g. 224)", metavar="N|HxW", shown_default="the model's own")
 
 
+def output_setting():
+    """The ``output`` field of the commands that explain a model's scores."""
+    return setting(None, "For a model with several outputs: the one to explain (the name of "
+                   "the layer that produces it)", metavar="NAME", shown_default="the only one")
+
+
 def seed_setting():
     return setting(0, "Random seed")
 

@@ -13,6 +13,7 @@ from nnvisual.config.fields import (
     check_choice,
     image_size_setting,
     model_setting,
+    output_setting,
     parse_image_size,
     seed_setting,
     setting,
@@ -36,6 +37,7 @@ class MaximizeConfig(Config):
     model: str = model_setting()
     weights: str = weights_setting()
     image_size: str | None = image_size_setting()
+    output: str | None = output_setting()
     target_class: str = setting("284", 'Class to reconstruct: an index (284) or a name ("Siamese '
                                        'cat", cat)', flag="--class", metavar="INDEX|NAME")
     n: int = setting(5, "Number of reconstructions", flag="-n")

@@ -17,7 +17,8 @@ class LoadedModel:
 
     ``preprocess`` maps float32 RGB images in 0..255 of ``image_size`` to the model's input
     (identity for the CIFAR nets, whose mean subtraction is inside the model). ``class_names``
-    has one name per output (see :func:`nnvisual.models.classes.model_class_names`).
+    has one name per class of the output explained, ``output`` (None: the model's only one; see
+    :func:`nnvisual.models.classes.model_class_names`).
     """
 
     model: object
@@ -25,6 +26,7 @@ class LoadedModel:
     image_size: tuple[int, int]
     preprocess: Callable[[np.ndarray], np.ndarray]
     class_names: tuple[str, ...]
+    output: str | None = None
 
 
 def sized(loaded: LoadedModel, size: tuple[int, int] | None) -> LoadedModel:

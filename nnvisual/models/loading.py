@@ -5,6 +5,7 @@ given (:func:`load_configured`, which every command's preparation calls)."""
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from nnvisual.config import parse_image_size
 from nnvisual.errors import UserError
 from nnvisual.models.classes import model_class_names
+from nnvisual.models.heads import find_head
 from nnvisual.models.loaded import LoadedModel, sized
 from nnvisual.models.zoo import NAMED
 from nnvisual.runs.reading import require_complete_run
@@ -69,9 +71,28 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
 def load_configured(config, model=None, unsafe: bool = False) -> LoadedModel:
     """``config``'s model (or ``model``, as :func:`load_model` takes it) with the size its images
     are resized to (``config.image_size`` for a model that takes any size:
-    :func:`~nnvisual.models.loaded.sized`). Every command's preparation loads its model here."""
+    :func:`~nnvisual.models.loaded.sized`) and, for a config with an ``output`` (a model with
+    several), the class names of that output. Every command's preparation loads its model here."""
     loaded = load_model(config.model if model is None else model, config.weights, unsafe)
-    return sized(loaded, parse_image_size(config.image_size))
+    loaded = sized(loaded, parse_image_size(config.image_size))
+    return at_output(loaded, config.output) if hasattr(config, "output") else loaded
+
+
+def at_output(loaded: LoadedModel, output: str | None) -> LoadedModel:
+    """``loaded`` explained at its output ``output``: that output's class names (UserError for
+    an unknown output, or none named on a model with several)."""
+    if output == loaded.output and loaded.class_names:
+        return loaded
+    width = find_head(loaded.model, output).width
+    return dataclasses.replace(loaded, output=output,
+                               class_names=model_class_names(loaded.class_names, width))
+
+
+def _width(model) -> int:
+    """The number of classes of ``model``'s only output; 0 for a model with several (named
+    when the output to explain is chosen: :func:`at_output`)."""
+    shape = model.output_shape
+    return int(shape[-1]) if isinstance(shape, tuple) else 0
 
 
 def _live_model(model, preprocess: Callable | None, class_names, name: str | None) -> LoadedModel:
@@ -83,7 +104,7 @@ def _live_model(model, preprocess: Callable | None, class_names, name: str | Non
     _check_rgb_input(model, f"model {model.name}")
     return LoadedModel(model, name or model.name, tuple(model.input_shape[1:3]),
                        preprocess or _unchanged,
-                       model_class_names(tuple(class_names or ()), int(model.output_shape[-1])))
+                       model_class_names(tuple(class_names or ()), _width(model)))
 
 
 def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> LoadedModel:
@@ -113,7 +134,7 @@ def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> Loaded
     _check_rgb_input(model, str(path))
     return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
                        tuple(model.input_shape[1:3]), _unchanged,
-                       model_class_names(class_names, int(model.output_shape[-1])))
+                       model_class_names(class_names, _width(model)))
 
 
 def _check_rgb_input(model, what: str) -> None:

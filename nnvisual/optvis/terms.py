@@ -28,8 +28,8 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.graph.inference_model import for_inference
+from nnvisual.models.heads import find_head
 from nnvisual.optvis.objective_parser import Term
-from nnvisual.optvis.objectives import check_class_scores, logits_and_probabilities
 
 
 def _check_term(term: Term, shape: tuple, outputs: int) -> None:
@@ -108,18 +108,17 @@ VALUES = {"class": _class, "channel": _channel, "neuron": _neuron, "layer": _lay
           "direction": _direction, "diversity": _diversity}
 
 
-def check_terms(model, terms: list[tuple[float, Term]]) -> list[str]:
+def check_terms(model, terms: list[tuple[float, Term]], output: str | None = None) -> list[str]:
     """The sorted names of the layers ``terms`` read from ``model``; UserError for an unknown
     layer, a term that does not fit its layer, or a model whose class scores cannot be read
     (what :class:`Objective` checks, without building its model)."""
-    check_class_scores(model)
+    outputs = find_head(model, output).width
     layers = sorted({term.layer for _, term in terms if term.layer is not None})
     known = [path for path, _ in graph.layers(model)]
     for layer in layers:
         if layer not in known:
             raise UserError(f"unknown layer '{layer}' in the objective; {model.name} has "
                             f"{graph.listed(known)}")
-    outputs = int(model.output_shape[-1])
     shapes = {layer: graph.output_shape(model, layer)[1:] for layer in layers}
     for _, term in terms:
         _check_term(term, shapes.get(term.layer), outputs)
@@ -135,9 +134,11 @@ class Objective:
     """
 
     def __init__(self, model, terms: list[tuple[float, Term]], preprocess: Callable | None = None,
-                 name: str = "objective", reference_class: int | None = None):
-        layers = check_terms(model, terms)
-        self.scores = logits_and_probabilities(for_inference(model, keep=layers))
+                 name: str = "objective", reference_class: int | None = None,
+                 output: str | None = None):
+        layers = check_terms(model, terms, output)
+        self.model = for_inference(model, keep=layers)
+        self.head = find_head(self.model, output)
         self.layers = layers
         self.terms = terms
         self.preprocess = preprocess
@@ -149,8 +150,8 @@ class Objective:
     def __call__(self, images):
         images = ops.convert_to_tensor(images)
         inputs = images if self.preprocess is None else self.preprocess(images)
-        (logits, probabilities), features = graph.outputs_and_values(self.scores, inputs,
-                                                                     self.layers)
+        logits, features = self.head.read(self.model, inputs, self.layers)
+        probabilities = self.head.probabilities(logits)
         total = 0.0
         for weight, term in self.terms:
             total = total + weight * VALUES[term.kind](term, features.get(term.layer), logits,

@@ -52,7 +52,7 @@ def prepare(loaded: LoadedModel, config: AttributeConfig, images: NamedImages,
     """Check the class, the CAM layer, each method's own checks and that every backward rule the
     methods use has a rule for each layer they cross (UserError otherwise); ``skipped``: the
     files set aside."""
-    network = Network(loaded.model, input_bounds=input_bounds(loaded))
+    network = Network(loaded.model, input_bounds=input_bounds(loaded), output=loaded.output)
     target = (None if config.target_class == "auto"
               else resolve_class(config.target_class, loaded.class_names)[0])
     settings = config.attribution_settings()

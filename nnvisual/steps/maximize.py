@@ -105,11 +105,12 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
         target = Target(terms, classes[0] if classes else None, slug.strip("-")[:60], channels)
     if config.diversity:
         target.terms.append((config.diversity, Term("diversity", config.diversity_layer)))
-    if target.terms is not None:
-        check_terms(loaded.model, target.terms)  # before anything is written
+    check_terms(loaded.model, target.terms or [], loaded.output)  # before anything is written
     if config.retrain_on and target.class_index is None:
         raise UserError("--retrain-on needs a class to label the images: use --class or a "
                         "class term in --objective")
+    if config.retrain_on and loaded.output is not None:
+        raise UserError("--retrain-on fine-tunes a model with one output; this one has several")
     return target
 
 
@@ -177,10 +178,10 @@ def reconstruct(inputs: MaximizeInputs, config: MaximizeConfig,
 
         if target.terms is None:
             objective = ClassObjective(model, target.class_index, config.objective,
-                                       loaded.preprocess)
+                                       loaded.preprocess, loaded.output)
         else:
             objective = Objective(model, target.terms, loaded.preprocess,
-                                  reference_class=target.class_index)
+                                  reference_class=target.class_index, output=loaded.output)
         if config.parametrized:
             return render_parametrized(objective, parameters, config.param, config.decorrelate,
                                        loaded.image_size, config.steps, config.learning_rate,

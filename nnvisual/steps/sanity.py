@@ -84,7 +84,8 @@ def check(inputs: SanityInputs, config: SanityConfig,
     stages, maps, scores = {}, {}, {}
     randomizer = randomization.Randomizer(model, config.seed)
     bounds = explained.network.input_bounds
-    shared = (Network(randomizer.model, inference_copy=False, input_bounds=bounds)
+    output = explained.network.head.output
+    shared = (Network(randomizer.model, inference_copy=False, input_bounds=bounds, output=output)
               if gradients.compiled_functions_read_variables() else None)
     for mode in config.randomizations:
         plan = randomization.stages(model, mode)
@@ -95,7 +96,7 @@ def check(inputs: SanityInputs, config: SanityConfig,
             randomizer.randomize(layers)  # then one network follows it, or one per stage
             if shared:
                 shared.weights_changed()
-            network = shared or Network(randomizer.model, input_bounds=bounds)
+            network = shared or Network(randomizer.model, input_bounds=bounds, output=output)
             per_stage.append(_maps(network, inputs, methods, settings))
         maps[mode] = {m: np.stack([stage[m] for stage in per_stage]) for m in methods}
         scores[mode] = {m: np.array([[list(similarity.similarity(original[m][i], stage[m][i]).values())

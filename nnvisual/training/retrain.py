@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual.models.heads import activation_name
+from nnvisual.models.heads import find_head
 from nnvisual.runtime import seeding
 
 
@@ -46,19 +46,25 @@ class FineTuning:
 def fine_tune(model, images: np.ndarray, label: int, settings: FineTuning,
               preprocess: Callable | None = None):
     """Train a copy of ``model`` on ``images`` (uint8 RGB, the model's size), all labelled
-    ``label``; return ``(fine-tuned copy, history)`` with history ``{metric: [per epoch]}``."""
+    ``label`` (with the cross-entropy its head calls for: categorical after a softmax or on
+    logits, binary on one-hot labels after a sigmoid); return ``(fine-tuned copy, history)``
+    with history ``{metric: [per epoch]}``."""
     import keras
 
+    head = find_head(model)  # UserError for a model with several outputs
     seeding.set_random_seed(settings.seed)
     tuned = keras.models.clone_model(model)
     tuned.set_weights(model.get_weights())
-    from_logits = activation_name(tuned.layers[-1]) != "softmax"
-    tuned.compile(optimizer=keras.optimizers.Adam(settings.lr),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-                  metrics=["accuracy"])
     inputs = images.astype(np.float32)
     inputs = inputs if preprocess is None else np.asarray(preprocess(inputs))
     labels = np.full(len(inputs), label, np.int64)
+    if head.activation == "sigmoid":  # a multi-label head: the class on, the others off
+        loss, metric = keras.losses.BinaryCrossentropy(), "binary_accuracy"
+        labels = np.eye(head.width, dtype=np.float32)[labels]
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=head.activation == "linear")
+        metric = "accuracy"
+    tuned.compile(optimizer=keras.optimizers.Adam(settings.lr), loss=loss, metrics=[metric])
     from nnvisual.training import validation_indices
 
     train, validation = validation_indices(len(inputs), settings.val_split, settings.seed)
