@@ -176,3 +176,27 @@ def test_conserving_rules_keep_the_explained_logit_on_a_bias_free_network(method
     classes = logits.argmax(axis=1)
     totals = attribute(network, x, method, classes, settings=EXACT).sum(axis=(1, 2))
     np.testing.assert_allclose(totals, logits[np.arange(3), classes], rtol=1e-5)
+
+
+def test_batch_norms_are_folded_whether_or_not_the_model_was_copied_for_inference():
+    """A network computed with the model itself (sanity's, which follows weights changed in
+    place) folds each batch normalization into its convolution as the rules run: the same
+    relevance as the inference copy, where the folding is done once."""
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="c1"),
+                              keras.layers.BatchNormalization(name="bn1"),
+                              keras.layers.Activation("relu"),
+                              keras.layers.DepthwiseConv2D(3, name="d2"),
+                              keras.layers.BatchNormalization(name="bn2"),
+                              keras.layers.Activation("relu6"), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) if "variance" in v.path
+                       else rng.normal(0, 0.5, w.shape).astype(np.float32)
+                       for v, w in zip(model.weights, model.get_weights(), strict=True)])
+    x = rng.uniform(0, 1, (2, 8, 8, 3)).astype(np.float32)
+    copied, itself = Network(model), Network(model, inference_copy=False)
+    classes = copied.logits(x).argmax(axis=1)
+    for method in ("lrp-epsilon-gamma-box", "lrp-epsilon-alpha2-beta1-flat", "lrp-z-plus"):
+        expected = attribute(copied, x, method, classes)
+        np.testing.assert_allclose(attribute(itself, x, method, classes), expected, rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected).max())

@@ -142,7 +142,9 @@ def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
     """The sanity step randomizes one copy in place, stage after stage, and (where compiled
     functions read the variables) computes every stage with one network: each stage's maps must
     equal those of a fresh randomized copy of the model for that stage alone, for gradient,
-    rule (guided) and CAM methods; a stale weight would leave a stage equal to the one before."""
+    rule (guided, LRP, DeepLIFT) and CAM methods; a stale weight would leave a stage equal to
+    the one before. The shared network is not copied for inference: LRP and RevealCancel fold
+    its batch normalization as they run, as the fresh copy's is folded."""
     import nnvisual as nv
     from nnvisual import attribution
 
@@ -154,7 +156,7 @@ def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
                               keras.layers.Flatten(), keras.layers.Dense(3, name="logits"),
                               keras.layers.Activation("softmax")])
     photos = np.random.default_rng(2).integers(0, 256, (2, 8, 8, 3), np.uint8)
-    methods = ("saliency", "guided", "gradcam")
+    methods = ("saliency", "guided", "gradcam", "lrp-epsilon-gamma-box", "deeplift-reveal-cancel")
     result = nv.sanity_check(model, photos, methods=methods, randomizations=[mode],
                              curve_steps=2, bootstrap=100, seed=5).computed
     plan = randomization.stages(model, mode)
@@ -162,7 +164,8 @@ def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
     settings = result.inputs.explained.settings
     assert settings.layer == "c2"
     for k, (_, layers) in enumerate(plan):
-        fresh = attribution.Network(randomization.randomized(model, layers, seed=5))
+        fresh = attribution.Network(randomization.randomized(model, layers, seed=5),
+                                    input_bounds=result.inputs.explained.network.input_bounds)
         for method in methods:
             expected = attribution.attribute(fresh, result.inputs.x, method, result.inputs.classes,
                                              result.inputs.baselines, settings)

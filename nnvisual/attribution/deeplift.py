@@ -30,8 +30,7 @@ from keras import ops
 
 from nnvisual import graph
 from nnvisual.attribution.batches import in_chunks
-from nnvisual.attribution.layer_kinds import Walk, activation_of
-from nnvisual.attribution.lrp.propagate import _copy
+from nnvisual.attribution.layer_kinds import Walk, activation_of, foldable, linear_output
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
 
@@ -64,24 +63,20 @@ class Lift:
         self.target, self.fused = network.score_layer()
         method = "DeepLIFT" if rule == "rescale" else "DeepLIFT RevealCancel"
         self.nodes = Walk(self.model, self.target, method).nodes
-        self.linear = {}
         for path, node in self.nodes.items():
             if node.kind == "activation" and _is_softmax(node.operation):
                 raise UserError(f"layer '{path}' is a softmax inside the network: {method} has "
                                 "no multiplier for it")
-            if node.kind == "weighted":
-                self.linear[path] = _copy(node.operation, node.input_shape)
-                if rule == "reveal-cancel":
-                    self.linear[path] = (self.linear[path],
-                                         _copy(node.operation, node.input_shape, _positive, True),
-                                         _copy(node.operation, node.input_shape, _negative, True))
+        self.folds = foldable(self.nodes)  # a model not copied for inference: folded as it runs
         if rule == "reveal-cancel":
             self._check_reveal_cancel()
         self._contributions = {}  # id(a tensor of the replay) -> its (positive, negative) change
+        self._inputs = {}  # id(a folded layer's output) -> its input, for its normalization
 
     def _check_reveal_cancel(self):
         for path, node in self.nodes.items():
-            follows = [self.nodes[source].kind for source in node.sources]
+            follows = ["weighted" if source in self.folds else self.nodes[source].kind
+                       for source in node.sources]
             if node.kind == "activation" and (len(follows) != 1 or follows[0] not in ("weighted",
                                                                                         "sum")):
                 raise UserError(f"RevealCancel splits the input of a nonlinearity into the "
@@ -92,6 +87,12 @@ class Lift:
     # -- the replay ------------------------------------------------------------------------------
     def _call(self, operation, path, args, kwargs):
         node = self.nodes[path]
+        if self.rule == "reveal-cancel" and path in self.folds.values():
+            output = linear_output(operation, args[0])
+            self._inputs[id(output)] = args[0]  # its normalization makes the contributions
+            return output
+        if self.rule == "reveal-cancel" and path in self.folds:
+            return self._weighted(self.folds[path], self._inputs[id(args[0])], operation)
         if node.kind == "weighted":
             return self._weighted(path, args[0])
         output = operation(*args, **kwargs)
@@ -103,12 +104,12 @@ class Lift:
             self._contributions[id(output)] = self._sum_contributions(keras.tree.flatten(args))
         return output
 
-    def _weighted(self, path: str, a):
-        linear = self.linear[path]
-        z = (linear[0] if self.rule == "reveal-cancel" else linear)(a)
+    def _weighted(self, path: str, a, normalization=None):
+        operation = self.nodes[path].operation
+        z = linear_output(operation, a, normalization=normalization)
         if self.rule == "reveal-cancel":
-            self._contributions[id(z)] = self._layer_contributions(linear, a)
-        activation = activation_of(self.nodes[path].operation)
+            self._contributions[id(z)] = self._layer_contributions(operation, a, normalization)
+        activation = activation_of(operation)
         if activation is None or (path == self.target and self.fused):
             return z
         return self._nonlinear(z, activation(z), activation)
@@ -140,15 +141,19 @@ class Lift:
         return ops.concatenate([_with_gradient(y1, modified), stop(y0)], axis=0)
 
     # -- RevealCancel ----------------------------------------------------------------------------
-    def _layer_contributions(self, linear, a):
+    def _layer_contributions(self, layer, a, normalization=None):
         """``(positive, negative)``: the sums of the positive and of the negative contributions
         w (a - a0) to each output of a layer with weights, differentiable in the input's half."""
         a1, a0 = _halves(a)
         change = a1 - ops.stop_gradient(a0)
         up = change * ops.stop_gradient(ops.cast(change > 0, change.dtype))
         down = change - up
-        _, positive, negative = linear
-        return positive(up) + negative(down), negative(up) + positive(down)
+
+        def through(part, weights):
+            return linear_output(layer, part, weights, True, normalization)
+
+        return (through(up, _positive) + through(down, _negative),
+                through(up, _negative) + through(down, _positive))
 
     def _sum_contributions(self, inputs):
         positive = negative = 0.0
@@ -195,11 +200,11 @@ class Lift:
 
 
 def _positive(w):
-    return np.maximum(w, 0)
+    return ops.maximum(w, 0.0)
 
 
 def _negative(w):
-    return np.minimum(w, 0)
+    return ops.minimum(w, 0.0)
 
 
 def _is_softmax(operation) -> bool:

@@ -12,12 +12,12 @@ import dataclasses
 
 import keras
 from keras import layers as kl
+from keras import ops
 
 from nnvisual import graph
 from nnvisual.errors import UserError
 
-WEIGHTED = (kl.Dense, kl.Conv1D, kl.Conv2D, kl.Conv3D, kl.DepthwiseConv2D, kl.Conv1DTranspose,
-            kl.Conv2DTranspose)
+WEIGHTED = (kl.Dense, kl.Conv1D, kl.Conv2D, kl.Conv3D, kl.DepthwiseConv2D)
 ACTIVATIONS = (kl.Activation, kl.ReLU, kl.LeakyReLU, kl.ELU, kl.Softmax, kl.PReLU)
 SUMS = (kl.Add, kl.Average)
 AVERAGE_POOLS = (kl.AveragePooling1D, kl.AveragePooling2D, kl.AveragePooling3D,
@@ -43,6 +43,63 @@ def kind_of(operation) -> str | None:
         if isinstance(operation, types):
             return kind
     return None
+
+
+def linear_output(layer, x, modify=None, zero_bias: bool = False, normalization=None):
+    """What a layer with weights computes before its activation, with its kernel and bias (its
+    own variables, read when this runs; folded with the batch ``normalization`` that follows it,
+    if given) passed through ``modify`` first, the bias zeroed if asked: the rules' modified
+    layers, without copies (they follow weights changed in place)."""
+    from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, shifted_depthwise_conv
+
+    kernel, bias = layer.kernel, layer.bias if layer.use_bias else None
+    if normalization is not None:
+        kernel, bias = _folded(layer, normalization, kernel, bias)
+    kernel = kernel if modify is None else modify(kernel)
+    if isinstance(layer, kl.Dense):
+        output = ops.matmul(x, kernel)
+    elif isinstance(layer, ShiftedDepthwiseConv2D):
+        output = shifted_depthwise_conv(x, kernel, layer.strides, layer.padding)
+    elif isinstance(layer, kl.DepthwiseConv2D):
+        output = ops.depthwise_conv(x, kernel, layer.strides, layer.padding, layer.data_format,
+                                    layer.dilation_rate)
+    else:
+        output = ops.conv(x, kernel, layer.strides, layer.padding, layer.data_format,
+                          layer.dilation_rate)
+    if bias is None or zero_bias:
+        return output
+    return output + (bias if modify is None else modify(bias))
+
+
+def _folded(layer, normalization, kernel, bias):
+    """``(kernel, bias)`` of ``layer`` followed by the batch ``normalization`` at inference (as
+    :func:`nnvisual.graph.inference_model.folded_weights`, on the variables as they are now)."""
+    scale = 1.0 / ops.sqrt(normalization.moving_variance + normalization.epsilon)
+    if normalization.scale:
+        scale = scale * normalization.gamma
+    shift = -normalization.moving_mean * scale
+    if normalization.center:
+        shift = shift + normalization.beta
+    per_output = (ops.reshape(scale, kernel.shape[2:]) if isinstance(layer, kl.DepthwiseConv2D)
+                  else scale)
+    return kernel * per_output, shift + (bias * scale if bias is not None else 0.0)
+
+
+def foldable(nodes: dict[str, Node]) -> dict[str, str]:
+    """``{batch normalization: the layer with weights it folds into}`` among ``nodes``: a batch
+    normalization over the channels whose only input is a layer with weights and no activation,
+    read by it alone (the pairs :mod:`nnvisual.graph.inference_model` folds, where the model was
+    not copied for inference)."""
+    pairs = {}
+    for path, node in nodes.items():
+        if node.kind != "batch-norm" or len(node.sources) != 1:
+            continue
+        source = nodes[node.sources[0]]
+        readers = [other for other in nodes.values() if source.path in other.sources]
+        if (source.kind == "weighted" and activation_of(source.operation) is None
+                and len(readers) == 1 and node.operation.axis in (-1, len(node.input_shape) - 1)):
+            pairs[path] = source.path
+    return pairs
 
 
 def activation_of(operation):
@@ -80,6 +137,9 @@ class Walk:
 
         def visit(operation, path, args, kwargs):
             kind = kind_of(operation)
+            if kind == "weighted" and (getattr(operation, "groups", 1) != 1
+                                       or getattr(operation, "data_format", None) == "channels_first"):
+                kind = None  # grouped or channels-first convolutions: not supported yet
             if kind is None:
                 raise UserError(f"layer '{path}' ({type(operation).__name__}) has no {method} "
                                 f"rule; the layers {method} explains: dense and convolution "

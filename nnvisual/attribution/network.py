@@ -118,11 +118,10 @@ class Network:
 
     def weights_changed(self) -> None:
         """Say that the model's weights were changed in place (for a network made with
-        ``inference_copy=False``): what holds copies of some layers (the projectors of the
-        guided and DeconvNet rules, LRP's rule graphs) is made again when next used."""
+        ``inference_copy=False``): the projectors of the guided and DeconvNet rules, which hold
+        copies of some layers, are made again when next used."""
         self._compiled = {key: value for key, value in self._compiled.items()
-                          if not (isinstance(key, tuple) and key[0] in ("projector", "lrp"))}
-        self._kept = {}
+                          if not (isinstance(key, tuple) and key[0] == "projector")}
 
     # -- the projection seed for the deconv rules -------------------------------------------------
     def projection_target(self, classes) -> tuple[str, np.ndarray]:

@@ -1,8 +1,10 @@
 """Layer-wise relevance propagation (Bach et al. 2015; Montavon et al. 2019) through any graph
 nnvisual replays: the model's inference-only copy (batch normalizations folded into the layer
 before them: the canonization zennit's ``MergeBatchNorm`` makes) is replayed with every
-operation given its rule (:mod:`~nnvisual.attribution.lrp.rules` for the layers with weights),
-and one backward pass of the explained logit gives the relevance of every input value.
+operation given its rule (:mod:`~nnvisual.attribution.lrp.rules` for the layers with weights,
+their modified weights computed from the layer's own variables as it runs: no copies, and weights
+changed in place are followed), and one backward pass of the explained logit gives the relevance
+of every input value.
 
 Per kind of operation (:mod:`nnvisual.attribution.layer_kinds`):
 
@@ -30,7 +32,7 @@ import numpy as np
 from keras import ops
 
 from nnvisual import graph
-from nnvisual.attribution.layer_kinds import Walk, activation_of
+from nnvisual.attribution.layer_kinds import Walk, activation_of, foldable, linear_output
 from nnvisual.attribution.lrp import rules
 from nnvisual.attribution.lrp.composites import COMPOSITES, parse_rules, rule_for
 from nnvisual.errors import UserError
@@ -54,24 +56,6 @@ def _normed(inputs, output, stabilizer: float):
     share = stop(output / rules.stabilize(output, stabilizer))
     modified = inputs * share
     return stop(output) + (modified - stop(modified))
-
-
-def _copy(layer, input_shape, modify=None, zero_bias: bool = False, activation: bool = False):
-    """``layer`` with its weights modified (``modify`` of each; the bias zeroed if asked) and
-    without its activation unless ``activation``."""
-    config = {**layer.get_config(), "name": f"{layer.name}_lrp"}
-    if not activation and "activation" in config:
-        config["activation"] = "linear"
-    copy = type(layer).from_config(config)
-    copy.build(input_shape)
-    weights = []
-    for variable, value in zip(layer.weights, layer.get_weights(), strict=True):
-        is_bias = variable.path.endswith("bias")
-        value = np.zeros_like(value) if is_bias and zero_bias else (
-            modify(value) if modify is not None else value)
-        weights.append(value.astype(value.dtype))
-    copy.set_weights(weights)
-    return copy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +105,7 @@ class Propagation:
         if unknown:
             raise UserError(f"lrp_rules names {', '.join(sorted(unknown))}, which is neither a "
                             "type (dense, conv, first) nor a layer on the path to the scores")
-        self.rules, self.terms, self.linear = {}, {}, {}
+        self.rules = {}
         for path, node in self.nodes.items():
             if node.kind != "weighted":
                 continue
@@ -131,11 +115,11 @@ class Propagation:
                 raise UserError(f"the {rule.name} rule ignores a layer's input: it is for the "
                                 f"network's first layer, not '{path}'")
             self.rules[path] = rule
-            self.linear[path] = _copy(node.operation, node.input_shape)
-            self.terms[path] = [_copy(node.operation, node.input_shape, term.weights, term.zero_bias)
-                                for term in rule.terms]
         self.first = first
         self.padding = self._fused_paddings(walk)
+        self.folds = foldable(self.nodes)  # a model not copied for inference: folded as it runs
+        self.folded = set(self.folds.values())
+        self._inputs = {}  # id(a folded layer's output) -> its input, for its normalization
         self.uses_bounds = any(self.rules[path].name == "z-box" for path in first)
 
     def _fused_paddings(self, walk: Walk) -> dict[str, tuple]:
@@ -152,6 +136,12 @@ class Propagation:
     # -- the replay ------------------------------------------------------------------------------
     def _call(self, operation, path, args, kwargs):
         node = self.nodes[path]
+        if path in self.folded:  # its normalization applies the rule, folded
+            output = linear_output(operation, args[0])
+            self._inputs[id(output)] = args[0]
+            return output
+        if path in self.folds:
+            return self._weighted(self.folds[path], self._inputs[id(args[0])], operation)
         if node.kind == "weighted":
             return self._weighted(path, args[0])
         output = operation(*args, **kwargs)
@@ -167,32 +157,37 @@ class Propagation:
             return _normed(output, output, self.lrp.lrp_stabilizer)
         return output
 
-    def _weighted(self, path: str, x):
-        rule, terms, linear = self.rules[path], self.terms[path], self.linear[path]
+    def _weighted(self, path: str, x, normalization=None):
+        """The layer at ``path`` on ``x`` with its rule (folded with ``normalization``, if given)."""
+        operation, rule = self.nodes[path].operation, self.rules[path]
+
+        def layer(t, modify=None, zero_bias=False):
+            return linear_output(operation, t, modify, zero_bias, normalization)
+
+        terms = [lambda t, term=term: layer(t, term.weights, term.zero_bias) for term in rule.terms]
         first = path in self.first
         bounds = None
         if first and self.uses_bounds:
             x, bounds = x[:-2], (x[-2:-1], x[-1:])
-        if first and path in self.padding:
+        pad = None
+        if first and path in self.padding:  # the padding as part of the layer (module docstring)
             (top, bottom), (left, right) = self.padding[path]
             pad = [[0, 0], [top, bottom], [left, right], [0, 0]]
             height, width = x.shape[1] - top - bottom, x.shape[2] - left - right
             x = x[:, top:top + height, left:left + width]
             bounds = None if bounds is None else tuple(b[:, top:top + height, left:left + width]
                                                        for b in bounds)
-            terms = [lambda t, layer=layer: layer(ops.pad(t, pad)) for layer in terms]
-            z = linear(ops.pad(x, pad))
-        else:
-            z = linear(x)
+            terms = [lambda t, term=term: term(ops.pad(t, pad)) for term in terms]
+        z = layer(x if pad is None else ops.pad(x, pad))
         output = rules.apply(rule, terms, x, z, self.lrp.epsilon(rule), first, bounds)
-        operation = self.nodes[path].operation
         activation = activation_of(operation)
         if activation is not None and not (path == self.target and self.fused):
             output = _passed(output, activation(output))
         if bounds is not None:  # the bounds' rows go on as the layer computes them
-            output = ops.concatenate([output, ops.stop_gradient(operation(
-                ops.concatenate([bounds[0], bounds[1]]) if path not in self.padding
-                else ops.pad(ops.concatenate([bounds[0], bounds[1]]), pad)))], axis=0)
+            rows = ops.concatenate([bounds[0], bounds[1]])
+            rows = layer(rows if pad is None else ops.pad(rows, pad))
+            rows = rows if activation is None else activation(rows)
+            output = ops.concatenate([output, ops.stop_gradient(rows)], axis=0)
         return output
 
     def scores(self, x):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import numpy as np
 from keras import ops
 
 INPUT_PARTS = ("x", "positive", "negative", "ones", "low", "high")
@@ -40,7 +39,7 @@ class Term:
     """One term of a rule: the layer on an input part with its weights modified."""
 
     inputs: str  # one of INPUT_PARTS
-    weights: Callable[[np.ndarray], np.ndarray]  # applied to every weight, the bias included
+    weights: Callable  # applied to the kernel and the bias (tensors: keras.ops)
     zero_bias: bool = False
     sign: float = 1.0  # the term's factor in the relevance (alpha, -beta, -1 for the bounds)
     group: int = 0
@@ -63,11 +62,11 @@ def same(w):
 
 
 def positive(w):
-    return np.maximum(w, 0)
+    return ops.maximum(w, 0.0)
 
 
 def negative(w):
-    return np.minimum(w, 0)
+    return ops.minimum(w, 0.0)
 
 
 def _gamma(gamma: float, part: Callable) -> Callable:
@@ -95,8 +94,8 @@ RULES: dict[str, Callable] = {
         Term("positive", _gamma(s.lrp_gamma, negative), group=1),
         Term("negative", _gamma(s.lrp_gamma, positive), zero_bias=True, group=1)),
         ("positive", "negative")),
-    "w-square": lambda s: Rule("w-square", (Term("ones", np.square),), first_layer_only=True),
-    "flat": lambda s: Rule("flat", (Term("ones", np.ones_like, zero_bias=True),),
+    "w-square": lambda s: Rule("w-square", (Term("ones", ops.square),), first_layer_only=True),
+    "flat": lambda s: Rule("flat", (Term("ones", ops.ones_like, zero_bias=True),),
                            first_layer_only=True),
     "z-box": lambda s: Rule("z-box", (Term("x", same), Term("low", positive, sign=-1.0),
                                       Term("high", negative, sign=-1.0)), first_layer_only=True),
