@@ -141,6 +141,11 @@ class Run:
     def _record(self, relative: str) -> None:
         self.manifest.setdefault("outputs", {})[relative] = None  # hashed when the run ends
 
+    def record_sha256(self, relative: str) -> None:
+        """Hash an output now rather than when the run ends: a file the run itself reads back
+        before it ends (a checkpoint), checked then against this sha256. Saved with the manifest."""
+        self.manifest.setdefault("outputs", {})[relative] = sha256_file(self.path / relative)
+
     # -- manifest ----------------------------------------------------------------------------
     def save_manifest(self) -> None:
         self.manifest["updated"] = _now()
