@@ -106,7 +106,7 @@ def test_a_non_empty_out_is_refused_without_force(isolated):
     out = isolated / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
-    with pytest.raises(UserError, match="already exists and is not empty.*--force"):
+    with pytest.raises(UserError, match="already exists and is not empty.*force=True"):
         runs.create_run("train", "x", {}, out=out)
     assert snapshot(out) == {Path("notes.txt"): b"mine\n"}
 

@@ -61,6 +61,15 @@ def described(field: dataclasses.Field) -> str:
     return f"{text} (default {shown_default(field)})."
 
 
+def flag(field: dataclasses.Field) -> str:
+    """``field``'s command-line flag: its own, else ``--field-name`` (``--x/--no-x`` for a
+    boolean)."""
+    if field.metadata.get("flag"):
+        return field.metadata["flag"]
+    dashed = field.name.replace("_", "-")
+    return f"--{dashed}/--no-{dashed}" if str(field.type) == "bool" else f"--{dashed}"
+
+
 def field_named(cls, name: str) -> dataclasses.Field:
     return next(field for field in dataclasses.fields(cls) if field.name == name)
 

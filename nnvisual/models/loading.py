@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nnvisual.config import parse_image_size
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.models.classes import model_class_names
 from nnvisual.models.loaded import LoadedModel, sized
 from nnvisual.models.zoo import NAMED
@@ -112,7 +112,8 @@ def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> Loaded
     except Exception as exc:
         if "safe_mode" in str(exc):
             raise UserError(f"{cannot}: it holds Python code (e.g. a Lambda layer), which is not loaded "
-                            "by default; pass --unsafe only if you trust the file") from None
+                            f"by default; pass {named('unsafe', True)} only if you trust the file"
+                            ) from None
         raise UserError(f"{cannot}: {exc}".splitlines()[0]) from None
     model = _in_float32(model)
     _check_rgb_input(model, str(path))
