@@ -144,9 +144,11 @@ def model_about() -> str:
     return f"The network: {named()}; a `train` run folder; or a saved .keras model"
 
 
-def model_setting():
-    """The ``model`` field of the commands that analyse a model."""
-    return setting("vgg16", model_about, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras")
+def model_setting(default: str = "vgg16"):
+    """The ``model`` field of the commands that analyse a model: the study's VGG16 by default
+    (``deconv``, ``maximize``), or ``default`` (``attribute`` and ``sanity`` take
+    ``efficientnet-lite0``, whose weights ship with nnvisual: they work offline)."""
+    return setting(default, model_about, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras")
 
 
 def weights_setting():
