@@ -16,14 +16,16 @@ The public API is the names in ``__all__`` (docs/python-api.md): :func:`load_mod
 :func:`train` and their result types. Every module of the package is private by convention:
 it may change without notice. ``import nnvisual`` is cheap: the API, and TensorFlow with it, is
 imported on first use of one of its names (PEP 562). Importing nnvisual asks TensorFlow for its
-oneDNN kernels on x86-64 CPUs (:mod:`nnvisual.runtime.tensorflow_setup`;
-``TF_ENABLE_ONEDNN_OPTS=0`` declines), which takes effect when nnvisual is imported before
-TensorFlow.
+oneDNN kernels on x86-64 CPUs (``TF_ENABLE_ONEDNN_OPTS=0`` declines) and keeps its C++ start-up
+log lines (CUDA probing, "failed call to cuInit", oneDNN notices) off stderr
+(``NNVISUAL_TF_LOGS=1`` shows them); both take effect when nnvisual is imported before TensorFlow
+(:mod:`nnvisual.runtime.tensorflow_setup`, which imports nothing heavy).
 """
 
 from nnvisual.runtime import tensorflow_setup
 
 tensorflow_setup.enable_onednn()
+tensorflow_setup.quiet_unless_asked()
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "score_bow", "train",

@@ -1,9 +1,10 @@
 """The ``nnvisual`` command line: a Click group whose commands live in ``nnvisual.commands``.
 
 Commands are imported only when invoked, so ``nnvisual --help`` stays fast and TensorFlow is
-loaded only by the commands that need it, quietly unless ``--verbose``
+loaded only by the commands that need it, quietly unless ``--verbose`` or ``NNVISUAL_TF_LOGS=1``
 (:mod:`nnvisual.runtime.tensorflow_setup`). A :class:`~nnvisual.errors.UserError` anywhere, or a bad flag or
-value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130.
+value, ends in one line on stderr and exit status 2; Ctrl-C in exit status 130. While a command
+runs, messages name each setting by its flag (:func:`nnvisual.errors.command_line_words`).
 """
 
 import importlib
@@ -12,7 +13,7 @@ import logging
 import click
 
 from nnvisual import __version__
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, command_line_words
 from nnvisual.runtime import tensorflow_setup
 
 COMMANDS = {
@@ -54,10 +55,15 @@ class LazyGroup(click.Group):
         return importlib.import_module(COMMANDS[name]).command
 
     def invoke(self, ctx):
-        if not ctx.params["verbose"]:  # before any command module is imported
+        from nnvisual.commands.options import flag_words
+
+        if ctx.params["verbose"] or tensorflow_setup.logs_wanted():  # before any command module
+            tensorflow_setup.show_tensorflow_logs()                  # is imported
+        else:
             tensorflow_setup.silence_tensorflow()
         try:
-            return super().invoke(ctx)
+            with command_line_words(flag_words):  # messages name settings by their flags
+                return super().invoke(ctx)
         except UserError as exc:
             raise UsageProblem(str(exc)) from None
         except click.UsageError as exc:  # a bad flag or value: one line, not Click's usage block
@@ -71,7 +77,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nnvisual")
 @click.option("--verbose", is_flag=True,
-              help="Show TensorFlow's C++ log lines (start-up notices, CUDA probing), hidden by default.")
+              help="Show TensorFlow's C++ log lines (start-up notices, CUDA probing), hidden by default "
+                   "(or NNVISUAL_TF_LOGS=1).")
 def main(verbose):
     """See what a convolutional network has learned (Reda & Xu 2019, reproduced).
 

@@ -138,3 +138,22 @@ def test_the_maps_are_not_kept_in_memory(tmp_path, monkeypatch):
     _, few = write_synthetic_run(tmp_path, monkeypatch, 4)
     _, many = write_synthetic_run(tmp_path, monkeypatch, 24)
     assert many - few < 2 * 4 * 128 * 128 * 4
+
+
+def test_the_default_model_needs_no_download(cli, tmp_path, monkeypatch):
+    """Without --model, attribute explains with EfficientNet-Lite0, whose weights ship with
+    nnvisual: no network is needed (VGG16's download would fail here)."""
+    import cv2
+    from keras.applications import vgg16
+
+    def offline(**kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(vgg16, "VGG16", offline)
+    cv2.imwrite(str(tmp_path / "photo.png"), np.full((40, 50, 3), 120, np.uint8))
+    result = cli("attribute", "--images", tmp_path / "photo.png", "--method", "saliency",
+                 "--out", "run")
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(tmp_path / "run")
+    assert manifest["config"]["model"] == "efficientnet-lite0"
+    assert read_csv(tmp_path / "run" / "tables" / "attributions.csv")[0]["image"] == "photo.png"

@@ -25,11 +25,11 @@ def test_resolve_cifar_class_and_errors():
     names = model_class_names(CIFAR10_CLASSES, 10)
     assert resolve_class("cat", names) == (3, "cat")
     assert resolve_class(9, names) == (9, "truck")
-    with pytest.raises(UserError, match="out of range.*10 outputs.*--num-classes 1000"):
+    with pytest.raises(UserError, match=r"out of range.*10 outputs.*nv.train\(..., num_classes=1000\)"):
         resolve_class("284", names)
     with pytest.raises(UserError, match="out of range"):
         resolve_class("-1", names)
-    with pytest.raises(UserError, match="ImageNet class 284.*--num-classes 1000"):
+    with pytest.raises(UserError, match="ImageNet class 284.*num_classes=1000"):
         resolve_class("Siamese cat", names)
     with pytest.raises(UserError, match="did you mean cat"):
         resolve_class("cats", names)

@@ -1,17 +1,12 @@
 """The command line's front door: help without the backends, a quiet start, ``--verbose``."""
 
 import os
-import re
 import subprocess
 import sys
 
 from nnvisual import data
 from nnvisual.runtime import tensorflow_setup
-
-# TensorFlow's C++ lines (absl's "I0000 00:00:..." prefix, its pre-initialization notice, the
-# CUDA probe, oneDNN and CPU-feature notices): none may reach a user's terminal by default
-NATIVE_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuInit|cudart|oneDNN|"
-                         r"cpu_feature_guard", re.MULTILINE)
+from nnvisual.testing.processes import NATIVE_LINE
 
 
 def test_help_loads_no_backend():
@@ -49,3 +44,12 @@ def test_verbose_leaves_tensorflow_logging_as_the_environment_says(cli, monkeypa
     assert not any(isinstance(finder, tensorflow_setup.QuietImport) for finder in sys.meta_path)
     assert cli("report", "--help").exit_code == 0
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == tensorflow_setup.QUIET_LEVEL
+
+
+def test_nnvisual_tf_logs_shows_them_as_verbose_does(cli, monkeypatch):
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    monkeypatch.setenv(tensorflow_setup.LOGS_VARIABLE, "1")
+    assert cli("report", "--help").exit_code == 0
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    assert not any(isinstance(finder, tensorflow_setup.QuietImport) for finder in sys.meta_path)

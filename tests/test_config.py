@@ -106,3 +106,12 @@ def test_image_size_is_a_side_or_height_x_width(spec, size):
 def test_a_malformed_image_size_is_one_clear_error(spec):
     with pytest.raises(UserError, match=f"image_size must be N or HxW in pixels .* got '{spec}'"):
         MaximizeConfig(image_size=spec)
+
+
+def test_attribute_and_sanity_default_to_the_network_that_works_offline():
+    """attribute and sanity default to EfficientNet-Lite0 (its weights ship with nnvisual);
+    deconv and maximize keep the study's VGG16."""
+    from nnvisual.config import AttributeConfig, DeconvConfig, SanityConfig
+
+    assert AttributeConfig().model == SanityConfig().model == "efficientnet-lite0"
+    assert DeconvConfig().model == MaximizeConfig().model == "vgg16"

@@ -56,8 +56,8 @@ def test_offline_without_data_says_what_to_download_and_how_to_lay_it_out(monkey
     message = str(error.value)
     assert message.startswith("CIFAR-10 could not be downloaded (OSError); download the official "
                               "archive https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and "
-                              "give the file itself (--data cifar-10-python.tar.gz, or NNVISUAL_DATA=")
-    assert "--data DIR, with DIR/{train,test}/<class>/*.jpg|png" in message
+                              'give the file itself (data="cifar-10-python.tar.gz", or NNVISUAL_DATA=')
+    assert 'data="DIR", with DIR/{train,test}/<class>/*.jpg|png' in message
     assert "unpack-cifar10" not in message and "\n" not in message
     with pytest.raises(UserError, match="data folder not found: .*download the official archive"):
         data.load_dataset(str(tmp_path / "absent"))

@@ -8,7 +8,7 @@ import pytest
 from keras import layers
 
 from nnvisual.models import study
-from nnvisual.testing.run_files import read_csv, read_manifest
+from nnvisual.testing.run_files import flip_byte, read_csv, read_manifest
 
 CHANNEL_COLUMNS = ["layer", "rank", "channel", "activation", "row", "col",
                    "rf_top", "rf_left", "rf_bottom", "rf_right"]
@@ -99,6 +99,32 @@ def test_train_run_folder_as_model(cli, tmp_path):
     assert result.exit_code == 0, result.output
     layers = [r["layer"] for r in read_csv(tmp_path / "run/tables/channels.csv")]
     assert layers == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2"]
+
+
+@pytest.mark.parametrize("given", ["run", "file"])
+@pytest.mark.parametrize("damage, message", [
+    ("one byte", "model.keras does not match the sha256 its run recorded: the run folder {run} "
+                 "changed after it was written"),
+    ("deleted", "model.keras is missing: the run folder {run} changed after it was written"),
+])
+def test_a_train_runs_model_changed_since_the_run_is_refused(cli, tmp_path, given, damage, message):
+    from nnvisual import runs
+
+    run = runs.create_run("train", "plotka", {"model": "plotka"}, out=tmp_path / "train-run")
+    run.save_model("model.keras", study.build_bonaccorso())
+    run.finish()
+    if damage == "one byte":
+        flip_byte(run.path / "model.keras")
+    else:
+        (run.path / "model.keras").unlink()
+    model = run.path if given == "run" else run.path / "model.keras"
+    if given == "file" and damage == "deleted":
+        message = "model not found"
+    result = cli("deconv", "--model", model, "--top-k", "1", "--out", "run")
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert message.format(run=run.path) in line
+    assert not (tmp_path / "run").exists()
 
 
 def test_unsupported_activation_exits_2(cli, tmp_path):

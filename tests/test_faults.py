@@ -6,6 +6,7 @@ no temporary file, a valid manifest or none, and the next run succeeds.
 """
 
 import errno
+import hashlib
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from nnvisual.runtime import files
-from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_files import flip_byte, read_manifest
 
 MAXIMIZE = ("maximize", "--class", "1", "-n", "2", "--steps", "3", "--step-size", "1")
 
@@ -115,8 +116,9 @@ def interrupted_train_run(cli, image_folder, isolated):
     for name in (NEWEST, BEFORE):  # the same weights twice: which one loads is what counts here
         shutil.copy(run / "model.keras", run / name)
     (run / "model.keras").unlink()
+    digests = {name: hashlib.sha256((run / name).read_bytes()).hexdigest() for name in (BEFORE, NEWEST)}
     manifest.update(status="interrupted", config=dict(manifest["config"], epochs=4),
-                    checkpoints=[BEFORE, NEWEST])
+                    checkpoints=[BEFORE, NEWEST], outputs={**manifest["outputs"], **digests})
     (run / "manifest.json").write_text(json.dumps(manifest))
     return run
 
@@ -132,6 +134,9 @@ def test_the_run_keeps_two_checkpoints_while_training_and_one_model_after(
         original(run, *args)
         seen.append((list(run.manifest["checkpoints"]),
                      sorted(p.name for p in run.file("checkpoints").iterdir())))
+        for name in run.manifest["checkpoints"]:  # recorded with its sha256, which a resume checks
+            assert read_manifest(run.path)["outputs"][name] == hashlib.sha256(
+                run.file(name).read_bytes()).hexdigest()
 
     monkeypatch.setattr(checkpoints, "save", spy)
     assert cli("train", "--data", image_folder, "--epochs", "3", "--batch-size", "16",
@@ -153,10 +158,24 @@ def test_resume_falls_back_to_the_previous_checkpoint(cli, image_folder, isolate
     result = cli("train", "--resume", run)
     assert result.exit_code == 0, result.output
     (warning,) = [line for line in result.output.splitlines() if line.startswith("warning:")]
-    assert f"{NEWEST} cannot be loaded" in warning and f"resuming from {BEFORE}" in warning
+    assert f"{NEWEST} cannot be loaded (it does not match the sha256 its run recorded)" in warning
+    assert f"resuming from {BEFORE}" in warning
     manifest = read_manifest(run)
     assert manifest["status"] == "complete" and len(manifest["history"]["loss"]) == 4
     assert (run / "model.keras").is_file() and not (run / "checkpoints").exists()
+
+
+def test_resume_passes_over_a_checkpoint_changed_by_one_byte(cli, image_folder, isolated):
+    """A checkpoint whose sha256 is not the one recorded when it was written is not trusted,
+    even if it loads: the resume falls back to the one before, as for a damaged file."""
+    run = interrupted_train_run(cli, image_folder, isolated)
+    flip_byte(run / NEWEST, at=-1)  # the end of the zip's directory: the file still loads
+    result = cli("train", "--resume", run)
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warning == (f"warning: {NEWEST} cannot be loaded (it does not match the sha256 its run "
+                       f"recorded); resuming from {BEFORE}")
+    assert read_manifest(run)["status"] == "complete"
 
 
 def test_resume_without_a_loadable_checkpoint_is_one_line(cli, image_folder, isolated):
@@ -166,7 +185,8 @@ def test_resume_without_a_loadable_checkpoint_is_one_line(cli, image_folder, iso
     result = cli("train", "--resume", run)
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()[-1:]
-    assert line.startswith(f"Error: cannot resume {run}: {NEWEST} cannot be loaded")
+    assert line.startswith(f"Error: cannot resume {run}: {NEWEST} cannot be loaded (it does not "
+                           "match the sha256 its run recorded)")
     assert f"{BEFORE} cannot be loaded (the file is missing)" in line and "--force" in line
 
 

@@ -139,7 +139,7 @@ def test_an_objective_expression_with_diversity(cli, tiny_plotka):
     (["--objective", "neuron:dense1:3"], "needs a feature map"),
     (["--channel-grid", "dense1"], "needs a feature map"),
     (["--channel-grid", "conv1:a,b"], "--channel-grid conv1:a,b: use LAYER"),
-    (["--diversity", "1"], "diversity needs a diversity_layer"),
+    (["--diversity", "1"], "diversity needs a layer: --diversity-layer LAYER"),
     (["--transforms", "spin=3"], "bad transform 'spin=3'"),
     (["--objective", "layer:conv1", "--retrain-on", "x"], "--retrain-on needs a class"),
 ])

@@ -93,7 +93,7 @@ def test_a_mixed_precision_model_is_loaded_to_compute_in_float32(tmp_path):
 
 
 def test_sized_completes_a_free_input_size_and_guards_a_fixed_one():
-    """``--image-size``: required where the model takes any height or width, which it fills
+    """``image_size``: required where the model takes any height or width, which it fills
     in; refused where it contradicts a fixed side."""
     def loaded_model(height, width):
         model = keras.Sequential([keras.Input((height, width, 3)),
@@ -102,9 +102,9 @@ def test_sized_completes_a_free_input_size_and_guards_a_fixed_one():
 
     fixed = loaded_model(8, 12)
     assert sized(fixed, None) is fixed and sized(fixed, (8, 12)) is fixed
-    with pytest.raises(UserError, match="net takes 8x12 images, not the 8x8 of --image-size"):
+    with pytest.raises(UserError, match="net takes 8x12 images, not the 8x8 of image_size="):
         sized(fixed, (8, 8))
-    with pytest.raises(UserError, match="takes images of any size .* --image-size HxW"):
+    with pytest.raises(UserError, match='takes images of any size .* image_size="HxW"'):
         sized(loaded_model(None, None), None)
     assert sized(loaded_model(None, None), (20, 28)).image_size == (20, 28)
     assert sized(loaded_model(None, 12), (20, 12)).image_size == (20, 12)

@@ -94,5 +94,5 @@ def test_lucids_initial_parameters_are_seeded_per_image_and_map_to_0_255():
 @pytest.mark.parametrize("size", [(8, 6), (3, 3)])
 def test_fft_refuses_a_non_square_or_tiny_input(size):
     check_parametrization("pixel", size)
-    with pytest.raises(UserError, match="--param fft needs a square input of at least 4x4"):
+    with pytest.raises(UserError, match="param=\"fft\" needs a square input of at least 4x4"):
         check_parametrization("fft", size)

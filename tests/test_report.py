@@ -119,16 +119,19 @@ def test_incomplete_changed_and_unreadable_runs_are_flagged(report, isolated):
     assert result.exit_code == 0, result.output
     assert "4 flagged" in result.output
     md = (isolated / "rep" / "report.md").read_text()
-    assert "**⚠ 4 of 5 runs need attention:**" in md
+    assert "## Needs attention\n\n**⚠ 4 of 5 runs need attention:**" in md
+    assert md.index("## Needs attention") < md.index("## Steps")
     assert "running` (train): not complete: status is 'running'" in md
     assert "failed` (deconv): not complete: status is 'failed'" in md
-    assert "tables/history.csv changed since the run ended" in md
-    assert "figures/curves.png is listed in the manifest but missing" in md
+    assert "tables/history.csv does not match the sha256 its run recorded" in md
+    assert "figures/curves.png is missing" in md
     assert "tables/metrics.csv cannot be read as a table: row 1 has 1 cells, the header 2" in md
     assert "broken` (unknown): manifest.json cannot be read" in md
     assert "fine` (train)" not in md
     assert md.count("so far") == 2  # the running train run, in the steps table and its section
     html = (isolated / "rep" / "index.html").read_text()
+    assert '<h2 id="attention">Needs attention</h2>' in html and 'href="#attention"' in html
+    assert "tables/history.csv does not match the sha256 its run recorded" in html
     assert html.count('class="badge warn">running<') == 2
     assert html.count('class="badge warn">unreadable<') == 1
     assert len(figure_sources(html)) == 3  # running, failed and fine; the changed run lost its own

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from nnvisual.errors import UserError
@@ -50,8 +51,8 @@ def test_missing_changed_and_unreadable_outputs_are_problems(isolated):
     (folder / "tables" / "scores.csv").write_text("")
     run = read_run(folder, isolated)
     assert run.problems == (
-        "figures/matches.png is listed in the manifest but missing",
-        "tables/scores.csv changed since the run ended (sha256 differs from the manifest)",
+        "figures/matches.png is missing",
+        "tables/scores.csv does not match the sha256 its run recorded",
         "tables/scores.csv cannot be read as a table: empty file")
     assert [f.name for f in run.figures] == ["figures/histograms.png"]
     assert [t.file_name for t in run.tables] == ["table3.csv"]
@@ -83,3 +84,17 @@ def test_a_folder_without_a_manifest_is_a_user_error(isolated):
     (isolated / "plain").mkdir()
     with pytest.raises(UserError, match="plain is not a run folder"):
         collect(["train", "plain"], isolated / "rep")
+
+
+def test_an_output_the_report_does_not_read_is_only_looked_for(isolated):
+    from nnvisual import runs
+
+    run = runs.create_run("attribute", "x", {}, isolated / "maps")
+    run.write_npz("attributions.npz", saliency=np.zeros((1, 2, 2)))
+    run.write_text("notes.txt", "kept\n")
+    run.finish()
+    (isolated / "maps" / "attributions.npz").unlink()
+    (isolated / "maps" / "notes.txt").write_text("changed, not read\n")
+    report = collect(["maps"], isolated / "rep")
+    assert report.runs[0].problems == ("attributions.npz is missing",)
+    assert [r.name for r in report.flagged] == ["maps"]

@@ -8,6 +8,8 @@ from nnvisual.report.model import Figure, Report, RunReport, Table
 EXPECTED = """\
 # nnvisual report: Reda & Xu (2019) reproduced
 
+## Needs attention
+
 **⚠ 2 of 2 runs need attention:**
 
 - `/runs/train` (train): not complete: status is 'running'

@@ -22,7 +22,7 @@ from PIL import Image
 
 from nnvisual import runs
 from nnvisual.errors import UserError
-from nnvisual.testing.run_files import read_csv, read_manifest
+from nnvisual.testing.run_files import flip_byte, read_csv, read_manifest
 
 CONFIG = {"epochs": 3, "lr": 0.001, "layers": ["conv1", "conv2"], "model": "plotka"}
 
@@ -106,7 +106,7 @@ def test_a_non_empty_out_is_refused_without_force(isolated):
     out = isolated / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine\n")
-    with pytest.raises(UserError, match="already exists and is not empty.*--force"):
+    with pytest.raises(UserError, match="already exists and is not empty.*force=True"):
         runs.create_run("train", "x", {}, out=out)
     assert snapshot(out) == {Path("notes.txt"): b"mine\n"}
 
@@ -422,3 +422,71 @@ def test_open_run_resumes_writing_into_the_same_folder(isolated):
     assert manifest["outputs"] == {"config.yaml": sha256(first.path / "config.yaml"),
                                    "epoch1.txt": hashlib.sha256(b"1\n").hexdigest(),
                                    "epoch2.txt": hashlib.sha256(b"2\n").hexdigest()}
+
+
+# -- the files read, against the sha256s the run recorded --------------------------------------------
+@pytest.fixture
+def finished(isolated):
+    run = runs.create_run("attribute", "x", {}, out=isolated / "run")
+    run.write_text("tables/a.csv", "x,y\n1,2\n")
+    run.write_npz("maps.npz", saliency=np.arange(6.0))
+    run.finish()
+    return run.path
+
+
+def test_the_files_a_run_recorded_verify_each_once(finished, monkeypatch):
+    from nnvisual.runs import reading
+
+    hashed = []
+    real = reading.sha256_file
+    monkeypatch.setattr(reading, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    manifest = read_manifest(finished)
+    runs.verify_outputs(finished, manifest, ["maps.npz", "tables/a.csv", "maps.npz"])
+    assert hashed == ["maps.npz", "a.csv"]  # each file read once; config.yaml is not read
+    data = (finished / "tables/a.csv").read_bytes()
+    assert runs.output_problem(finished, manifest, "tables/a.csv", data) is None  # bytes read: hashed
+    assert hashed == ["maps.npz", "a.csv"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("changed", "maps.npz does not match the sha256 its run recorded: the run folder {run} changed "
+                "after it was written"),
+    ("missing", "maps.npz is missing: the run folder {run} changed after it was written"),
+    ("unrecorded", "extra.png is not one of the files its run recorded: the run folder {run} changed"),
+])
+def test_a_changed_missing_or_added_file_is_one_line_naming_it_and_its_run(finished, case, message):
+    if case == "changed":
+        flip_byte(finished / "maps.npz")
+    elif case == "missing":
+        (finished / "maps.npz").unlink()
+    else:
+        (finished / "extra.png").write_bytes(b"png")
+    with pytest.raises(UserError) as caught:
+        runs.verify_outputs(finished, read_manifest(finished), ["tables/a.csv", "maps.npz", "extra.png"])
+    assert message.format(run=finished) in str(caught.value)
+    assert str(caught.value).startswith(str(finished / ("extra.png" if case == "unrecorded" else "maps.npz")))
+    assert len(str(caught.value).splitlines()) == 1
+
+
+def test_a_file_not_yet_hashed_is_checked_only_once_its_run_ended(isolated):
+    run = runs.create_run("train", "x", {}, out=isolated / "run")
+    run.write_text("epoch.txt", "1\n")
+    run.save_manifest()  # running: recorded, not hashed yet
+    assert runs.output_problem(run.path, read_manifest(run.path), "epoch.txt") is None
+    run.record_sha256("epoch.txt")  # hashed now, as a checkpoint is
+    run.save_manifest()
+    (run.path / "epoch.txt").write_text("2\n")
+    assert runs.output_problem(run.path, read_manifest(run.path), "epoch.txt") == runs.reading.CHANGED
+    run.manifest["outputs"]["gone.txt"] = None
+    run.finish("interrupted")  # an output absent when the run ended is hashed as None
+    (run.path / "gone.txt").write_text("appeared later\n")
+    assert runs.output_problem(run.path, read_manifest(run.path), "gone.txt") == runs.reading.CHANGED
+
+
+def test_a_model_file_given_by_its_path_is_checked_when_its_run_recorded_it(finished):
+    runs.verify_run_file(finished / "maps.npz")
+    flip_byte(finished / "maps.npz")
+    with pytest.raises(UserError, match="maps.npz does not match the sha256 its run recorded"):
+        runs.verify_run_file(finished / "maps.npz")
+    (finished / "mine.keras").write_bytes(b"not recorded: the user's own file")
+    runs.verify_run_file(finished / "mine.keras")  # not the run's: left alone

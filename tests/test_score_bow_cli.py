@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnvisual.testing.images import write_textured_folder
-from nnvisual.testing.run_files import read_csv, read_manifest
+from nnvisual.testing.run_files import flip_byte, read_csv, read_manifest
 from nnvisual.testing.run_folders import maximize_run
 
 SIZE = 64
@@ -131,6 +131,10 @@ def test_small_images_are_reported_to_give_few_keypoints(cli, inputs, isolated):
     ("incomplete", "incomplete 'maximize' run"),
     ("missing-classes", "image source not found"),
     ("flat-classes", "only 0 descriptors to build a vocabulary"),
+    ("changed-image", "changed/after/01.png does not match the sha256 its run recorded: the run "
+                      "folder {isolated}/changed changed after it was written"),
+    ("missing-image", "missing/before/02.png is missing: the run folder"),
+    ("added-image", "added/after/99.png is not one of the files its run recorded"),
 ])
 def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, case, message):
     reconstructions, classes = inputs["run"], inputs["classes"]
@@ -145,6 +149,14 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, ca
         reconstructions = maximize_run(isolated / "unfinished", finish=False)
     elif case == "missing-classes":
         classes = isolated / "no-classes"
+    elif case.endswith("-image"):
+        reconstructions = maximize_run(isolated / case.partition("-")[0], n=N)
+        if case == "changed-image":
+            flip_byte(reconstructions / "after/01.png")
+        elif case == "missing-image":
+            (reconstructions / "before/02.png").unlink()
+        else:
+            (reconstructions / "after/99.png").write_bytes((reconstructions / "after/00.png").read_bytes())
     else:
         classes = isolated / "flat"
         classes.mkdir()
@@ -153,15 +165,16 @@ def test_errors_exit_2_with_one_line_and_no_run_folder(cli, inputs, isolated, ca
     result = cli("score-bow", "--reconstructions", reconstructions, "--class-images", classes,
                  "--size", SIZE, "--out", "out")
     assert result.exit_code == 2
-    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert message.format(isolated=isolated) in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert not (isolated / "out").exists() and not (isolated / "results").exists()
 
 
 def test_a_maximize_run_without_retraining_is_one_phase(isolated):
     from nnvisual.steps.score_bow import maximize_run_phases
 
-    (phase,) = maximize_run_phases(maximize_run(isolated / "no-retrain", phases=("before",), n=N),
-                                   (48, 48))
+    run = maximize_run(isolated / "no-retrain", phases=("before",), n=N)
+    (phase,) = maximize_run_phases(run, (48, 48), read_manifest(run))
     assert phase.name == "before" and phase.names == [f"{i:02d}.png" for i in range(N)]
     assert phase.images.shape == (N, 48, 48, 3) and phase.images.dtype == np.uint8
 

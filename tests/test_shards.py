@@ -20,7 +20,7 @@ from nnvisual.runtime import shards
 from nnvisual.steps import deconv as deconv_step
 from nnvisual.testing.images import write_image_folder
 from nnvisual.testing.models import loaded_two_conv, small_cnn
-from nnvisual.testing.run_files import read_manifest
+from nnvisual.testing.run_files import flip_byte, read_manifest
 
 IMAGE = np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8)  # deconv's input
 
@@ -158,6 +158,45 @@ def test_sharded_and_merged_attribute_equals_the_unsharded_run(cli, cnn, tmp_pat
     whole = read_manifest(tmp_path / "whole")
     assert merged["skipped"] == whole["skipped"] == ["notes.txt"]
     assert merged["cam_layer"] == whole["cam_layer"]
+
+
+def test_a_shard_changed_since_its_run_stops_the_merge_with_one_line(cli, cnn, tmp_path):
+    import shutil
+
+    write_image_folder(tmp_path / "data", per_class=(4, 0))
+    photos = tmp_path / "data" / "train" / "dog"
+    run = ("attribute", "--model", cnn, "--images", photos, "--batch-size", "2", "--method",
+           "saliency")
+    for i in range(2):
+        assert cli(*run, "--shard", f"{i}/2", "--out", f"shard{i}").exit_code == 0
+    figure = f"figures/{sorted(p.name for p in photos.glob('*.png'))[-1]}.png"  # shard 1's last
+    for damage, relative, message in [
+            ("flip", "attributions.npz", "does not match the sha256 its run recorded"),
+            ("flip", "tables/attributions.csv", "does not match the sha256 its run recorded"),
+            ("flip", figure, "does not match the sha256 its run recorded"),
+            ("delete", figure, "is missing"),
+            ("delete", "attributions.npz", "is missing")]:
+        shutil.rmtree(tmp_path / "damaged", ignore_errors=True)
+        shutil.copytree(tmp_path / "shard1", tmp_path / "damaged")
+        if damage == "flip":
+            flip_byte(tmp_path / "damaged" / relative)
+        else:
+            (tmp_path / "damaged" / relative).unlink()
+        refused(cli("merge", "shard0", "damaged", "--out", tmp_path / "out"),
+                f"damaged/{relative} {message}: the run folder damaged changed after it was "
+                "written", tmp_path)
+    assert cli("merge", "shard0", "shard1", "--out", tmp_path / "out").exit_code == 0  # untouched
+
+
+def test_a_deconv_shards_scan_changed_since_its_run_stops_the_merge(cli, cnn, tmp_path):
+    folder = write_image_folder(tmp_path / "data", per_class=(2, 44))  # 132 test images: 3 batches
+    run = ("deconv", "--model", cnn, "--layers", "c1", "--top-k", "1", "--top9",
+           "--top9-images", "130", "--data", folder)
+    for i in range(2):
+        assert cli(*run, "--shard", f"{i}/2", "--out", f"shard{i}").exit_code == 0
+    flip_byte(tmp_path / "shard1" / "top9_scan.npz")
+    refused(cli("merge", "shard0", "shard1", "--out", tmp_path / "out"),
+            "shard1/top9_scan.npz does not match the sha256 its run recorded", tmp_path)
 
 
 # -- bad inputs: one line, exit 2, nothing written ----------------------------------------------------

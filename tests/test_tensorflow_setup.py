@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from nnvisual.runtime import tensorflow_setup
+from nnvisual.testing.processes import NATIVE_LINE
 
 # -- oneDNN ------------------------------------------------------------------------------------
 
@@ -89,3 +90,49 @@ def test_silence_tensorflow_overrides_the_environment(monkeypatch):
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     finders = [f for f in sys.meta_path if isinstance(f, tensorflow_setup.QuietImport)]
     assert len(finders) == (0 if "tensorflow" in sys.modules else 1)
+
+
+# -- the Python API ------------------------------------------------------------------------------
+
+LOAD_LITE0 = ("import nnvisual as nv\n"
+              "lite = nv.load_model('efficientnet-lite0')\n"
+              "print(lite.image_size)")
+
+
+@pytest.mark.parametrize("asked", [False, True], ids=["quiet", "NNVISUAL_TF_LOGS=1"])
+def test_the_python_api_keeps_tensorflows_lines_off_stderr_unless_asked(isolated, asked):
+    pytest.importorskip("tensorflow")
+    env = {key: value for key, value in os.environ.items() if key != tensorflow_setup.LOGS_VARIABLE}
+    env.update(TF_CPP_MIN_LOG_LEVEL="0", KERAS_BACKEND="tensorflow")  # a user's setting: every line
+    if asked:
+        env[tensorflow_setup.LOGS_VARIABLE] = "1"
+    result = subprocess.run([sys.executable, "-c", LOAD_LITE0], cwd=isolated, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1] == "(224, 224)"
+    if asked:  # TensorFlow says something at start-up on every machine: a device, oneDNN, CUDA
+        assert NATIVE_LINE.search(result.stderr), result.stderr
+    else:
+        assert not NATIVE_LINE.search(result.stderr), result.stderr
+
+
+def test_import_nnvisual_silences_without_importing_tensorflow():
+    code = ("import os, sys\nimport nnvisual\n"
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], 'tensorflow' in sys.modules)")
+    env = {key: value for key, value in os.environ.items() if key != tensorflow_setup.LOGS_VARIABLE}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == [tensorflow_setup.QUIET_LEVEL, "False"], result.stderr
+
+
+def test_show_gives_the_level_back_unless_it_was_changed_since(monkeypatch):
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setattr(tensorflow_setup, "_users_level", [])
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
+    tensorflow_setup.silence_tensorflow()
+    tensorflow_setup.show_tensorflow_logs()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    tensorflow_setup.silence_tensorflow()
+    tensorflow_setup.show_tensorflow_logs()
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ

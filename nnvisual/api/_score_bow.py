@@ -104,8 +104,7 @@ def _folder_phases(path: Path, side: tuple[int, int]) -> list[step.ImageSet]:
         raise UserError(f"reconstructions not found: {path} (give a maximize run folder or a "
                         "folder of images)")
     if (path / runs.MANIFEST).exists():
-        runs.require_complete_run(path, "maximize")
-        return step.maximize_run_phases(path, side)
+        return step.maximize_run_phases(path, side, runs.require_complete_run(path, "maximize"))
     return [_image_set(path.resolve().name, path, None, side)]
 
 

@@ -1,11 +1,13 @@
 """Training checkpoints in a ``train`` run folder, safe against crashes and damaged files.
 
 After every epoch the model is saved atomically as ``checkpoints/epoch-NNN.keras``, then the
-manifest records it: the manifest is the commit point, so a checkpoint it names is whole. The
-two newest are kept; when training ends the last becomes ``model.keras`` and the folder goes. A
-resume loads the newest recorded checkpoint; if it was damaged since (a crash during a copy, a
-disk that filled up elsewhere) it falls back to the one before and says so, and when none loads
-it ends in one line.
+manifest records it with its sha256: the manifest is the commit point, so a checkpoint it names
+is whole. The two newest are kept; when training ends the last becomes ``model.keras`` and the
+folder goes. A resume loads the newest recorded checkpoint that is as it was written (its sha256
+matches the manifest's, :func:`nnvisual.runs.output_problem`) and loads; if it was damaged or
+changed since (a crash during a copy, a disk that filled up elsewhere, an edit) it falls back to
+the one before and says so, and when none is left it ends in one line. A checkpoint recorded
+without a sha256 (a run that crashed under an nnvisual that did not record them) is only loaded.
 """
 
 import zipfile
@@ -28,6 +30,7 @@ def save(run, model, epochs_done: int, history: dict) -> None:
 
     name = _name(epochs_done)
     run.save_model(name, model)
+    run.record_sha256(name)  # a resume reads it back: checked against this
     run.write_csv("tables/history.csv", *step.history_table(history))
     recorded = [*run.manifest.get("checkpoints", []), name]
     run.manifest.update(history=history, epochs_done=epochs_done, checkpoints=recorded[-KEPT:])
@@ -42,12 +45,17 @@ def load(run):
     """
     import keras
 
+    from nnvisual import runs
+
     problems = []
     for name in reversed(run.manifest.get("checkpoints", [])):
         path = run.file(name)
         try:
             if not path.is_file():
                 raise ValueError("the file is missing")
+            problem = runs.output_problem(run.path, run.manifest, name)
+            if problem is not None:
+                raise ValueError(f"it {problem}")
             if not zipfile.is_zipfile(path):
                 raise ValueError("truncated or not a .keras file")
             model = keras.models.load_model(path)

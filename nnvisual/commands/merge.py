@@ -18,7 +18,8 @@ def command(paths, unsafe, out, force):
     """Merge the shard runs of one `deconv --top9` or `attribute` scan into one run folder.
 
     The runs must be all N shards (--shard 0/N .. N-1/N) of the same command with the same
-    settings. The merged tables/*.csv and *.npz are the unsharded run's files, byte for byte
+    settings, each file read from them as its run wrote it (the sha256 in its manifest). The
+    merged tables/*.csv and *.npz are the unsharded run's files, byte for byte
     (docs/distributed.md). deconv: the shards' candidates give the global top-9, which is
     projected here, so the model and --data the shards name must be readable (--unsafe as they
     were run). attribute: the tables and maps are joined, the figures copied, the grid redrawn
@@ -34,6 +35,8 @@ def command(paths, unsafe, out, force):
     if command_name == "deconv":
         write = deconv_merge(shard_runs, config, unsafe)  # every UserError, before the run folder
     else:
+        verify_attribute_shards(shard_runs)
+
         def write(run, progress):
             merge_attribute(run, shard_runs, config)
     run = runs.create_run(command_name, "merged", to_dict(config), out, force)
@@ -100,6 +103,7 @@ def deconv_merge(shard_runs, config, unsafe):
     import keras
     import numpy as np
 
+    from nnvisual import runs
     from nnvisual.api import _project as api
     from nnvisual.commands.deconv import SCAN_FILE
     from nnvisual.deconv.projector import merge_top
@@ -110,6 +114,8 @@ def deconv_merge(shard_runs, config, unsafe):
     if keras.backend.backend() != backend:
         raise UserError(f"the shards ran on {backend}: merge them there too "
                         f"(KERAS_BACKEND={backend})")
+    for path, manifest in shard_runs:
+        runs.verify_outputs(path, manifest, [SCAN_FILE])
     data, layers = shard_runs[0][1]["data"], shard_runs[0][1]["layers"]
     inputs = api.prepare(config, data=data, unsafe=unsafe)  # every UserError, before the run folder
     parts = []
@@ -125,9 +131,29 @@ def deconv_merge(shard_runs, config, unsafe):
     return write
 
 
+MAPS, TABLE = "attributions.npz", "tables/attributions.csv"  # an attribute shard's maps and table
+
+
+def verify_attribute_shards(shard_runs) -> None:
+    """UserError unless every file the merge reads from the attribute shards (table, maps and
+    the figure of each image) is as its run recorded it; before anything is written."""
+    import numpy as np
+
+    from nnvisual import runs
+
+    for path, manifest in shard_runs:
+        if MAPS not in (manifest.get("outputs") or {}):  # no image of the shard could be read
+            continue
+        runs.verify_outputs(path, manifest, [TABLE, MAPS])
+        with np.load(path / MAPS) as arrays:
+            names = [str(name) for name in arrays["images"]]
+        runs.verify_outputs(path, manifest, [f"figures/{name}.png" for name in names])
+
+
 def merge_attribute(run, shard_runs, config) -> None:
     """The shards' table rows and maps one after the other (streamed to the run's temporary rows:
-    memory holds one shard's maps), their figures copied, the grid of the first images redrawn."""
+    memory holds one shard's maps), their figures copied, the grid of the first images redrawn.
+    The files read were checked first (:func:`verify_attribute_shards`)."""
     import numpy as np
 
     from nnvisual.api._attribute import GRID_IMAGES
@@ -137,10 +163,10 @@ def merge_attribute(run, shard_runs, config) -> None:
     with run.row_arrays() as maps:
         for path, manifest in shard_runs:
             skipped += [name for name in manifest.get("skipped", []) if name not in skipped]
-            if not (path / "attributions.npz").exists():  # no image of the shard could be read
+            if MAPS not in manifest["outputs"]:  # no image of the shard could be read
                 continue
-            rows += _csv_rows(path / "tables/attributions.csv")
-            with np.load(path / "attributions.npz") as arrays:
+            rows += _csv_rows(path / TABLE)
+            with np.load(path / MAPS) as arrays:
                 shard_names = [str(name) for name in arrays["images"]]
                 shard_maps = {method: arrays[method] for method in config.methods}
             maps.append(**shard_maps)
@@ -152,8 +178,8 @@ def merge_attribute(run, shard_runs, config) -> None:
             names += shard_names
         if not names:
             return
-        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, rows)
-        run.write_npz_rows("attributions.npz", maps, images=np.array(names))
+        run.write_csv(TABLE, step.TABLE_HEADER, rows)
+        run.write_npz_rows(MAPS, maps, images=np.array(names))
     _write_grid(run, config, names[:GRID_IMAGES], rows,
                 {method: np.concatenate([m[method] for m in grid_maps]) for method in config.methods})
     reference = shard_runs[0][1]

@@ -3,12 +3,13 @@ the progress bar, and the interruptible block every command runs its work in."""
 
 import contextlib
 import dataclasses
+import functools
 from pathlib import Path
 
 import click
 
 from nnvisual.config import load_config
-from nnvisual.config.fields import described, field_named
+from nnvisual.config.fields import described, field_named, flag
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -63,14 +64,12 @@ def setting_option(cls, name: str):
     default then applies)."""
     field = field_named(cls, name)
     meta, annotation = field.metadata, str(field.type)
-    flag = meta.get("flag")
     kwargs = {"default": None, "cls": SettingOption, "field": field}
+    declarations = [flag(field)]
     if annotation == "bool":
-        declarations = [flag or f"--{name.replace('_', '-')}/--no-{name.replace('_', '-')}"]
         if "/" not in declarations[0]:
             kwargs["is_flag"] = True
     else:
-        declarations = [flag or f"--{name.replace('_', '-')}"]
         base = annotation.split(" |")[0]
         if meta.get("choices"):
             read = meta["choices"]
@@ -90,6 +89,28 @@ def setting_options(cls, *names: str):
         return command
 
     return decorate
+
+
+@functools.cache
+def _fields() -> dict[str, dataclasses.Field]:
+    """Every command's config fields by name (a name means one flag in every command)."""
+    from nnvisual.config.loading import SECTIONS
+
+    return {field.name: field for cls in SECTIONS.values() for field in dataclasses.fields(cls)}
+
+
+def flag_words(name: str, value=None) -> str:
+    """A setting as the command line names it, from its config field's flag (the words
+    :func:`nnvisual.errors.named` says while a command runs): ``--image-size``, ``--method
+    gradient``, ``--class 3``, ``--top9``, ``--no-augment``; ``--unsafe`` for an option that is
+    no config field."""
+    field = _fields().get(name)
+    on, _, off = (flag(field) if field else f"--{name.replace('_', '-')}").partition("/")
+    if isinstance(value, bool):
+        return off if off and not value else on
+    if value is None:
+        return on
+    return f"{on} {','.join(map(str, value)) if isinstance(value, (list, tuple)) else value}"
 
 
 def resolve_config(cls, config_path, **flags):

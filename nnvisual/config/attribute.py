@@ -41,7 +41,7 @@ class AttributeConfig(Config):
     """`nnvisual attribute` (docs/attribution.md; :mod:`nnvisual.attribution`)."""
 
     SECTION: ClassVar[str] = "attribute"
-    model: str = model_setting()
+    model: str = model_setting("efficientnet-lite0")  # offline: its weights ship with nnvisual
     weights: str = weights_setting()
     image_size: str | None = image_size_setting()
     output: str | None = output_setting()

@@ -20,6 +20,7 @@ from nnvisual.config.fields import (
     shard_setting,
     weights_setting,
 )
+from nnvisual.errors import named
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,7 @@ class DeconvConfig(Config):
         check_choice(self.method, "method", choices.DECONV_METHODS)
         check_choice(self.top9_split, "top9_split", choices.SPLITS)
         check(self.top9_images >= 9, f"top9_images must be at least 9, got {self.top9_images}")
-        check(self.shard is None or self.top9, "shard splits the top-9 scan: give --top9 with it")
+        check(self.shard is None or self.top9,
+              f"shard splits the top-9 scan: give {named('top9', True)} with it")
         check_shard(self.shard)
         check_cache(self.cache, self.memory_budget_mb)

@@ -61,6 +61,15 @@ def described(field: dataclasses.Field) -> str:
     return f"{text} (default {shown_default(field)})."
 
 
+def flag(field: dataclasses.Field) -> str:
+    """``field``'s command-line flag: its own, else ``--field-name`` (``--x/--no-x`` for a
+    boolean)."""
+    if field.metadata.get("flag"):
+        return field.metadata["flag"]
+    dashed = field.name.replace("_", "-")
+    return f"--{dashed}/--no-{dashed}" if str(field.type) == "bool" else f"--{dashed}"
+
+
 def field_named(cls, name: str) -> dataclasses.Field:
     return next(field for field in dataclasses.fields(cls) if field.name == name)
 
@@ -135,9 +144,11 @@ def model_about() -> str:
     return f"The network: {named()}; a `train` run folder; or a saved .keras model"
 
 
-def model_setting():
-    """The ``model`` field of the commands that analyse a model."""
-    return setting("vgg16", model_about, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras")
+def model_setting(default: str = "vgg16"):
+    """The ``model`` field of the commands that analyse a model: the study's VGG16 by default
+    (``deconv``, ``maximize``), or ``default`` (``attribute`` and ``sanity`` take
+    ``efficientnet-lite0``, whose weights ship with nnvisual: they work offline)."""
+    return setting(default, model_about, metavar="vgg16|efficientnet-lite0|RUN_DIR|PATH.keras")
 
 
 def weights_setting():

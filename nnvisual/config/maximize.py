@@ -20,6 +20,7 @@ from nnvisual.config.fields import (
     settings_from,
     weights_setting,
 )
+from nnvisual.errors import named
 
 
 def _objective_about() -> str:
@@ -92,7 +93,7 @@ class MaximizeConfig(Config):
         check(self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}")
         check(self.diversity >= 0, f"diversity must be >= 0, got {self.diversity}")
         check(not self.diversity or self.diversity_layer,
-              "diversity needs a diversity_layer (--diversity-layer LAYER)")
+              f"diversity needs a layer: {named('diversity_layer', 'LAYER')}")
         self.regularizers()
         self.fine_tuning()
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from nnvisual import choices
 from nnvisual.config.fields import Config, check, check_cache, check_choice, seed_setting, setting
+from nnvisual.errors import named
 from nnvisual.models.study import BUILDERS
 
 
@@ -103,7 +104,7 @@ def check_cluster(distribute: str, coordinator: str | None, num_processes: int |
               "coordinator and process_id need num_processes above 1 (several training processes)")
         return
     check(coordinator is not None, f"{num_processes} training processes need the coordinator's "
-                                   f"HOST:PORT (--coordinator)")
+                                   f"HOST:PORT ({named('coordinator', 'HOST:PORT')})")
     check_coordinator(coordinator)
     check(process_id is not None, "several training processes need this process's process_id "
                                   "(0 on the coordinator)")

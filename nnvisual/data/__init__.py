@@ -6,7 +6,6 @@ from nnvisual.data.datasets import (  # noqa: F401
     CIFAR10_CLASSES,
     FOLDER_IMAGE_SIZE,
     IMAGE_SUFFIXES,
-    NO_DATA_HELP,
     Dataset,
     FolderListing,
     list_image_folder,

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from nnvisual.data import cifar_archive
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.runtime.cache import cache_path, cached_arrays
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -30,10 +30,14 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # a --data file named so is read as the official archive
 FOLDER_IMAGE_SIZE = (32, 32)  # (height, width) folder images are resized to: CIFAR-10's
-NO_DATA_HELP = (f"download the official archive {cifar_archive.URL} and give the file itself "
-                "(--data cifar-10-python.tar.gz, or NNVISUAL_DATA=that file), or give an image folder "
-                "(--data DIR, with DIR/{train,test}/<class>/*.jpg|png), or connect to the internet "
-                "for --data cifar10")
+
+
+def no_data_help() -> str:
+    """Where CIFAR-10 can come from when it could not be read or downloaded."""
+    return (f"download the official archive {cifar_archive.URL} and give the file itself "
+            f"({named('data', 'cifar-10-python.tar.gz')}, or NNVISUAL_DATA=that file), or give an "
+            f"image folder ({named('data', 'DIR')}, with DIR/{{train,test}}/<class>/*.jpg|png), or "
+            f"connect to the internet for {named('data', 'cifar10')}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +146,7 @@ def list_image_folder(root: str | Path) -> FolderListing:
         raise UserError(f"data must be a folder (DIR/train/<class>/, DIR/test/<class>/) or the archive "
                         f"cifar-10-python.tar.gz, got the file {root}")
     if not root.is_dir():
-        raise UserError(f"data folder not found: {root}; {NO_DATA_HELP}")
+        raise UserError(f"data folder not found: {root}; {no_data_help()}")
     train_dir, test_dir = root / "train", root / "test"
     if not train_dir.is_dir() or not test_dir.is_dir():
         raise UserError(f"data folder {root} must contain train/<class>/ and test/<class>/ folders")
@@ -188,7 +192,7 @@ def load_cifar10_keras() -> Dataset:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as exc:  # any network or archive failure
         raise UserError(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); "
-                        f"{NO_DATA_HELP}") from None
+                        f"{no_data_help()}") from None
     return Dataset(x_train, y_train.ravel().astype(np.int64), x_test, y_test.ravel().astype(np.int64),
                    CIFAR10_CLASSES, "keras.datasets.cifar10")
 

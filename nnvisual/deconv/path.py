@@ -25,7 +25,7 @@ from keras import ops
 
 from nnvisual import graph
 from nnvisual.choices import DECONV_METHODS, DECONV_MODES
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 METHODS, MODES = DECONV_METHODS, DECONV_MODES
 RULES = {
@@ -152,7 +152,7 @@ def _linear_copy(layer):
 
 def _refuse(path, what, method, target):
     raise UserError(f"layer '{path}' ({what}) on the path to '{target}' has no {method} rule; "
-                    "use --method gradient, or a layer before it")
+                    f"use {named('method', 'gradient')}, or a layer before it")
 
 
 def upper_clip(layer) -> float | None:

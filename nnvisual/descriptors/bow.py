@@ -22,7 +22,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils.validation import check_is_fitted
 
 from nnvisual.descriptors.sift import DESCRIPTOR_SIZE
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 
 def hellinger_map(descriptors: np.ndarray) -> np.ndarray:
@@ -61,8 +61,8 @@ class VisualVocabulary(TransformerMixin, BaseEstimator):
         stacked = np.concatenate([np.reshape(d, (-1, DESCRIPTOR_SIZE)) for d in descriptor_sets])
         if len(stacked) < self.n_words:
             raise UserError(f"only {len(stacked)} descriptors to build a vocabulary of "
-                            f"{self.n_words} words; use more or larger images (--size), "
-                            "dense-sift, or a smaller --vocab-size")
+                            f"{self.n_words} words; use more or larger images ({named('size')}), "
+                            f"{named('descriptor', 'dense-sift')}, or a smaller {named('vocab_size')}")
         self.kmeans_ = MiniBatchKMeans(n_clusters=self.n_words, random_state=self.seed,
                                        batch_size=self.batch_size, n_init=self.n_init,
                                        compute_labels=False)

@@ -27,7 +27,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted
 
 from nnvisual.descriptors.sift import DESCRIPTOR_SIZE
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 QUERY_IDFS = {  # the query's idf from its document frequency df over `rows` rows
     "before": lambda rows, df: np.log(rows / np.maximum(df, 1)),
@@ -94,8 +94,8 @@ class StudyVocabulary(TransformerMixin, BaseEstimator):
         stacked = _stacked(descriptor_sets)
         if len(stacked) < self.n_words:
             raise UserError(f"only {len(stacked)} descriptors to build a vocabulary of "
-                            f"{self.n_words} words; use more or larger images (--size) or a "
-                            "smaller --vocab-size")
+                            f"{self.n_words} words; use more or larger images ({named('size')}) or a "
+                            f"smaller {named('vocab_size')}")
         self.kmeans_ = KMeans(self.n_words, n_init=10, random_state=self.seed).fit(stacked)
         self.class_rows_ = class_rows(self.word_counts(descriptor_sets))
         return self.class_rows_

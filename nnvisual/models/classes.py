@@ -16,10 +16,16 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, in_command_line, named
 
 IMAGENET_SIZE = 1000
-WIDEN_HEAD_HELP = "train the network with a wider head: nnvisual train --num-classes 1000"
+
+
+def widen_head_help() -> str:
+    """How to get a network with ImageNet's classes from ``train``."""
+    wider = named("num_classes", IMAGENET_SIZE)
+    how = f"nnvisual train {wider}" if in_command_line() else f"nv.train(..., {wider})"
+    return f"train the network with a wider head: {how}"
 
 
 @functools.cache
@@ -60,7 +66,7 @@ def resolve_class(spec: str | int, class_names: Sequence[str]) -> tuple[int, str
         index = int(text)
         if not 0 <= index < count:
             widen = count < IMAGENET_SIZE and 0 <= index < IMAGENET_SIZE
-            hint = f"; {WIDEN_HEAD_HELP}" if widen else ""
+            hint = f"; {widen_head_help()}" if widen else ""
             raise UserError(f"class {index} is out of range: the model has {count} outputs "
                             f"(classes 0-{count - 1}){hint}")
         return index, class_names[index]
@@ -81,7 +87,7 @@ def _unknown_name_message(text: str, wanted: str, class_names: Sequence[str]) ->
         imagenet = [_normalize(name) for name in imagenet_class_names()]
         if wanted in imagenet:
             return (f"'{text}' is ImageNet class {imagenet.index(wanted)}, but the model has only "
-                    f"{count} outputs; {WIDEN_HEAD_HELP}")
+                    f"{count} outputs; {widen_head_help()}")
     normalized = {_normalize(name): name for name in class_names}
     close = difflib.get_close_matches(wanted, list(normalized), n=3, cutoff=0.6)
     if close:

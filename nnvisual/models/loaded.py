@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 
 @dataclasses.dataclass
@@ -31,16 +31,17 @@ class LoadedModel:
 
 def sized(loaded: LoadedModel, size: tuple[int, int] | None) -> LoadedModel:
     """``loaded`` with the size its images are resized to: its input's, completed by ``size``
-    (``--image-size``) where the model takes any height or width. UserError when a free
+    (``image_size``) where the model takes any height or width. UserError when a free
     dimension has no size, or ``size`` contradicts a fixed one."""
     given = loaded.image_size
     if size is not None and any(fixed not in (None, want) for fixed, want in zip(given, size, strict=True)):
         shown = "x".join("?" if side is None else str(side) for side in given)
         raise UserError(f"{loaded.name} takes {shown} images, not the {size[0]}x{size[1]} of "
-                        "--image-size")
+                        f"{named('image_size')}")
     if None not in given:
         return loaded
     if size is None:
         raise UserError(f"{loaded.name} takes images of any size ({loaded.model.input_shape}): "
-                        "give the size to resize them to with --image-size HxW (e.g. 224)")
+                        f"give the size to resize them to with {named('image_size', 'HxW')} "
+                        "(e.g. 224)")
     return dataclasses.replace(loaded, image_size=tuple(size))

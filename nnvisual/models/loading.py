@@ -11,14 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nnvisual.config import parse_image_size
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.models.classes import model_class_names
 from nnvisual.models.heads import find_head
 from nnvisual.models.loaded import LoadedModel, sized
 from nnvisual.models.zoo import NAMED
-from nnvisual.runs.reading import require_complete_run
+from nnvisual.runs.reading import require_complete_run, verify_outputs, verify_run_file
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+RUN_MODEL = "model.keras"  # a train run's model
 
 
 def load_model(model, weights: str | None = None, unsafe: bool = False, *,
@@ -29,7 +30,8 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     Parameters:
         model: ``"vgg16"``, ``"efficientnet-lite0"`` (``-lite1``, ``-lite2`` with the ``lite``
             extra), a ``.keras`` / ``.h5`` file, a complete ``train`` run folder, a live
-            ``keras.Model`` (RGB images in, class scores out), or an already loaded model.
+            ``keras.Model`` (RGB images in, class scores out), or an already loaded model. A
+            model file a run folder recorded is checked against the sha256 the run recorded.
         weights: VGG16's weights: ``"imagenet"`` (the default; downloaded once), ``"none"``
             (random) or a file.
         unsafe: allow a ``.keras`` file to run Python code when loaded (Lambda layers); only
@@ -62,9 +64,12 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     if spec in NAMED:
         return NAMED[spec].load("imagenet" if weights is None else weights)
     path = Path(spec)
-    if path.is_dir():  # a train run folder: its model, with the class names it recorded
+    if path.is_dir():  # a train run folder: its model, as the run wrote it, with its class names
         manifest = require_complete_run(path, "train")
-        return _load_file(path / "model.keras", unsafe, names or tuple(manifest.get("class_names") or ()))
+        verify_outputs(path, manifest, [RUN_MODEL])
+        return _load_file(path / RUN_MODEL, unsafe, names or tuple(manifest.get("class_names") or ()))
+    if path.is_file():
+        verify_run_file(path)  # e.g. RUN/model.keras or a maximize run's model_retrained.keras
     return _load_file(path, unsafe, names)
 
 
@@ -128,11 +133,12 @@ def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> Loaded
     except Exception as exc:
         if "safe_mode" in str(exc):
             raise UserError(f"{cannot}: it holds Python code (e.g. a Lambda layer), which is not loaded "
-                            "by default; pass --unsafe only if you trust the file") from None
+                            f"by default; pass {named('unsafe', True)} only if you trust the file"
+                            ) from None
         raise UserError(f"{cannot}: {exc}".splitlines()[0]) from None
     model = _in_float32(model)
     _check_rgb_input(model, str(path))
-    return LoadedModel(model, path.parent.name if path.name == "model.keras" else path.stem,
+    return LoadedModel(model, path.parent.name if path.name == RUN_MODEL else path.stem,
                        tuple(model.input_shape[1:3]), _unchanged,
                        model_class_names(class_names, _width(model)))
 

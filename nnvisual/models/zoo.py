@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.models import efficientnet_lite
 from nnvisual.models.classes import imagenet_class_names
 from nnvisual.models.loaded import LoadedModel
@@ -26,8 +26,9 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
             model = vgg16.VGG16(weights="imagenet")
         except Exception as exc:  # no network, or a broken download
             raise UserError(f"VGG16 ImageNet weights could not be downloaded ({type(exc).__name__}); "
-                            "give a local file with --weights PATH, or use random weights with "
-                            "--weights none") from None
+                            f"use {named('model', 'efficientnet-lite0')} (its ImageNet weights ship "
+                            f"with nnvisual), give a local file with {named('weights', 'PATH')}, or "
+                            f"use random weights with {named('weights', 'none')}") from None
     elif weights == "none":
         from nnvisual.runtime import seeding
 
@@ -36,7 +37,8 @@ def load_vgg16(weights: str = "imagenet") -> LoadedModel:
     else:
         path = Path(weights)
         if not path.is_file():
-            raise UserError(f"weights file not found: {weights} (or use --weights imagenet|none)")
+            raise UserError(f"weights file not found: {weights} (or use {named('weights', 'imagenet')} "
+                            f"or {named('weights', 'none')})")
         model = vgg16.VGG16(weights=None)
         try:
             model.load_weights(path)
@@ -49,8 +51,8 @@ def load_efficientnet_lite(variant: str, weights: str = "imagenet") -> LoadedMod
     """EfficientNet-Lite0/1/2 (Tan & Le 2019) with the ImageNet weights of its registry package
     (see :mod:`nnvisual.models.efficientnet_lite`); it has no other weights."""
     if weights != "imagenet":
-        raise UserError(f"{variant} comes with its ImageNet weights only: leave out --weights "
-                        f"(or give --weights imagenet), not {weights!r}")
+        raise UserError(f"{variant} comes with its ImageNet weights only: leave {named('weights')} "
+                        f"out (or give {named('weights', 'imagenet')}), not {weights!r}")
     model, size = efficientnet_lite.build_efficientnet_lite(variant)
     return LoadedModel(model, variant, (size, size), efficientnet_lite.preprocess,
                        imagenet_class_names())

@@ -15,7 +15,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, in_command_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +75,9 @@ def _term(text: str, spec: str, resolve_class: Callable[[str], int]) -> Term:
         raise UserError(f"malformed objective '{spec}': unknown term '{kind}'; use one of "
                         f"{', '.join(KINDS)}")
     if len(parts) not in KINDS[kind].parts or not all(parts):
+        where = "nnvisual maximize --help" if in_command_line() else "help(nv.maximize)"
         raise UserError(f"malformed objective '{spec}': '{text}' has the wrong number of parts "
-                        "(see nnvisual maximize --help)")
+                        f"(see {where})")
     if kind == "class":
         if len(parts) == 2 and parts[1] not in ("softmax", "logit"):
             raise UserError(f"malformed objective '{spec}': '{text}' ends in neither :softmax "

@@ -23,7 +23,7 @@ import numpy as np
 from keras import ops
 
 from nnvisual.choices import INITS
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.optvis import color, fft
 
 PARAM_STREAM = 3
@@ -59,7 +59,7 @@ def initial_images(kind: str, size: tuple[int, int], seed: int,
 def check_parametrization(kind: str, size: tuple[int, int]) -> None:
     """UserError if the ``fft`` parametrization cannot represent images of ``size``."""
     if kind == "fft" and (size[0] != size[1] or min(size) < fft.MIN_SIZE):
-        raise UserError(f"--param fft needs a square input of at least {fft.MIN_SIZE}x"
+        raise UserError(f"{named('param', 'fft')} needs a square input of at least {fft.MIN_SIZE}x"
                         f"{fft.MIN_SIZE} pixels; the model takes {size[0]}x{size[1]}")
 
 

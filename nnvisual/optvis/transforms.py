@@ -27,7 +27,7 @@ import math
 import numpy as np
 from keras import ops
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.optvis.param import image_rng
 
 TRANSFORM_STREAM = 2
@@ -68,7 +68,7 @@ def parse_transforms(spec: str | None) -> Transforms:
         valid = (kind in ("pad", "jitter", "rotate") and len(values) == 1 and values[0] >= 0) or (
             kind == "scale" and len(values) == 2 and 0 < values[0] <= values[1])
         if not valid:
-            raise UserError(f"bad transform '{item.strip()}' in --transforms {spec}: use "
+            raise UserError(f"bad transform '{item.strip()}' in {named('transforms', spec)}: use "
                             "standard, none, or pad=P, jitter=D, scale=A:B, rotate=DEGREES")
         steps.append((kind, values))
     return Transforms(tuple(steps))

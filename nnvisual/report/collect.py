@@ -1,15 +1,16 @@
 """Run folders read into a :class:`~nnvisual.report.model.Report`.
 
-Each folder's ``manifest.json``, ``figures/*.png`` and ``tables/*.csv`` are read; a run that
-is not complete, an output missing or changed since the run (its sha256 differs from the
-manifest's) and an unreadable manifest are recorded as the run's problems, not raised.
+Each folder's ``manifest.json``, ``figures/*.png`` and ``tables/*.csv`` are read, each checked
+against the sha256 its run recorded (:func:`nnvisual.runs.output_problem`, as every reader of a
+run folder does); a run that is not complete, an output missing or changed since the run (the
+other outputs, not read, are only looked for) and an unreadable manifest are recorded as the
+run's problems, not raised: the report shows them under "Needs attention".
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -20,7 +21,8 @@ from pathlib import Path
 from nnvisual.errors import UserError
 from nnvisual.report.comparison import make_table, partial_training
 from nnvisual.report.model import SECTIONS, Figure, Report, RunReport
-from nnvisual.runs import MANIFEST
+from nnvisual.runs import MANIFEST, output_problem
+from nnvisual.runs.reading import MISSING
 
 
 def collect(paths: Sequence[Path], report_dir: Path,
@@ -82,8 +84,10 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
         is_figure = name.startswith("figures/") and name.endswith(".png")
         is_table = name.startswith("tables/") and name.endswith(".csv")
         if not (is_figure or is_table):
+            if not (folder / name).exists():
+                problems.append(f"{name} {MISSING}")
             continue
-        data = _read_output(folder, name, outputs[name], problems)
+        data = _read_output(folder, manifest, name, problems)
         if data is None:
             continue
         file_link = _relative(folder / name, report_dir)
@@ -108,15 +112,16 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
         problems=tuple(problems), csv=parsed)
 
 
-def _read_output(folder: Path, name: str, digest: str | None, problems: list) -> bytes | None:
-    """The file's bytes, or None (with a problem recorded) when missing or changed."""
+def _read_output(folder: Path, manifest: dict, name: str, problems: list) -> bytes | None:
+    """The file's bytes, or None when missing; a problem recorded when missing or changed."""
     try:
         data = (folder / name).read_bytes()
     except OSError:
-        problems.append(f"{name} is listed in the manifest but missing")
+        problems.append(f"{name} {MISSING}")
         return None
-    if digest is not None and hashlib.sha256(data).hexdigest() != digest:
-        problems.append(f"{name} changed since the run ended (sha256 differs from the manifest)")
+    problem = output_problem(folder, manifest, name, data)
+    if problem is not None:
+        problems.append(f"{name} {problem}")
     return data
 
 

@@ -27,7 +27,8 @@ def to_markdown(report: Report) -> str:
 def _flags(report: Report) -> list[str]:
     if not report.flagged:
         return [summary.ALL_OK.format(len(report.runs)), ""]
-    lines = [f"**⚠ {len(report.flagged)} of {len(report.runs)} runs need attention:**", ""]
+    lines = ["## Needs attention", "",
+             f"**⚠ {len(report.flagged)} of {len(report.runs)} runs need attention:**", ""]
     lines += [f"- `{r.path}` ({r.command}): {'; '.join(r.problems)}" for r in report.flagged]
     return [*lines, ""]
 

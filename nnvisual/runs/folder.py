@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, in_command_line, named
 from nnvisual.runs.environment import backend, device_description, versions
 from nnvisual.runs.reading import MANIFEST, read_manifest, read_run_manifest
 from nnvisual.runs.rows import RowArrays
@@ -141,6 +141,11 @@ class Run:
     def _record(self, relative: str) -> None:
         self.manifest.setdefault("outputs", {})[relative] = None  # hashed when the run ends
 
+    def record_sha256(self, relative: str) -> None:
+        """Hash an output now rather than when the run ends: a file the run itself reads back
+        before it ends (a checkpoint), checked then against this sha256. Saved with the manifest."""
+        self.manifest.setdefault("outputs", {})[relative] = sha256_file(self.path / relative)
+
     # -- manifest ----------------------------------------------------------------------------
     def save_manifest(self) -> None:
         self.manifest["updated"] = _now()
@@ -205,8 +210,9 @@ def create_run(command: str, name: str, config: dict, out: Path | None = None,
         if any(path.iterdir()):
             previous = read_manifest(path)
             if not force:
-                raise UserError(f"output folder {path} already exists and is not empty; "
-                                "choose another --out or pass --force to replace it")
+                out_words = "--out" if in_command_line() else "path"
+                raise UserError(f"output folder {path} already exists and is not empty; choose "
+                                f"another {out_words} or pass {named('force', True)} to replace it")
             if previous is None or previous.get("command") != command:
                 raise UserError(f"refusing to replace {path}: it is not a '{command}' run folder")
             shutil.rmtree(path)

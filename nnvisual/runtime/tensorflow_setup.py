@@ -17,7 +17,9 @@ runs, "failed call to cuInit: ... UNKNOWN ERROR (303)", oneDNN and CPU-feature n
 :func:`silence_tensorflow` sets that level, whatever the user's environment says, and runs the
 first import of TensorFlow with file descriptor 2 sent to a temporary file, which is shown only
 if the import fails. It imports nothing itself: a command that never needs TensorFlow never
-loads it.
+loads it. ``import nnvisual`` calls it (:func:`quiet_unless_asked`), so the Python API is as
+quiet as the command line, unless ``NNVISUAL_TF_LOGS=1`` (:data:`LOGS_VARIABLE`) asks for the
+lines; the command line's ``--verbose`` asks for them too (:func:`show_tensorflow_logs`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,21 @@ def enable_onednn() -> None:
         os.environ.setdefault(ONEDNN_VARIABLE, "1")
 
 
-QUIET_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: C++ lines below FATAL (debug VLOG lines too) are dropped
+LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"  # read by TensorFlow's C++ logging
+QUIET_LEVEL = "3"  # C++ lines below FATAL (debug VLOG lines too) are dropped
+LOGS_VARIABLE = "NNVISUAL_TF_LOGS"  # 1: show TensorFlow's C++ log lines (API and command line)
+_users_level: list[str | None] = []  # the level silence_tensorflow replaced, until given back
+
+
+def logs_wanted() -> bool:
+    """Whether the environment asks for TensorFlow's C++ log lines (``NNVISUAL_TF_LOGS=1``)."""
+    return os.environ.get(LOGS_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def quiet_unless_asked() -> None:
+    """:func:`silence_tensorflow`, unless :func:`logs_wanted` (``import nnvisual`` calls it)."""
+    if not logs_wanted():
+        silence_tensorflow()
 
 
 def silence_tensorflow() -> None:
@@ -48,9 +64,25 @@ def silence_tensorflow() -> None:
 
     Has its full effect only before TensorFlow is imported: the variables are read then.
     """
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = QUIET_LEVEL
+    if not _users_level:
+        _users_level.append(os.environ.get(LEVEL_VARIABLE))
+    os.environ[LEVEL_VARIABLE] = QUIET_LEVEL
     if "tensorflow" not in sys.modules and not any(isinstance(f, QuietImport) for f in sys.meta_path):
         sys.meta_path.insert(0, QuietImport("tensorflow"))
+
+
+def show_tensorflow_logs() -> None:
+    """Undo :func:`silence_tensorflow`: TensorFlow's level is the environment's again (unless it
+    was changed since) and its first import is not captured. Effective before TensorFlow is
+    imported."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, QuietImport)]
+    if _users_level:
+        level = _users_level.pop()
+        if os.environ.get(LEVEL_VARIABLE) == QUIET_LEVEL:
+            if level is None:
+                os.environ.pop(LEVEL_VARIABLE, None)
+            else:
+                os.environ[LEVEL_VARIABLE] = level
 
 
 @contextlib.contextmanager

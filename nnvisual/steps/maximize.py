@@ -18,7 +18,7 @@ import numpy as np
 
 from nnvisual.choices import OBJECTIVES
 from nnvisual.config import MaximizeConfig
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.optvis.objective_parser import Term, parse_objective
 from nnvisual.optvis.objectives import ClassObjective
@@ -74,7 +74,7 @@ def _grid_channels(spec: str, n: int) -> tuple[str, tuple[int, ...]]:
     try:
         channels = tuple(int(c) for c in listed.split(",")) if listed else tuple(range(n))
     except ValueError:
-        raise UserError(f"--channel-grid {spec}: use LAYER or LAYER:C1,C2,...") from None
+        raise UserError(f"{named('channel_grid', spec)}: use LAYER or LAYER:C1,C2,...") from None
     return layer, channels
 
 
@@ -107,10 +107,11 @@ def resolve_objective(loaded: LoadedModel, config: MaximizeConfig) -> Target:
         target.terms.append((config.diversity, Term("diversity", config.diversity_layer)))
     check_terms(loaded.model, target.terms or [], loaded.output)  # before anything is written
     if config.retrain_on and target.class_index is None:
-        raise UserError("--retrain-on needs a class to label the images: use --class or a "
-                        "class term in --objective")
+        raise UserError(f"{named('retrain_on')} needs a class to label the images: use "
+                        f"{named('target_class')} or a class term in {named('objective')}")
     if config.retrain_on and loaded.output is not None:
-        raise UserError("--retrain-on fine-tunes a model with one output; this one has several")
+        raise UserError(f"{named('retrain_on')} fine-tunes a model with one output; this one "
+                        "has several")
     return target
 
 
@@ -120,7 +121,7 @@ def load_retrain_images(spec: str, data: str | None, size: tuple[int, int]) -> n
 
     images, _ = load_image_source(spec, data, size=size)
     if len(images) < 2:
-        raise UserError(f"--retrain-on {spec} has {len(images)} image(s); retraining needs at "
+        raise UserError(f"{named('retrain_on', spec)} has {len(images)} image(s); retraining needs at "
                         "least 2 (some are held out for validation)")
     return images
 
@@ -211,7 +212,8 @@ def check_finite(result: Reconstructions) -> None:
         if bad_steps.size or not np.isfinite(rendering.images).all():
             when = f" after {bad_steps[0]} steps" if bad_steps.size else ""
             raise UserError(f"gradient ascent diverged ({phase}): the images or class scores became "
-                            f"NaN or infinite{when}; use a smaller --step-size or --clip")
+                            f"NaN or infinite{when}; use a smaller {named('step_size')} or "
+                            f"{named('clip', True)}")
 
 
 def trajectory_table(result: Reconstructions):

@@ -13,9 +13,9 @@ folder), of the class images and of the training images:
   the ratio-test matches, and its share that count over the reconstruction's total;
 - Harris corner repeatability of each reconstruction with each training image.
 
-:func:`maximize_run_phases` reads a maximize run's reconstructions; :func:`score` computes a
-:class:`Scoring`; the ``*_table`` functions turn it into (header, rows) for the command layer to
-write.
+:func:`maximize_run_phases` reads a maximize run's reconstructions (checked against its
+manifest); :func:`score` computes a :class:`Scoring`; the ``*_table`` functions turn it into
+(header, rows) for the command layer to write.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from nnvisual.descriptors.extract import ImageFeatures
 from nnvisual.descriptors.matching import MatchIndex
 from nnvisual.descriptors.study2019 import StudyVocabulary
 from nnvisual.errors import UserError
+from nnvisual.runs.reading import verify_outputs
 
 MAXIMIZE_PHASES = ("before", "after")  # a maximize run's reconstructions, by retraining
 
@@ -93,12 +94,17 @@ class Scoring:
     weighting: str = "consistent"  # one of choices.BOW_WEIGHTINGS
 
 
-def maximize_run_phases(run_dir: Path, side: tuple[int, int]) -> list[ImageSet]:
-    """The reconstructions of a maximize run folder, resized to ``side``: one phase per image
-    folder it holds, ``before/`` and (with retraining) ``after/``. That ``run_dir`` is a complete
-    maximize run is for the caller to check (its manifest is the command layer's)."""
+def maximize_run_phases(run_dir: Path, side: tuple[int, int], manifest: dict) -> list[ImageSet]:
+    """The reconstructions of the complete maximize run folder ``run_dir`` (``manifest``: its
+    manifest), resized to ``side``: one phase per image folder it holds, ``before/`` and (with
+    retraining) ``after/``. UserError when an image the run recorded there is missing or changed,
+    or one it did not record was added (:func:`nnvisual.runs.reading.verify_outputs`)."""
     folders = {phase: data.list_images(run_dir / phase) for phase in MAXIMIZE_PHASES
                if (run_dir / phase).is_dir()}
+    recorded = [name for name in manifest.get("outputs") or {}
+                if name.partition("/")[0] in MAXIMIZE_PHASES]
+    found = [f"{phase}/{path.name}" for phase, paths in folders.items() for path in paths]
+    verify_outputs(run_dir, manifest, sorted({*recorded, *found}))
     phases = [ImageSet(phase, data.read_images(paths, side), [path.name for path in paths])
               for phase, paths in folders.items() if paths]
     if not phases:

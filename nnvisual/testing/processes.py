@@ -1,11 +1,18 @@
-"""A real ``nnvisual`` process, signalled mid-run: what an interrupted or killed command does."""
+"""A real ``nnvisual`` process, signalled mid-run: what an interrupted or killed command does;
+and the pattern of TensorFlow's C++ log lines, which a process must keep off its stderr."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+# TensorFlow's C++ lines (absl's "I0000 00:00:..." prefix, its pre-initialization notice, the
+# CUDA probe, oneDNN and CPU-feature notices): none may reach a user's terminal by default
+NATIVE_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuInit|cudart|oneDNN|"
+                         r"cpu_feature_guard", re.MULTILINE)
 
 
 def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: float = 240):

@@ -1,6 +1,7 @@
-"""Readers of a run folder's CSV tables and manifest, for tests.
+"""Readers of a run folder's CSV tables and manifest, for tests, and :func:`flip_byte`, which
+changes one of its files as a damaged disk or a stray edit would.
 
-They read the files with the standard library only (``csv``, ``json``), independently of
+The readers read the files with the standard library only (``csv``, ``json``), independently of
 ``nnvisual.runs``, so a test that uses them checks what is on disk, not what the code under test
 believes it wrote.
 """
@@ -19,3 +20,10 @@ def read_csv(path) -> list[dict]:
 def read_manifest(run_dir) -> dict:
     """The parsed ``manifest.json`` of the run folder ``run_dir``."""
     return json.loads((Path(run_dir) / "manifest.json").read_text())
+
+
+def flip_byte(path, at: int | None = None) -> None:
+    """Change one byte of the file at ``path`` (the middle one unless ``at``), its size kept."""
+    data = bytearray(Path(path).read_bytes())
+    data[len(data) // 2 if at is None else at] ^= 0x01
+    Path(path).write_bytes(bytes(data))

@@ -20,7 +20,7 @@ import contextlib
 import keras
 import numpy as np
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 
 def scope(mode: str, batch_size: int, fit_images: int | None = None):
@@ -37,14 +37,15 @@ def data_parallel(batch_size: int, fit_images: int | None = None):
     the batch does not divide evenly over the devices."""
     backend = keras.backend.backend()
     if backend not in ("jax", "tensorflow"):
-        raise UserError(f"--distribute data-parallel needs the jax or tensorflow backend (Keras 3 has no "
-                        f"data-parallel training for {backend}); set KERAS_BACKEND=jax or tensorflow")
+        raise UserError(f"{named('distribute', 'data-parallel')} needs the jax or tensorflow backend "
+                        f"(Keras 3 has no data-parallel training for {backend}); set KERAS_BACKEND=jax or "
+                        "tensorflow")
     if fit_images is not None:
         check_fills_batch(fit_images, batch_size)
     names = devices()
     if batch_size % len(names):
-        raise UserError(f"--distribute data-parallel splits each batch evenly over {len(names)} devices: "
-                        f"batch_size {batch_size} is not a multiple of {len(names)}")
+        raise UserError(f"{named('distribute', 'data-parallel')} splits each batch evenly over "
+                        f"{len(names)} devices: batch_size {batch_size} is not a multiple of {len(names)}")
     if backend == "jax":
         previous = keras.distribution.distribution()
         # each process feeds its own part of every batch (this_process), not a tf.data slice
@@ -65,8 +66,8 @@ def check_fills_batch(fit_images: int, batch_size: int) -> None:
     """UserError when ``fit_images`` training images do not fill one whole (global) batch: data
     parallelism drops each epoch's partial batch, so no step could be taken."""
     if fit_images < batch_size:
-        raise UserError(f"--distribute data-parallel trains on whole batches: {fit_images} training images "
-                        f"do not fill one batch of {batch_size}")
+        raise UserError(f"{named('distribute', 'data-parallel')} trains on whole batches: {fit_images} "
+                        f"training images do not fill one batch of {batch_size}")
 
 
 def devices() -> list[str]:

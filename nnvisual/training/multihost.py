@@ -27,14 +27,18 @@ import time
 import keras
 
 from nnvisual.config import TrainConfig, check_cluster
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 ENVIRONMENT = {"coordinator": "KERAS_DISTRIBUTION_JOB_ADDRESSES",
                "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
                "process_id": "KERAS_DISTRIBUTION_PROCESS_ID"}
-MULTI_WORKER_TENSORFLOW = ("Keras 3 cannot train under TensorFlow's MultiWorkerMirroredStrategy "
-                           "(keras-team/keras#20585); train on several processes with KERAS_BACKEND=jax "
-                           "and --coordinator, --num-processes, --process-id")
+
+
+def multi_worker_tensorflow() -> str:
+    """Why several TensorFlow processes cannot train together, and what to do instead."""
+    return ("Keras 3 cannot train under TensorFlow's MultiWorkerMirroredStrategy (keras-team/keras#20585); "
+            f"train on several processes with KERAS_BACKEND=jax and {named('coordinator')}, "
+            f"{named('num_processes')}, {named('process_id')}")
 
 
 def resolve(config: TrainConfig, environ=os.environ) -> TrainConfig:
@@ -78,10 +82,10 @@ def join(config: TrainConfig, environ=os.environ) -> None:
     would abort the process when its own wait runs out."""
     backend = keras.backend.backend()
     if backend == "tensorflow" and several(config):
-        raise UserError(f"several training processes need the jax backend: {MULTI_WORKER_TENSORFLOW}")
+        raise UserError(f"several training processes need the jax backend: {multi_worker_tensorflow()}")
     tasks = _tf_config_tasks(environ)
     if backend == "tensorflow" and config.distribute == "data-parallel" and tasks > 1:
-        raise UserError(f"TF_CONFIG lists {tasks} tasks, but {MULTI_WORKER_TENSORFLOW}")
+        raise UserError(f"TF_CONFIG lists {tasks} tasks, but {multi_worker_tensorflow()}")
     if not several(config):
         return
     if backend != "jax":

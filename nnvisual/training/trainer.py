@@ -20,7 +20,7 @@ import numpy as np
 from nnvisual.config import TrainConfig
 from nnvisual.data import Dataset, streaming
 from nnvisual.data.streaming import ImageFiles
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.runtime import seeding
 from nnvisual.runtime.interrupts import Interrupted, StopRequest
 from nnvisual.training import distribute, numpy_pipeline
@@ -168,7 +168,7 @@ class _EpochEnd(keras.callbacks.Callback):
         """Stop with one line (NaN or infinity); the last checkpoint, if any, stands."""
         kept = (f"the run keeps the checkpoint of epoch {self.epoch}" if self.epoch
                 else "no checkpoint was written")
-        raise UserError(f"training diverged: {what}; {kept}; train again with a smaller --lr")
+        raise UserError(f"training diverged: {what}; {kept}; train again with a smaller {named('lr')}")
 
 
 class _WholeBatchValidation(keras.callbacks.Callback):
