@@ -19,7 +19,7 @@ import keras
 from keras import ops
 
 from nnvisual import graph
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 
 ACTIVATIONS = ("softmax", "sigmoid", "linear")
 
@@ -80,7 +80,7 @@ def find_head(model, output: str | None = None) -> Head:
     outputs, names = graph.graph_of(model).outputs, output_names(model)
     if output is None and len(outputs) > 1:
         raise UserError(f"{model.name} has {len(outputs)} outputs ({', '.join(names)}): name the "
-                        "one to explain with output")
+                        f"one to explain with {named('output')}")
     if output is not None and output not in names:
         raise UserError(f"unknown output '{output}' of {model.name}: its outputs are "
                         f"{', '.join(names)}")
