@@ -98,8 +98,10 @@ def write_synthetic_run(tmp_path, monkeypatch, count):
     monkeypatch.setattr(plots, "grid_figure", lambda *args: None)
     monkeypatch.setattr(runs.Run, "write_figure", lambda self, relative, figure: None)
     config = AttributeConfig(methods=("saliency", "gradcam"))
+    head = SimpleNamespace(described=lambda: "scores: the output of 'logits'")
     inputs = SimpleNamespace(settings=SimpleNamespace(layer="c2"), skipped=(),
-                             loaded=SimpleNamespace(class_names=["a"]))
+                             loaded=SimpleNamespace(class_names=["a"]),
+                             network=SimpleNamespace(head=head))
     run = runs.create_run("attribute", "synthetic", {}, tmp_path / f"run{count}")
     tracemalloc.start()
     try:
