@@ -186,7 +186,7 @@ class Lift:
         ``references`` (B, H, W, C)."""
         def fn(images, reference, seed):
             def explained(z):
-                self._contributions = {}
+                self._contributions, self._inputs = {}, {}
                 logits = graph.replay(self.model, ops.concatenate([z, reference], axis=0),
                                       [self.target], self._call)[self.target]
                 return ops.sum(logits[:ops.shape(z)[0]] * seed)

@@ -89,9 +89,8 @@ class LrpSettings:
 
 
 class Propagation:
-    """LRP of one network under one composite: each layer's rule and its modified copies, made
-    once; UserError before any work for an operation with no rule, or a rule where it cannot
-    apply."""
+    """LRP of one network under one composite: each layer's rule, found once; UserError before
+    any work for an operation with no rule, or a rule where it cannot apply."""
 
     def __init__(self, network, lrp: LrpSettings):
         self.network, self.lrp = network, lrp
@@ -192,6 +191,7 @@ class Propagation:
 
     def scores(self, x):
         """The logits of ``x`` (with the bounds' two rows after it, when a rule needs them)."""
+        self._inputs = {}
         return graph.replay(self.model, x, [self.target], self._call)[self.target]
 
     def relevance(self, x: np.ndarray, classes) -> np.ndarray:
