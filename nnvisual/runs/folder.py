@@ -52,12 +52,7 @@ class Run:
         return self.path / relative
 
     def write_csv(self, relative: str, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_format_cell(value) for value in row])
-        return self._write(relative, buffer.getvalue().encode())
+        return self._write(relative, (csv_text([header]) + csv_text(rows)).encode())
 
     def write_text(self, relative: str, text: str) -> Path:
         return self._write(relative, text.encode())
@@ -138,6 +133,10 @@ class Run:
         self._record(relative)
         return target
 
+    def record(self, relative: str) -> None:
+        """Count a file already in the folder as an output (one written before a resume)."""
+        self._record(relative)
+
     def _record(self, relative: str) -> None:
         self.manifest.setdefault("outputs", {})[relative] = None  # hashed when the run ends
 
@@ -159,6 +158,15 @@ class Run:
 
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def csv_text(rows: Iterable[Sequence]) -> str:
+    """``rows`` as the lines of a CSV table, each value as :meth:`Run.write_csv` writes it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_format_cell(value) for value in row])
+    return buffer.getvalue()
 
 
 def _format_cell(value):
