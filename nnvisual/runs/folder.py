@@ -249,10 +249,11 @@ def open_run(path: Path, command: str) -> Run:
 
 @contextlib.contextmanager
 def running(run: Run, keep_on_failure: bool = False):
-    """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM) mark it interrupted and
-    keep it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk
-    that keeps the failure from being recorded leaves the last manifest written, whole."""
-    from nnvisual.runtime.interrupts import Interrupted
+    """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM, or any error raised while
+    a signal is pending: :func:`nnvisual.runtime.interrupts.pending`) mark it interrupted and keep
+    it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk that
+    keeps the failure from being recorded leaves the last manifest written, whole."""
+    from nnvisual.runtime.interrupts import Interrupted, pending
 
     try:
         yield run
@@ -260,7 +261,11 @@ def running(run: Run, keep_on_failure: bool = False):
         if run.manifest.get("status") == "running":
             run.finish("interrupted")
         raise
-    except BaseException:
+    except BaseException as exc:
+        if pending() is not None:  # the signal's KeyboardInterrupt, turned into another error
+            if run.manifest.get("status") == "running":
+                run.finish("interrupted")
+            raise KeyboardInterrupt(pending()) from exc
         if run.manifest.get("status") != "running":  # already finished, e.g. as interrupted
             raise
         if keep_on_failure:
