@@ -19,3 +19,11 @@ def read_csv(path) -> list[dict]:
 def read_manifest(run_dir) -> dict:
     """The parsed ``manifest.json`` of the run folder ``run_dir``."""
     return json.loads((Path(run_dir) / "manifest.json").read_text())
+
+
+def run_files(run_dir) -> dict[str, bytes]:
+    """Every file of the run folder ``run_dir`` but its manifest (which records times), as bytes
+    by path relative to the folder."""
+    root = Path(run_dir)
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
