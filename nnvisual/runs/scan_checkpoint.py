@@ -1,5 +1,5 @@
 """A scan's checkpoint in its run folder (``attribute``, ``deconv --top9``), so that a scan stopped
-at any point (Ctrl-C, SIGTERM, kill -9, a power cut) continues from its last completed batch
+at any point (Ctrl-C, SIGTERM, kill -9, a crash) continues from its last completed batch
 (``--resume RUN``; docs/distributed.md, "Resuming a scan").
 
 ``checkpoint/state.json`` is the commit point, replaced atomically after a batch: the batches
@@ -173,5 +173,7 @@ class ScanCheckpoint:
         self._last_cost = self._last_end - began
 
     def remove(self) -> None:
-        """Remove the checkpoint (the run's outputs are written)."""
+        """Remove the checkpoint (the run's outputs are written): its state first, so that a
+        removal cut short leaves no state naming files that are gone (a resume then starts over)."""
+        (self.folder / STATE).unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
