@@ -159,6 +159,13 @@ CASES = [
     ("train-resume-deconv-run", "train --resume {deconvrun}", "is a 'deconv' run, not a 'train' run",
      None),
     ("train-resume-complete-run", "train --resume {run}", "is already complete", None),
+    ("attribute-resume-missing", "attribute --resume {root}/nowhere", "is not a run folder", None),
+    ("attribute-resume-deconv-run", "attribute --resume {deconvrun}",
+     "is a 'deconv' run, not a 'attribute' run", None),
+    ("deconv-resume-train-run", "deconv --resume {run}", "is a 'train' run, not a 'deconv' run", None),
+    ("deconv-resume-complete-run", "deconv --resume {deconvrun}", "is already complete", None),
+    ("deconv-resume-with-an-option", "deconv --resume {deconvrun} --top-k 2", "give no other option",
+     None),
     # valid inputs beside the bad ones: the same commands work
     ("deconv-train-run", "deconv --model {run} --layers conv6 --top-k 2", "ok", None),
     ("maximize-keras-file", M, "ok", None),

@@ -41,3 +41,24 @@ def test_a_signal_inside_a_gc_callback_is_kept_for_the_next_check(monkeypatch):
     finally:
         if callback in gc.callbacks:
             gc.callbacks.remove(callback)
+
+
+def test_a_signal_that_c_code_turned_into_another_error_still_interrupts_the_run(tmp_path):
+    """TensorFlow, converting a NumPy array, can turn the handler's KeyboardInterrupt into
+    ``SystemError: ... returned a result with an exception set``: the run is still interrupted."""
+    import click
+
+    from nnvisual import runs
+    from nnvisual.commands.options import interruptible
+    from nnvisual.testing.run_files import read_manifest
+
+    run = runs.create_run("attribute", "x", {}, out=tmp_path / "run")
+    with pytest.raises(click.exceptions.Exit) as stopped, interruptible(run, resume="attribute"):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10**6):  # the handler runs at the next bytecode
+                pass
+        except KeyboardInterrupt as exc:
+            raise SystemError("<built-in method __array__> returned a result with an exception set") from exc
+    assert stopped.value.exit_code == 130
+    assert read_manifest(tmp_path / "run")["status"] == "interrupted"

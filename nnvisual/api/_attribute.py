@@ -160,39 +160,119 @@ def compute(inputs: step.AttributeInputs, config: AttributeConfig,
 
 
 def write_run(run, inputs: step.AttributeInputs, config: AttributeConfig,
-              batches: Iterable[step.AttributionBatch]) -> tuple[tuple[str, str], ...]:
+              batches: Iterable[step.AttributionBatch], checkpoint=None) -> tuple[tuple[str, str], ...]:
     """Write ``batches`` into the open run folder ``run`` as they come: a figure per image, each
     batch's maps to the run's temporary rows (memory does not grow with the number of batches),
     then tables/attributions.csv, attributions.npz and the grid of the first images. Returns
-    ``(file, reason)`` of every file skipped."""
+    ``(file, reason)`` of every file skipped.
+
+    With ``checkpoint`` (the command's :class:`nnvisual.runs.scan_checkpoint.ScanCheckpoint`) the
+    maps go to its rows, each batch's table rows, names and skipped files to its logs, and the
+    batches are committed to it when it is due, with the grid's images if they changed;
+    ``batches`` are those after the checkpoint's (a resumed run continues where it stopped)."""
+    import contextlib
+
     from nnvisual.plots import attribution as plots
 
     class_names = inputs.loaded.class_names
-    table, kept, names, skipped = [], [], [], list(inputs.skipped)
-    with run.row_arrays() as maps:
+    done = _Written.resumed(run, inputs, checkpoint)
+    with contextlib.nullcontext(checkpoint.rows) if checkpoint else run.row_arrays() as maps:
         for batch in batches:
-            skipped.extend(batch.skipped)
             for i, name in enumerate(batch.names):
                 shown = (batch.images[i], name, class_names[batch.classes[i]],
                          batch.probabilities[i], {method: m[i] for method, m in batch.maps.items()})
                 run.write_figure(f"figures/{name}.png", plots.image_figure(*shown))
-                if len(kept) < GRID_IMAGES:  # copies: a view would keep the whole batch
-                    kept.append((shown[0].copy(), *shown[1:4],
-                                 {method: m.copy() for method, m in shown[4].items()}))
+                if len(done.grid) < GRID_IMAGES:  # copies: a view would keep the whole batch
+                    done.grid.append((shown[0].copy(), *shown[1:4],
+                                      {method: m.copy() for method, m in shown[4].items()}))
             maps.append(**batch.maps)
-            names.extend(batch.names)
-            table.extend(step.rows(batch, class_names))
-        if not names:
-            return tuple(skipped)
-        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, table)
-        run.write_npz_rows("attributions.npz", maps, images=np.array(names))
-    images, grid_names, grid_classes, probabilities, grid_maps = zip(*kept, strict=True)
+            table = step.rows(batch, class_names)
+            done.add(batch, table)
+            if checkpoint is not None:
+                done.log(checkpoint, batch, table)
+                if checkpoint.due():
+                    done.commit(checkpoint)
+        if not done.names:
+            return tuple(done.skipped)
+        run.write_csv("tables/attributions.csv", step.TABLE_HEADER, done.table)
+        run.write_npz_rows("attributions.npz", maps, images=np.array(done.names))
+    images, grid_names, grid_classes, probabilities, grid_maps = zip(*done.grid, strict=True)
     run.write_figure("figures/grid.png", plots.grid_figure(
         images, grid_names, grid_classes, probabilities,
         {method: [m[method] for m in grid_maps] for method in config.methods}))
-    run.manifest.update(skipped=[name for name, _ in skipped], cam_layer=inputs.settings.layer,
+    run.manifest.update(skipped=[name for name, _ in done.skipped], cam_layer=inputs.settings.layer,
                         head=inputs.network.head.described(), display=plots.DISPLAY_NOTE)
-    return tuple(skipped)
+    return tuple(done.skipped)
+
+
+@dataclasses.dataclass
+class _Written:
+    """What :func:`write_run` has written so far: the table's rows, the images' names, the files
+    skipped, ``(image, name, class name, probability, maps)`` of the grid's first images, the
+    batches, and how many of the grid's images the checkpoint holds."""
+
+    table: list = dataclasses.field(default_factory=list)
+    names: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+    grid: list = dataclasses.field(default_factory=list)
+    batches: int = 0
+    grid_committed: int = 0
+
+    def add(self, batch: step.AttributionBatch, table: list) -> None:
+        self.skipped.extend(batch.skipped)
+        self.names.extend(batch.names)
+        self.table.extend(table)
+        self.batches += 1
+
+    @staticmethod
+    def log(checkpoint, batch: step.AttributionBatch, table: list) -> None:
+        """Append ``batch``'s table rows, names and skipped files to ``checkpoint``'s logs."""
+        import json
+
+        from nnvisual.runs.folder import csv_text
+
+        checkpoint.append("table", csv_text(table))
+        checkpoint.append("batches", json.dumps({"names": batch.names, "skipped": batch.skipped}) + "\n")
+
+    def commit(self, checkpoint) -> None:
+        """Commit the batches done to ``checkpoint`` (their maps and logs appended), with the
+        grid's images if they changed since the last commit."""
+        arrays = None
+        if len(self.grid) != self.grid_committed:
+            images, names, classes, probabilities, maps = zip(*self.grid, strict=True)
+            arrays = {"images": np.stack(images), "names": np.array(names),
+                      "classes": np.array(classes), "probabilities": np.array(probabilities),
+                      **{f"map_{m}": np.stack([shown[m] for shown in maps]) for m in maps[0]}}
+        checkpoint.commit(self.batches, arrays)
+        self.grid_committed = len(self.grid)
+
+    @classmethod
+    def resumed(cls, run, inputs: step.AttributeInputs, checkpoint) -> _Written:
+        """What the batches ``checkpoint`` counts wrote (nothing without one), their figures
+        counted as the run's outputs again."""
+        import csv
+        import io
+        import json
+
+        written = cls(skipped=list(inputs.skipped))
+        if checkpoint is None or not checkpoint.batches:
+            return written
+        written.batches = checkpoint.batches
+        for line in checkpoint.read("batches").splitlines():
+            batch = json.loads(line)
+            written.names.extend(batch["names"])
+            written.skipped.extend(tuple(item) for item in batch["skipped"])
+        for name in written.names:
+            run.record(f"figures/{name}.png")
+        written.table = list(csv.reader(io.StringIO(checkpoint.read("table"), newline="")))
+        grid = checkpoint.arrays()
+        if grid:
+            maps = [{name[4:]: grid[name][i] for name in grid if name.startswith("map_")}
+                    for i in range(len(grid["names"]))]
+            written.grid = list(zip(grid["images"], map(str, grid["names"]), map(str, grid["classes"]),
+                                    grid["probabilities"], maps, strict=True))
+            written.grid_committed = len(written.grid)
+        return written
 
 
 @with_settings(AttributeConfig, "model", "images")

@@ -127,10 +127,13 @@ def prepare(config: DeconvConfig, model=None, image=None, data: str | None = Non
     return step.prepare(loaded, config, picture, source, dataset)
 
 
-def compute(inputs: step.DeconvInputs, config: DeconvConfig,
-            progress: Progress = no_progress) -> Projections:
-    """The projections of prepared ``inputs``; ``progress(done, total, label)`` per layer."""
-    return Projections(config, step.project(inputs, config, progress))
+def compute(inputs: step.DeconvInputs, config: DeconvConfig, progress: Progress = no_progress,
+            start: step.ScanState | None = None, after_batch=lambda state: None) -> Projections:
+    """The projections of prepared ``inputs``; ``progress(done, total, label)`` per layer. The
+    top-9 scan continues from ``start`` and tells ``after_batch`` where it stands after each batch
+    (the command's checkpoints)."""
+    return Projections(config, step.project(inputs, config, progress, start=start,
+                                            after_batch=after_batch))
 
 
 @with_settings(DeconvConfig, "model", "image")

@@ -136,16 +136,20 @@ def progress_bar(label: str):
 
 
 @contextlib.contextmanager
-def interruptible(run):
+def interruptible(run, resume: str | None = None):
     """Run the block as ``runs.running(run)``; SIGINT or SIGTERM stop it at once, leave ``run``
-    marked interrupted (every file in it whole) and end the command with exit status 130."""
+    marked interrupted (every file in it whole) and end the command with exit status 130. A scan
+    names its command as ``resume``: its run is kept on a failure too, and continued by
+    ``nnvisual <resume> --resume RUN``; any other run is done again with ``--out RUN --force``."""
     from nnvisual import runs
     from nnvisual.runtime.interrupts import interrupt_on_signals
 
     try:
-        with interrupt_on_signals(), runs.running(run):
+        with interrupt_on_signals(), runs.running(run, keep_on_failure=resume is not None):
             yield run
     except KeyboardInterrupt as exc:
+        then = (f"continue with: nnvisual {resume} --resume {run.path}" if resume is not None
+                else f"to redo it, run the command again with --out {run.path} --force")
         click.echo(f"Interrupted{f' by {exc}' if str(exc) else ''}: {run.path} is marked interrupted; "
-                   f"to redo it, run the command again with --out {run.path} --force", err=True)
+                   f"{then}", err=True)
         raise click.exceptions.Exit(130) from None

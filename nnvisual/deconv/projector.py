@@ -6,7 +6,7 @@ Zeiler & Fergus 2014, Figure 2)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from keras import layers as kl
@@ -246,13 +246,15 @@ def merge_top(parts: Sequence[TopCandidates], n: int) -> TopCandidates:
                          np.take_along_axis(positions, order[..., None], 1))
 
 
-def scan_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
-             channels_by_layer: dict, n: int = 9) -> list[TopCandidates]:
-    """Each channel's ``n`` strongest images of a scan, from ``batches`` of ``(position of the
-    batch's first image, model input)``: a running top-``n``, so memory does not grow with the
-    number of images."""
+def running_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
+                channels_by_layer: dict, n: int = 9, start: Sequence[TopCandidates] = ()
+                ) -> Iterator[tuple[int, list[TopCandidates]]]:
+    """A running top-``n`` of each channel's images over ``batches`` of ``(position of the
+    batch's first image, model input)``, continuing from the candidates ``start`` (one per layer)
+    of the images before them: after each batch, ``(the position after its last image, each
+    layer's candidates so far)``. Memory does not grow with the number of images."""
     layers = list(channels_by_layer)
-    best = {}
+    best = {top.layer: top for top in start}
     for first, batch in batches:
         check_interrupt()
         maps = projector.feature_maps(batch, layers)
@@ -266,7 +268,17 @@ def scan_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
                                   np.broadcast_to(first + np.arange(count), (len(channels), count)),
                                   flat.max(axis=1).T, where)
             best[layer] = merge_top([best[layer], found] if layer in best else [found], n)
-    return [best[layer] for layer in layers]
+        yield first + len(batch), [best[layer] for layer in layers]
+
+
+def scan_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
+             channels_by_layer: dict, n: int = 9) -> list[TopCandidates]:
+    """Each channel's ``n`` strongest images of a scan, from ``batches`` of ``(position of the
+    batch's first image, model input)`` (:func:`running_top`'s last candidates)."""
+    candidates = None
+    for _, running in running_top(projector, batches, channels_by_layer, n):
+        candidates = running
+    return candidates
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,12 +52,7 @@ class Run:
         return self.path / relative
 
     def write_csv(self, relative: str, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_format_cell(value) for value in row])
-        return self._write(relative, buffer.getvalue().encode())
+        return self._write(relative, (csv_text([header]) + csv_text(rows)).encode())
 
     def write_text(self, relative: str, text: str) -> Path:
         return self._write(relative, text.encode())
@@ -138,6 +133,10 @@ class Run:
         self._record(relative)
         return target
 
+    def record(self, relative: str) -> None:
+        """Count a file already in the folder as an output (one written before a resume)."""
+        self._record(relative)
+
     def _record(self, relative: str) -> None:
         self.manifest.setdefault("outputs", {})[relative] = None  # hashed when the run ends
 
@@ -164,6 +163,15 @@ class Run:
 
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def csv_text(rows: Iterable[Sequence]) -> str:
+    """``rows`` as the lines of a CSV table, each value as :meth:`Run.write_csv` writes it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_format_cell(value) for value in row])
+    return buffer.getvalue()
 
 
 def _format_cell(value):
@@ -247,10 +255,11 @@ def open_run(path: Path, command: str) -> Run:
 
 @contextlib.contextmanager
 def running(run: Run, keep_on_failure: bool = False):
-    """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM) mark it interrupted and
-    keep it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk
-    that keeps the failure from being recorded leaves the last manifest written, whole."""
-    from nnvisual.runtime.interrupts import Interrupted
+    """Finish ``run`` as complete; on an interruption (Ctrl-C, SIGTERM, or any error raised while
+    a signal is pending: :func:`nnvisual.runtime.interrupts.pending`) mark it interrupted and keep
+    it; on an error mark it failed, or delete it unless ``keep_on_failure``. A full disk that
+    keeps the failure from being recorded leaves the last manifest written, whole."""
+    from nnvisual.runtime.interrupts import Interrupted, pending
 
     try:
         yield run
@@ -258,7 +267,11 @@ def running(run: Run, keep_on_failure: bool = False):
         if run.manifest.get("status") == "running":
             run.finish("interrupted")
         raise
-    except BaseException:
+    except BaseException as exc:
+        if pending() is not None:  # the signal's KeyboardInterrupt, turned into another error
+            if run.manifest.get("status") == "running":
+                run.finish("interrupted")
+            raise KeyboardInterrupt(pending()) from exc
         if run.manifest.get("status") != "running":  # already finished, e.g. as interrupted
             raise
         if keep_on_failure:

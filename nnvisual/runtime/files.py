@@ -13,6 +13,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -90,6 +91,24 @@ def atomic_path(path: Path):
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def sync(path: Path) -> None:
+    """Flush the file at ``path`` to the disk (a DiskError when the disk refuses)."""
+    with disk_errors(path):
+        _fsync(path)
+
+
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp.*")  # atomic_path's names (tempfile.mkstemp's)
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files that writers stopped mid-write (kill -9, a power cut) left in
+    ``folder`` and below (:func:`atomic_path`'s ``.<name>.<random>.tmp<suffix>``); returns them."""
+    found = [path for path in Path(folder).rglob(".*") if path.is_file() and _TEMPORARY.fullmatch(path.name)]
+    for path in found:
+        path.unlink()
+    return found
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

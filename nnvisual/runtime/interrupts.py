@@ -76,6 +76,15 @@ def _inside_ignored_context(frame) -> bool:
     return False
 
 
+def pending() -> str | None:
+    """The name of the signal received inside :func:`interrupt_on_signals`' block (None before
+    one, and outside the block). An error raised while one is pending is the signal's
+    KeyboardInterrupt turned into another exception by the C code it was raised in (TensorFlow's
+    conversion of a NumPy array gave ``SystemError: ... returned a result with an exception
+    set``)."""
+    return _pending
+
+
 def check_interrupt() -> None:
     """Raise ``KeyboardInterrupt`` if a signal arrived inside :func:`interrupt_on_signals` and
     its exception was lost on the way (call it at safe points of long loops)."""

@@ -138,6 +138,13 @@ def attribute_batches(inputs: AttributeInputs, config: AttributeConfig) -> Itera
                                probabilities[np.arange(len(x)), classes], maps, tuple(skipped))
 
 
+def remaining(inputs: AttributeInputs, done: int) -> AttributeInputs:
+    """The inputs after their first ``done`` images (whole batches; a resumed scan's): the same
+    batches as in the whole scan, each seeded by its position as there."""
+    return dataclasses.replace(inputs, images=inputs.images[done:], first=inputs.first + done,
+                               skipped=())
+
+
 def rows(batch: AttributionBatch, class_names) -> list[tuple]:
     """``tables/attributions.csv`` lines of one batch: per image and method, the class, its
     probability and the map's statistics (peak = position of the largest value)."""

@@ -18,7 +18,7 @@ import numpy as np
 from nnvisual import data, deconv
 from nnvisual.config import DeconvConfig
 from nnvisual.data import streaming
-from nnvisual.deconv.projector import TopCandidates, project_top, scan_top
+from nnvisual.deconv.projector import TopCandidates, project_top, running_top
 from nnvisual.errors import UserError
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.runtime import shards
@@ -94,19 +94,41 @@ def top_channels(inputs: DeconvInputs, config: DeconvConfig) -> dict[str, np.nda
                                        config.top_k)[0] for layer in inputs.layers}
 
 
-def scan(inputs: DeconvInputs, channels_by_layer: dict) -> list[TopCandidates]:
+@dataclasses.dataclass(frozen=True)
+class ScanState:
+    """How far a top-9 scan got: ``stop``, the position after the last image scanned (whole
+    batches from ``inputs.scanned.start``), and each layer's candidates among the images before."""
+
+    stop: int
+    candidates: list[TopCandidates]
+
+
+def scan(inputs: DeconvInputs, channels_by_layer: dict, start: ScanState | None = None,
+         after_batch: Callable[[ScanState], None] = lambda state: None) -> list[TopCandidates]:
     """Each channel's 9 strongest images among the dataset images ``inputs.scanned``, read and
     scanned :data:`SCAN_BATCH` at a time, the next batch read (decoded, if streamed) while one is
-    scanned: memory holds two batches, whatever the split's size."""
+    scanned: memory holds two batches, whatever the split's size. A resumed scan continues from
+    ``start`` (UserError when it holds other channels); ``after_batch(state)`` is told where the
+    scan stands after each batch (a checkpoint)."""
     prepare_batch, positions = model_input(inputs.loaded), inputs.scanned
+    begin, found = positions.start, []
+    if start is not None:
+        if [(c.layer, c.channels.tolist()) for c in start.candidates] != [
+                (layer, np.asarray(channels).tolist()) for layer, channels in channels_by_layer.items()]:
+            raise UserError("the checkpoint scanned other channels than the model's strongest on the "
+                            "image: were the model file or the image changed?")
+        begin, found = start.stop, start.candidates
 
-    def read(start):
+    def read(first):
         return prepare_batch(streaming.pixels(inputs.dataset_images,
-                                    range(start, min(start + SCAN_BATCH, positions.stop))))
+                                    range(first, min(first + SCAN_BATCH, positions.stop))))
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        batches = _read_ahead(reader, read, range(positions.start, positions.stop, SCAN_BATCH))
-        return scan_top(inputs.projector, batches, channels_by_layer, TOP_N)
+        batches = _read_ahead(reader, read, range(begin, positions.stop, SCAN_BATCH))
+        for stop, running in running_top(inputs.projector, batches, channels_by_layer, TOP_N, found):
+            found = running
+            after_batch(ScanState(stop, found))
+    return found
 
 
 def _read_ahead(reader: ThreadPoolExecutor, read: Callable, starts) -> Iterator[tuple[int, np.ndarray]]:
@@ -124,11 +146,13 @@ def _read_ahead(reader: ThreadPoolExecutor, read: Callable, starts) -> Iterator[
 
 def project(inputs: DeconvInputs, config: DeconvConfig,
             progress: Callable[[int, int, str], None] = lambda done, total, label: None,
-            candidates: list[TopCandidates] | None = None) -> DeconvResult:
+            candidates: list[TopCandidates] | None = None, start: ScanState | None = None,
+            after_batch: Callable[[ScanState], None] = lambda state: None) -> DeconvResult:
     """Project each layer's ``config.top_k`` strongest channels on the image; with dataset
-    images, also find (:func:`scan`, or the merged shards' ``candidates``) and project each of
-    those channels' 9 strongest dataset images. ``progress(done, total, label)`` is told before
-    each layer, the dataset scan, and at the end."""
+    images, also find (:func:`scan`, continued from ``start`` and telling ``after_batch``, or the
+    merged shards' ``candidates``) and project each of those channels' 9 strongest dataset
+    images. ``progress(done, total, label)`` is told before each layer, the dataset scan, and at
+    the end."""
     prepare_batch = model_input(inputs.loaded)
     image = prepare_batch(inputs.image[None])[0]
     total = len(inputs.layers) + (inputs.dataset_images is not None)
@@ -142,7 +166,7 @@ def project(inputs: DeconvInputs, config: DeconvConfig,
     progress(len(layers), total, f"top-{TOP_N} images")
     images, size = inputs.dataset_images, inputs.loaded.image_size
     if candidates is None:
-        candidates = scan(inputs, {r.layer: r.channels for r in layers})
+        candidates = scan(inputs, {r.layer: r.channels for r in layers}, start, after_batch)
     elif any(not np.array_equal(c.channels, r.channels) for c, r in zip(candidates, layers, strict=True)):
         raise UserError("the shards scanned other channels than the model's strongest on the "
                         "image: were they run with another model file or image?")

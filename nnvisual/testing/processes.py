@@ -15,20 +15,27 @@ NATIVE_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuIni
                          r"cpu_feature_guard", re.MULTILINE)
 
 
-def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: float = 240):
+def signal_when(args, cwd: Path, ready, signum, delay: float = 0.0, timeout: float = 240,
+                watched: str = "manifest.json", poll: float = 0.02):
     """Run ``python -m nnvisual *args`` in ``cwd`` (its run folder ``cwd/run``), send ``signum``
-    ``delay`` seconds after ``ready(manifest)`` first holds, and return (exit status, output)."""
+    ``delay`` seconds after ``ready(the JSON of the run's file watched)`` first holds (the
+    manifest, or e.g. a scan's ``checkpoint/state.json``; read every ``poll`` seconds), and return
+    (exit status, output)."""
     env = dict(os.environ, NNVISUAL_CACHE=str(cwd / "cache"))
     process = subprocess.Popen([sys.executable, "-m", "nnvisual", *map(str, args)], cwd=cwd, env=env,
                                text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    manifest_path = cwd / "run" / "manifest.json"
+    watched_path = cwd / "run" / watched
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if manifest_path.exists() and ready(json.loads(manifest_path.read_text())):
+        try:
+            watched_now = json.loads(watched_path.read_text())
+        except FileNotFoundError:  # not yet written, or already removed
+            watched_now = None
+        if watched_now is not None and ready(watched_now):
             time.sleep(delay)
             process.send_signal(signum)
             break
-        time.sleep(0.02)
+        time.sleep(poll)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:  # never leave the child running

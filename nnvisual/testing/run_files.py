@@ -27,3 +27,11 @@ def flip_byte(path, at: int | None = None) -> None:
     data = bytearray(Path(path).read_bytes())
     data[len(data) // 2 if at is None else at] ^= 0x01
     Path(path).write_bytes(bytes(data))
+
+
+def run_files(run_dir) -> dict[str, bytes]:
+    """Every file of the run folder ``run_dir`` but its manifest (which records times), as bytes
+    by path relative to the folder."""
+    root = Path(run_dir)
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
