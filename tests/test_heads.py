@@ -217,3 +217,29 @@ def test_efficientnet_lite0_nested_with_its_preprocessing_is_explained_as_lite0(
         tolerance = 3e-2 if method in kinked else 2e-3
         assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max(), method
         assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.9999, method
+
+
+@pytest.mark.slow
+def test_efficientnet_lite0_nested_is_maximized_and_checked_as_lite0():
+    """maximize and sanity on Lite0 wrapped with its preprocessing give Lite0's own."""
+    import nnvisual as nv
+    from nnvisual import data
+    from nnvisual.models.loading import load_model
+    from nnvisual.testing.locations import PHOTOS
+
+    lite0 = load_model("efficientnet-lite0")
+    wrapped = nv.load_model(keras.Sequential([keras.Input((224, 224, 3)),
+                                              keras.layers.Rescaling(1 / 127.5, offset=-1.0),
+                                              lite0.model]), class_names=lite0.class_names)
+    runs = [nv.maximize(model, 284, n=1, steps=2, step_size=1.0, seed=0) for model in (lite0, wrapped)]
+    np.testing.assert_allclose(runs[1].computed.phases["before"].objective,
+                               runs[0].computed.phases["before"].objective, rtol=1e-4)
+    photos = [data.read_image(PHOTOS / name) for name in ("n02123597_Siamese_cat.JPEG",
+                                                          "n01443537_goldfish.JPEG")]
+    checks = [nv.sanity_check(model, photos, methods="gradcam,lrp-epsilon-plus-flat",
+                              randomizations="cascading", curve_steps=4, bootstrap=100)
+              for model in (lite0, wrapped)]
+    for method in ("gradcam", "lrp-epsilon-plus-flat"):
+        expected = checks[0].computed.original[method]
+        np.testing.assert_allclose(checks[1].computed.original[method], expected, rtol=1e-3,
+                                   atol=1e-3 * np.abs(expected).max())
