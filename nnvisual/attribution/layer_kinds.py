@@ -52,7 +52,8 @@ def linear_output(layer, x, modify=None, zero_bias: bool = False, normalization=
     layers, without copies (they follow weights changed in place)."""
     from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, shifted_depthwise_conv
 
-    kernel, bias = layer.kernel, layer.bias if layer.use_bias else None
+    kernel = ops.convert_to_tensor(layer.kernel)  # the variable's value as it is now
+    bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
     if normalization is not None:
         kernel, bias = _folded(layer, normalization, kernel, bias)
     kernel = kernel if modify is None else modify(kernel)
