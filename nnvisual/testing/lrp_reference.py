@@ -99,8 +99,8 @@ CASE = {case.name: case for case in CASES}
 LITE0_FLOAT32 = {
     # the epsilon rule's z + 1e-6 where z is rounding noise: a few hundred pixels, spread out
     "zero": 3e-2, "epsilon": 1e-2, "w-square": 1e-2,
-    # alpha-beta's z+ + 1e-6 in the depthwise convolution after the stem, whose input there is
-    # one stem unit at 5.2e-6 (float64; 5.6e-6 in timm's float32): one 3x3 patch of pixels
+    # alpha-beta's sums of positive or negative contributions where one stem unit is 5.2e-6
+    # (float64; 5.6e-6 in timm's float32), just above ReLU6's kink: its 3x3 receptive field
     "epsilon-alpha2-beta1": 3e-3, "epsilon-alpha2-beta1-flat": 1e-3, "sequential-preset-b": 3e-3,
     "alpha2-beta1": 3e-3,
     # Rescale's (f(x) - f(x0)) / (x - x0) where x - x0 is rounding noise: a few pixels (deeplift:
