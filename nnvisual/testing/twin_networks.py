@@ -28,23 +28,28 @@ NETWORKS = ("vgg", "residual")
 
 
 def keras_network(name: str, weights: dict[str, np.ndarray] | None):
-    """The Keras network ``name`` (one of :data:`NETWORKS`) holding ``weights`` (None: Keras'
-    initial ones)."""
+    """The Keras network ``name`` (one of :data:`NETWORKS`) holding ``weights`` (None: zeros and
+    Keras' initial batch normalizations; zero kernels, since drawing random ones compiles a
+    function per shape on JAX, seconds each)."""
+    import functools
+
     import keras
 
     layers = keras.layers
+    conv = functools.partial(layers.Conv2D, padding="same", kernel_initializer="zeros")
+    dense = functools.partial(layers.Dense, kernel_initializer="zeros")
     inputs = keras.Input((SIZE, SIZE, CHANNELS))
     if name == "vgg":
         x = inputs
         for block, width in ((1, 6), (2, 8)):
-            x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{block}a")(x)
-            x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{block}b")(x)
+            x = conv(width, 3, activation="relu", name=f"conv{block}a")(x)
+            x = conv(width, 3, activation="relu", name=f"conv{block}b")(x)
             x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
         x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(16, activation="relu", name="dense1")(x)
+        x = dense(16, activation="relu", name="dense1")(x)
     else:
         def conv_bn(x, width, size, name):
-            x = layers.Conv2D(width, size, padding="same", use_bias=False, name=name)(x)
+            x = conv(width, size, use_bias=False, name=name)(x)
             return layers.BatchNormalization(epsilon=EPSILON, name=f"{name}_bn")(x)
 
         x = layers.ReLU(name="stem_relu")(conv_bn(inputs, 8, 3, "stem"))
@@ -54,7 +59,7 @@ def keras_network(name: str, weights: dict[str, np.ndarray] | None):
             y = conv_bn(y, width, 3, f"block{block}_conv2")
             x = layers.ReLU(name=f"block{block}_relu2")(layers.Add(name=f"block{block}_add")([shortcut, y]))
         x = layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = layers.Dense(CLASSES, name="logits")(x)
+    outputs = dense(CLASSES, name="logits")(x)
     model = keras.Model(inputs, outputs, name=name)
     for layer in model.layers:
         if layer.weights and weights is not None:
