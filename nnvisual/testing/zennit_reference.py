@@ -4,17 +4,18 @@ relevance of an input for one class (nnvisual/testing/lrp_reference.py).
 
 - **Seed**: the explained logit times the one-hot (``attr_output``), since nnvisual's relevance
   at the top is the logit.
-- **Batch normalizations** are merged into the convolution before them (:class:`MergeBatchNorm`,
+- **Batch normalizations** are merged into the convolution before them (:func:`merge_batch_norm`,
   zennit's ``NamedMergeBatchNorm`` on every convolution-BN pair of siblings). zennit 0.5.1's merge
   leaves the batch normalization computing x / sqrt(1 + eps) instead of the identity (fixed after
-  0.5.1: chr5tphr/zennit#171, #240): with Keras' and timm's eps of 1e-3 that scales each layer's
-  output by 0.9995, the logit of EfficientNet-Lite0 by about 1%; the merge here makes it the
-  identity exactly (variance 0.5, eps 0.5, as zennit's fix does).
+  0.5.1: chr5tphr/zennit#171, #240): with Keras' and timm's eps of 1e-3 that scales each merged
+  layer's output by 0.9995; the merge here makes it the identity exactly (variance 0.5, eps 0.5,
+  as zennit's fix does). zennit's ``SequentialMergeBatchNorm`` would not merge timm's at all: it
+  pairs leaf modules, and timm's ``BatchNormAct2d`` is not a leaf.
 - **timm's blocks** (EfficientNet-Lite0): ``BatchNormAct2d`` is a batch normalization followed by
   its ReLU6 (``act``), one module; merged, it is the ReLU6, which gets zennit's Pass rule
   (``nn.ReLU6`` is among ``zennit.types.Activation``; the module itself, a ``BatchNorm2d``, gets
   Pass too). The residual sum of an ``InvertedResidual`` block is written as ``zennit.layer.Sum``
-  over the two branches stacked (:class:`ResidualSum`), so that it gets the Norm rule, as
+  over the two branches stacked (:func:`residual_sum`), so that it gets the Norm rule, as
   zennit's ResNet canonizer does for torchvision's blocks.
 - :func:`hooks` lists which module got which rule: a module with no rule is differentiated by
   autograd, silently, so the tests check the list.
@@ -110,9 +111,6 @@ def merge_batch_norm(net):
         def remove(self):
             super().remove()
             self.batch_norm.eps = self.eps
-
-        def copy(self):
-            return self.__class__(self.name_map)
 
     return MergeBatchNorm(merge_pairs(net))
 
