@@ -130,7 +130,9 @@ def test_attribute_benchmark_quick_rows_against_the_references(tmp_path):
     rate row for the reference library and one for nnvisual with its ratio, and the maps agree."""
     import importlib.util
 
-    for module in ("torch", "timm", "captum", "pytorch_grad_cam"):
+    from nnvisual.testing import lrp_reference
+
+    for module in ("torch", "timm", "captum", "pytorch_grad_cam", "zennit"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (the reference extra)")
     out = tmp_path / "bench.csv"
@@ -142,11 +144,18 @@ def test_attribute_benchmark_quick_rows_against_the_references(tmp_path):
         ("attribute saliency", "captum", "images/s"), ("attribute saliency", "nnvisual", "images/s"),
         ("attribute saliency", "nnvisual", "max |difference| / max |value|"),
         ("attribute gradcam", "pytorch-grad-cam", "images/s"), ("attribute gradcam", "nnvisual", "images/s"),
-        ("attribute gradcam", "nnvisual", "max |difference| / max |value|")]
+        ("attribute gradcam", "nnvisual", "max |difference| / max |value|"),
+        ("attribute lrp-epsilon-plus-flat", "zennit", "images/s"),
+        ("attribute lrp-epsilon-plus-flat", "nnvisual", "images/s"),
+        ("attribute lrp-epsilon-plus-flat", "nnvisual", "max |difference| / max |value|"),
+        ("attribute deeplift", "captum", "images/s"), ("attribute deeplift", "nnvisual", "images/s"),
+        ("attribute deeplift", "nnvisual", "max |difference| / max |value|")]
     rates = [row for row in rows if row["metric"] == "images/s"]
     assert all(float(row["value"]) > 0 for row in rates) and rates[0]["ratio_to_baseline"] == "1"
     differences = {row["benchmark"]: float(row["value"]) for row in rows if row["metric"].startswith("max")}
     assert differences["attribute gradcam"] <= 1e-4
+    for method, case in (("lrp-epsilon-plus-flat", "epsilon-plus-flat"), ("deeplift", "deeplift")):
+        assert differences[f"attribute {method}"] <= lrp_reference.tolerance("lite0", case)  # docs/lrp.md
     # captum's float32 saliency of these photos is 4.0e-2 of its scale from a float64
     # evaluation, nnvisual's (oneDNN) 1.8e-3 (docs/attribution.md, "oneDNN's float32 gradient")
     assert differences["attribute saliency"] <= 5e-2

@@ -186,10 +186,10 @@ def agreement(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
     return difference, float(np.corrcoef(ours.ravel(), theirs.ravel())[0, 1])
 
 
-def pooled(maps: np.ndarray) -> np.ndarray:
-    """(B, H, W) -> (B, H / POOL, W / POOL) block means."""
+def pooled(maps: np.ndarray, size: int = POOL) -> np.ndarray:
+    """(B, H, W) -> (B, H / size, W / size) block means."""
     b, h, w = maps.shape
-    return maps.reshape(b, h // POOL, POOL, w // POOL, POOL).mean(axis=(2, 4))
+    return maps.reshape(b, h // size, size, w // size, size).mean(axis=(2, 4))
 
 
 def model_inputs(loaded, images: np.ndarray, baseline_kind: str, seed: int):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+_OPS_READY = False  # declare_torchvision_ops ran
+
 
 def import_timm():
     """timm, or a skip. The registry's torchvision is built against CUDA torch: with the CPU torch
@@ -18,17 +20,26 @@ def import_timm():
     torch = pytest.importorskip("torch", reason="torch is not installed (the reference extra)")
     if importlib.util.find_spec("timm") is None:
         pytest.skip("timm is not installed (the reference extra)")
-    spec = importlib.util.find_spec("torchvision")
-    if spec is not None and "torchvision" not in sys.modules:
-        try:
-            torch.ops.load_library(Path(spec.origin).parent / "_C.so")
-        except (OSError, RuntimeError):
-            for op in ("nms", "qnms"):
-                torch.library.define(f"torchvision::{op}",
-                                     "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    declare_torchvision_ops(torch)
     import timm
 
     return torch, timm
+
+
+def declare_torchvision_ops(torch) -> None:
+    """Before torchvision is first imported: load its C++ ops, or where they do not load (the
+    registry's build against CUDA torch), declare the two whose fake kernels its import registers."""
+    global _OPS_READY
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or _OPS_READY or "torchvision" in sys.modules:
+        return
+    try:
+        torch.ops.load_library(Path(spec.origin).parent / "_C.so")
+    except (OSError, RuntimeError):
+        for op in ("nms", "qnms"):
+            torch.library.define(f"torchvision::{op}",
+                                 "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    _OPS_READY = True
 
 
 def timm_state_dict(state, net):
