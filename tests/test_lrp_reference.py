@@ -280,15 +280,12 @@ def test_nnvisual_agrees_with_the_reference_on_lite0(case, live_lite0, timm_lite
 @pytest.mark.parametrize("case", sorted(reference.LITE0_FLOAT32))
 def test_in_float64_nnvisual_and_the_references_agree_on_lite0(case, stored, timm_lite0):
     """The cases float32 rounding moves by more than 1e-4 on Lite0 agree to 1e-6 when both sides
-    compute in float64: the same function, rounded differently. (nnvisual's one-hot seeds are
-    float32 by design; here they follow the float64 model.)"""
-    from nnvisual.attribution.network import Network
+    compute in float64: the same function, rounded differently."""
     from nnvisual.models import loading
     from nnvisual.training.trainer import dtype_policy
 
     case = reference.CASE[case]
-    with pytest.MonkeyPatch.context() as patch, dtype_policy("float64"):
-        patch.setattr(Network, "onehot", lambda self, classes: np.eye(self.num_classes)[np.asarray(classes)])
+    with dtype_policy("float64"):
         loaded = loading.load_model("efficientnet-lite0")
         inputs = reference.lite0_inputs(loaded, reference.lite0_photo()[None], stored["lite0/classes"])
         network = reference.nnvisual_network(loaded.model, inputs)

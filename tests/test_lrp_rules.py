@@ -200,3 +200,16 @@ def test_batch_norms_are_folded_whether_or_not_the_model_was_copied_for_inferenc
         expected = attribute(copied, x, method, classes)
         np.testing.assert_allclose(attribute(itself, x, method, classes), expected, rtol=1e-4,
                                    atol=1e-5 * np.abs(expected).max())
+
+
+def test_a_rule_given_to_a_folded_convolution_names_its_batch_normalization():
+    from nnvisual.errors import UserError
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="c1"),
+                              keras.layers.BatchNormalization(name="bn1"), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    with pytest.raises(UserError, match="c1 is folded into the batch normalization after it"):
+        attribute(model, np.ones((1, 8, 8, 3), np.float32), "lrp-epsilon", [0],
+                  settings=default_settings(lrp_rules="c1=z-plus"))
+    assert attribute(model, np.ones((1, 8, 8, 3), np.float32), "lrp-epsilon", [0],
+                     settings=default_settings(lrp_rules="bn1=z-plus")).shape == (1, 8, 8)

@@ -189,7 +189,7 @@ class Lift:
                 self._contributions, self._inputs = {}, {}
                 logits = graph.replay(self.model, ops.concatenate([z, reference], axis=0),
                                       [self.target], self._call)[self.target]
-                return ops.sum(logits[:ops.shape(z)[0]] * seed)
+                return ops.sum(logits[:ops.shape(z)[0]] * ops.cast(seed, logits.dtype))
 
             return gradients.value_and_gradient(explained, images)[1]
 

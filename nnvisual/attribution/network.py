@@ -94,11 +94,17 @@ class Network:
         """d logit[c_i] / d x_i for each image i of the batch (one backward pass)."""
         def fn(images, onehot):
             _, grad = gradients.value_and_gradient(
-                lambda z: ops.sum(self.logits_of(z) * onehot), images)
+                lambda z: self.explained(self.logits_of(z), onehot), images)
             return grad
 
         compiled = self._compile("gradient", fn)
         return ops.convert_to_numpy(compiled(np.asarray(x, np.float32), self.onehot(classes)))
+
+    @staticmethod
+    def explained(logits, onehot):
+        """The sum of each image's explained logit (``onehot`` selects it), in the logits' dtype
+        (a model computing in float64 keeps its precision)."""
+        return ops.sum(logits * ops.cast(onehot, logits.dtype))
 
     def onehot(self, classes) -> np.ndarray:
         return np.eye(self.num_classes, dtype=np.float32)[np.asarray(classes)]
@@ -200,7 +206,7 @@ class Network:
         def fn(images, onehot):
             feature = head(images)
             _, grad = gradients.value_and_gradient(
-                lambda a: ops.sum(tail(images, a) * onehot), feature)
+                lambda a: self.explained(tail(images, a), onehot), feature)
             return feature, grad
 
         compiled = self._compile(("features_and_gradient", layer), fn)

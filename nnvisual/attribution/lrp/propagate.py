@@ -100,10 +100,14 @@ class Propagation:
         self.nodes = walk.nodes
         first = walk.first_layers()
         overrides = dict(lrp.rules)
-        unknown = set(overrides) - {"dense", "conv", "first"} - set(self.nodes)
+        unknown = sorted(set(overrides) - {"dense", "conv", "first"} - set(self.nodes))
         if unknown:
-            raise UserError(f"lrp_rules names {', '.join(sorted(unknown))}, which is neither a "
-                            "type (dense, conv, first) nor a layer on the path to the scores")
+            folded = [name for name in unknown if name in {path for path, _ in graph.layers(network.model)}]
+            raise UserError(
+                f"lrp_rules names {', '.join(unknown)}, which is neither a type (dense, conv, "
+                "first) nor a layer on the path to the scores"
+                + (f"; {', '.join(folded)} is folded into the batch normalization after it: name "
+                   "that one" if folded else ""))
         self.rules = {}
         for path, node in self.nodes.items():
             if node.kind != "weighted":
@@ -200,7 +204,7 @@ class Propagation:
         def explained(z, seed, extra_rows):
             stacked = z if extra_rows is None else ops.concatenate([z, extra_rows], axis=0)
             logits = self.scores(stacked)
-            return ops.sum(logits[:ops.shape(z)[0]] * seed)
+            return ops.sum(logits[:ops.shape(z)[0]] * ops.cast(seed, logits.dtype))
 
         def plain(images, seed):
             return gradients.value_and_gradient(lambda z: explained(z, seed, None), images)[1]
