@@ -8,8 +8,8 @@ n reconstructions x S steps of the class logit, no regularizers, on plotka (rand
 - tf-keras-vis: ``ActivationMaximization`` (its default RMSprop optimizer; no input modifiers,
   no regularizers, no clipping), when the package is installed (``pip install -e .[bench]``).
 
-And lucid's recipe on a real network against its PyTorch port, torch-lucent (the anchor of
-issue 15): the logit of class 284 on EfficientNet-Lite0 with its ImageNet weights, n images of
+And lucid's recipe on a real network against its PyTorch port, torch-lucent: the logit of
+class 284 on EfficientNet-Lite0 with its ImageNet weights, n images of
 224x224 as a 1/f Fourier spectrum in decorrelated colour, lucid's standard transforms, Adam 0.05,
 the same number of steps, in nnvisual (``optvis.render_parametrized``, the Keras backend in use)
 and in lucent's ``render_vis`` on timm's ``tf_efficientnet_lite0`` holding the same weights (its
@@ -18,7 +18,7 @@ lucent, timm and torch are installed (the ``lucent`` and ``reference`` extras). 
 images are scored by nnvisual's Lite0: the mean probability of class 284 (the two ports agree to
 1e-4, tests/test_efficientnet_lite.py).
 
-Quality per second (issue 19): on plotka and on EfficientNet-Lite0, the seconds (wall and CPU,
+Quality per second: on plotka and on EfficientNet-Lite0, the seconds (wall and CPU,
 compilation included) and steps each update rule takes to come within 1% of the mean logit the
 study's rule reaches after S steps (``convergence_rows``): the study's rule, Adam on the pixels,
 lucid's fft + decorrelated colour + Adam, and tf-keras-vis.
@@ -192,7 +192,7 @@ def until_reached(render_with, target: float) -> tuple[float, float, int | None]
 
 
 def convergence_rows(name: str, objective, size, n: int, steps: int, seed_loop: bool) -> list[Row]:
-    """Quality per second (issue 19): the mean logit the study's rule reaches in ``steps`` steps
+    """Quality per second: the mean logit the study's rule reaches in ``steps`` steps
     of 1 (the seed's eager loop where ``seed_loop``, else nnvisual's), and the seconds and steps
     each update rule takes to reach it within as many steps: the study's rule, Adam on the
     pixels (step 1), lucid's fft + decorrelated colour + Adam 0.05 (no transforms), and

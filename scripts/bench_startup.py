@@ -1,11 +1,11 @@
-"""Start-up of each command: seconds from process start to its first useful work (issue 19).
+"""Start-up of each command: seconds from process start to its first useful work.
 
 Each command runs as a fresh ``python -m nnvisual`` process on tiny inputs; its first useful work
 is its run folder's ``manifest.json`` appearing (inputs resolved, the step about to compute; the
 process is then stopped), or the process's end for a command done sooner. Variants, alternated
 in the same run: the JAX backend with TensorFlow hidden (``tests/no_tensorflow``), the JAX backend
 as installed, and the baseline, the JAX backend with TensorFlow imported first, as every command
-paid before issue 19. A ratio below 1 is a faster start.
+paid before those were made lazy. A ratio below 1 is a faster start.
 
     .venv/bin/python scripts/bench_startup.py [--quick] [--repeats 3]
 """

@@ -1,4 +1,4 @@
-"""The augmentation of both input pipelines: the same distribution of transforms (issue 19).
+"""The augmentation of both input pipelines: the same distribution of transforms.
 
 A probe image holds three blobs, one per channel; the centroids of the blobs after augmentation
 give each image's affine map exactly (three points), hence its rotation angle, shift and flip.

@@ -1,4 +1,4 @@
-"""The same commands on Keras 3's other backends give the same numbers (issue #9).
+"""The same commands on Keras 3's other backends give the same numbers.
 
 The reference runs in-process on whatever backend this test session uses; each other installed
 backend runs the same command line in a subprocess with ``KERAS_BACKEND`` set. Backends that are

@@ -1,4 +1,4 @@
-"""Every bad input of issue 8, through the CLI, as one table (pytest prints one line per case).
+"""Every bad input a user can give, through the CLI, as one table (pytest prints one line per case).
 
 A failing case must end with exit status 2, exactly one output line starting with ``Error:`` (no
 traceback), and leave the working folder and the inputs exactly as they were (no run folder, no

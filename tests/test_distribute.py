@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 17) on two virtual CPU devices equals single-device training.
+"""Data-parallel training on two virtual CPU devices equals single-device training.
 
 Each backend runs in a subprocess that makes two CPU devices before anything starts (JAX:
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2``; TensorFlow: two logical devices), then

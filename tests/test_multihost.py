@@ -1,4 +1,4 @@
-"""Training on several processes (issue 17, docs/distributed.md "Several hosts").
+"""Training on several processes (docs/distributed.md "Several hosts").
 
 Two processes on this machine, each with its own CPU device, join over the loopback address
 (``KERAS_DISTRIBUTION_*`` variables, as a job runner would set them) and train a tiny network

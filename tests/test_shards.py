@@ -1,4 +1,4 @@
-"""``--shard I/N`` and ``nnvisual merge`` (issue 17): the blocks, the merged top-9, sharded +
+"""``--shard I/N`` and ``nnvisual merge``: the blocks, the merged top-9, sharded +
 merged runs equal to the unsharded run, the streamed top-9 scan, and every bad input.
 
 "Byte for byte" (docs/distributed.md, "Sharded scans"): the merged run's CSV tables, .npz

@@ -1,4 +1,4 @@
-"""Streamed image folders (issue 17): the same dataset as in memory, file for file, batch for batch."""
+"""Streamed image folders: the same dataset as in memory, file for file, batch for batch."""
 
 import os
 import subprocess

@@ -1,5 +1,5 @@
 """Every command on the JAX and PyTorch backends in a process where TensorFlow cannot be imported
-(issue 19: a GPU machine with JAX or PyTorch and no TensorFlow trains and visualizes).
+(a GPU machine with JAX or PyTorch and no TensorFlow trains and visualizes).
 
 ``tests/no_tensorflow`` first on ``PYTHONPATH`` makes ``import tensorflow`` fail. What needs
 TensorFlow there is only what the TensorFlow backend itself does (docs/architecture.md).

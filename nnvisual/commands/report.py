@@ -1,4 +1,4 @@
-"""``nnvisual report``: run folders in one report, the study's numbers beside ours (issue 6)."""
+"""``nnvisual report``: run folders in one report, the study's numbers beside ours."""
 
 import os
 from pathlib import Path

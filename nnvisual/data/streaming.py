@@ -1,4 +1,4 @@
-"""Image folders read as a stream instead of being decoded whole into memory (issue 17).
+"""Image folders read as a stream instead of being decoded whole into memory.
 
 ``--cache memory`` decodes a folder whole, once, into arrays (and the ``.npz`` cache of
 :mod:`nnvisual.data`); ``--cache none`` streams it; ``--cache auto`` (the default) streams only a

@@ -3,7 +3,7 @@
 ``keras.utils.set_random_seed`` seeds Python, NumPy, the Keras backend (and PyTorch's generator on
 its backend), and also TensorFlow's whenever TensorFlow is installed: it imports it, which costs a
 command on the JAX or PyTorch backend seconds of start-up for a generator nothing there draws from
-(the input pipeline of those backends is :mod:`nnvisual.training.numpy_pipeline`; issue 19).
+(the input pipeline of those backends is :mod:`nnvisual.training.numpy_pipeline`).
 """
 
 import sys

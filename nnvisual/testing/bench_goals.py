@@ -1,7 +1,7 @@
-"""The speed goals the issues set, checked against a ``make bench`` run's rows.
+"""nnvisual's speed goals, checked against a ``make bench`` run's rows.
 
-Each goal is a ratio of two rows of one benchmark (or one row's own value), with the bound the
-issue asks for; ``report(rows)`` prints one line per goal: the measured value, the bound, and
+Each goal is a ratio of two rows of one benchmark (or one row's own value), with its bound;
+``report(rows)`` prints one line per goal: the measured value, the bound, and
 whether it is met. A goal whose rows the run did not produce (a benchmark left out with
 ``--only``, an optional reference library not installed) is listed as not measured.
 """
@@ -18,7 +18,6 @@ class Goal:
     """``variant``'s ``metric`` in ``benchmark`` (regular expressions matched in full), divided by
     ``versus``'s where given, at least ``at_least`` or at most ``at_most``; ``text`` says it."""
 
-    issue: str
     text: str
     benchmark: str
     variant: str
@@ -37,24 +36,28 @@ class Goal:
 
 SEED = r"seed \(eager, 1 image at a time\)"
 GOALS = (
-    Goal("#19", "train: nnvisual default / plain fit, images/s",
+    Goal("train: nnvisual default / plain fit, images/s",
          "train", r"nnvisual \(.*\)", "images/s", versus="keras-baseline", at_least=1.3),
-    Goal("#19", "train: nnvisual default, fraction of the matmul peak of its type",
+    Goal("train: nnvisual default, fraction of the matmul peak of its type",
          "train", r"nnvisual \(.*\)", r"fraction of .* matmul peak", at_least=0.6),
-    Goal("#3, #19", "deconv VGG16: nnvisual / per-channel loop, projections/s",
+    Goal("deconv VGG16: nnvisual / per-channel loop, projections/s",
          r"deconv VGG16 .*", "nnvisual", "projections/s", versus="per-channel loop", at_least=5),
-    Goal("#19", "maximize plotka: nnvisual / tf-keras-vis, image-steps/s",
+    Goal("maximize plotka: nnvisual / tf-keras-vis, image-steps/s",
          r"maximize plotka \d+x\d+", "nnvisual", "image-steps/s", versus="tf-keras-vis", at_least=5),
-    Goal("#19", "maximize VGG16: nnvisual / the study's loop, image-steps/s",
+    Goal("maximize VGG16: nnvisual / the study's loop, image-steps/s",
          r"maximize vgg16 \d+x\d+", "nnvisual", "image-steps/s", versus=SEED, at_least=3),
-    Goal("#19", "maximize VGG16: nnvisual / tf-keras-vis, image-steps/s",
+    Goal("maximize VGG16: nnvisual / tf-keras-vis, image-steps/s",
          r"maximize vgg16 \d+x\d+", "nnvisual", "image-steps/s", versus="tf-keras-vis", at_least=3),
-    Goal("#15", "maximize Lite0, lucid's recipe: nnvisual / torch-lucent, image-steps/s after the first",
+    Goal("maximize Lite0, lucid's recipe: nnvisual / torch-lucent, image-steps/s after the first",
          r"maximize lite0 fft .*", "nnvisual", "image-steps/s after the first", versus="torch-lucent",
          at_least=1),
-    Goal("#19", "score-bow: whole scoring / SIFT alone, seconds",
+    Goal("score-bow: whole scoring / SIFT alone, seconds",
          r"score-bow .*", r"whole score-bow scoring \(no cache\)", "seconds",
          versus=r"SIFT alone \(baseline\)", at_most=1.5),
+    Goal("attribute Lite0, LRP EpsilonPlusFlat: nnvisual / zennit, images/s",
+         r"attribute lrp-epsilon-plus-flat", "nnvisual", "images/s", versus="zennit", at_least=1),
+    Goal("attribute Lite0, DeepLIFT: nnvisual / captum, images/s",
+         r"attribute deeplift", "nnvisual", "images/s", versus="captum", at_least=1),
 )
 
 
@@ -74,14 +77,14 @@ def measure(goal: Goal, rows: list[Row]) -> float | None:
 
 
 def report(rows: list[Row]) -> str:
-    """One line per goal: issue, goal, measured value, met / NOT MET / not measured."""
+    """One line per goal: the goal, its measured value, met / NOT MET / not measured."""
     width = max(len(goal.describe()) for goal in GOALS)
-    lines = [f"{'issue':<8} {'goal':<{width}} {'measured':>9}  verdict"]
+    lines = [f"{'goal':<{width}} {'measured':>9}  verdict"]
     for goal in GOALS:
         value = measure(goal, rows)
         if value is None or math.isnan(value):
-            lines.append(f"{goal.issue:<8} {goal.describe():<{width}} {'-':>9}  not measured")
+            lines.append(f"{goal.describe():<{width}} {'-':>9}  not measured")
         else:
-            lines.append(f"{goal.issue:<8} {goal.describe():<{width}} {value:>9.3g}  "
+            lines.append(f"{goal.describe():<{width}} {value:>9.3g}  "
                          f"{'met' if goal.met(value) else 'NOT MET'}")
     return "\n".join(lines)

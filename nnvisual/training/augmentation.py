@@ -1,4 +1,4 @@
-"""The study's training augmentation, one description for both input pipelines (issue 19).
+"""The study's training augmentation, one description for both input pipelines.
 
 Rotation up to ``rotation`` degrees, shifts up to ``shift`` of the width and height, and (with
 ``hflip``) horizontal flips, each drawn uniformly and independently per image, edge pixels

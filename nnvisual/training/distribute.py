@@ -1,4 +1,4 @@
-"""Data-parallel training on every visible device, with the engines Keras 3 already has (issue 17).
+"""Data-parallel training on every visible device, with the engines Keras 3 already has.
 
 ``--distribute data-parallel`` replicates the model on all devices and splits each step's batch
 evenly across them: on JAX through ``keras.distribution.DataParallel`` over

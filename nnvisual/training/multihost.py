@@ -1,4 +1,4 @@
-"""Training on several processes or hosts (issue 17): each process joins JAX's distributed runtime
+"""Training on several processes or hosts: each process joins JAX's distributed runtime
 before anything else runs, so that ``--distribute data-parallel`` spans every process's devices.
 
 The processes are named by ``coordinator`` (``HOST:PORT`` where process 0 listens),

@@ -1,4 +1,4 @@
-"""The input pipeline without TensorFlow (issue 19): a ``keras.utils.PyDataset`` of NumPy batches.
+"""The input pipeline without TensorFlow: a ``keras.utils.PyDataset`` of NumPy batches.
 
 The ``tf.data`` pipeline of :func:`nnvisual.training.input_pipeline`, batch for batch in
 semantics: a fresh uniform shuffle each epoch from the seed, batches in that order (the last one

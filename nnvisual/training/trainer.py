@@ -78,7 +78,7 @@ def input_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
 
     A ``tf.data`` pipeline on the TensorFlow backend (:func:`tf_data_pipeline`), a
     :class:`nnvisual.training.numpy_pipeline.Batches` on the others: free of TensorFlow, and about 6x
-    cheaper in CPU there than ``tf.data`` (docs/performance.md, issue 19).
+    cheaper in CPU there than ``tf.data`` (docs/performance.md).
     """
     if keras.backend.backend() == "tensorflow":
         return tf_data_pipeline(x, y, batch_size, shuffle_seed, augment, drop_remainder)
