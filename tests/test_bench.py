@@ -187,7 +187,7 @@ def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
     assert values["a", "seconds of a 1-step run"] == pytest.approx((2.0, 1.0))
 
 
-def test_a_benchmark_whose_baseline_is_not_installed_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
+def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
     """scripts/bench.py skips such a benchmark, names what is missing and its extra, and exits 0."""
     (tmp_path / "needs_missing_bench.py").write_text(
         'NEEDS = ("numpy", "no_such_baseline_library")\nEXTRA = "reference"\n'
