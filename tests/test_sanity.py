@@ -139,8 +139,9 @@ def test_a_layer_whose_weights_cannot_be_redrawn_is_one_clear_error():
 
 @pytest.mark.parametrize("mode", ["cascading", "independent"])
 def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
-    """The sanity step randomizes one copy in place, stage after stage, and (where compiled
-    functions read the variables) computes every stage with one network: each stage's maps must
+    """The sanity step randomizes one copy in place, stage after stage, and computes every stage
+    with one network (on JAX too: a copy with its depthwise convolution shifted, its weights passed
+    to the compiled functions as arguments): each stage's maps must
     equal those of a fresh randomized copy of the model for that stage alone, for gradient,
     rule (guided, LRP, DeepLIFT) and CAM methods; a stale weight would leave a stage equal to
     the one before. The shared network is not copied for inference: LRP and RevealCancel fold
@@ -152,6 +153,7 @@ def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
                               keras.layers.Conv2D(4, 3, padding="same", name="c1"),
                               keras.layers.BatchNormalization(name="bn1"),
                               keras.layers.Activation("relu", name="r1"),
+                              keras.layers.DepthwiseConv2D(3, padding="same", name="dw"),
                               keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
                               keras.layers.Flatten(), keras.layers.Dense(3, name="logits"),
                               keras.layers.Activation("softmax")])
@@ -160,7 +162,7 @@ def test_every_stages_maps_equal_those_of_a_fresh_copy_of_that_stage(mode):
     result = nv.sanity_check(model, photos, methods=methods, randomizations=[mode],
                              curve_steps=2, bootstrap=100, seed=5).computed
     plan = randomization.stages(model, mode)
-    assert result.stages[mode] == [label for label, _ in plan] == ["logits", "c2", "bn1", "c1"]
+    assert result.stages[mode] == [label for label, _ in plan] == ["logits", "c2", "dw", "bn1", "c1"]
     settings = result.inputs.explained.settings
     assert settings.layer == "c2"
     for k, (_, layers) in enumerate(plan):

@@ -20,7 +20,7 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.errors import UserError
 from nnvisual.graph import gradients
-from nnvisual.graph.inference_model import for_inference
+from nnvisual.graph.inference_model import copy_weights, for_inference
 from nnvisual.models.heads import find_head, input_source
 
 
@@ -36,16 +36,21 @@ class Network:
     its own space, after any preprocessing the caller applies), for the rules that need them
     (LRP's z-box); default 0 and 255 (nnvisual's models take 0..255 pixels).
 
-    ``inference_copy=False`` computes with ``model`` itself instead of its inference-only copy:
-    where compiled functions read the variables when they run (TensorFlow, PyTorch:
-    :func:`nnvisual.graph.gradients.compiled_functions_read_variables`), the network then follows
-    changes to the model's weights made in place, once told by :meth:`weights_changed`."""
+    ``inference_copy=False`` computes with ``model`` itself, or on JAX with a copy whose
+    depthwise convolutions are shifted (nothing folded), and its compiled functions read the
+    variables each time they run (on JAX too: :func:`nnvisual.graph.gradients.compile_function`),
+    so the network follows changes to the model's weights made in place, once told by
+    :meth:`weights_changed`: one network, compiled once, serves every stage of a
+    weight-randomization test."""
 
     def __init__(self, model, inference_copy: bool = True, input_bounds=None,
                  output: str | None = None):
         self.model = model
         self.input_bounds = input_bounds  # (low, high) of the model's input, for LRP's z-box
-        self._inference = for_inference(model) if inference_copy else model
+        # a copy that follows the model: unfolded (its layers the model's, one for one; on JAX
+        # its depthwise convolutions shifted), weights copied in by weights_changed
+        self._inference = for_inference(model, fold=inference_copy)
+        self._followed = () if inference_copy else tuple(self._inference.variables)
         self.head = find_head(self._inference, output)
         self._compiled = {}
         self._kept = {}
@@ -74,7 +79,7 @@ class Network:
 
     def _compile(self, key, fn):
         if key not in self._compiled:
-            self._compiled[key] = gradients.compile_function(fn)
+            self._compiled[key] = gradients.compile_function(fn, variables=self._followed)
         return self._compiled[key]
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -122,10 +127,13 @@ class Network:
         layer, seeds = self.projection_target(classes)
         return self._compiled[key].project(np.asarray(x, np.float32), seeds, layer)
 
-    def weights_changed(self) -> None:
+    def weights_changed(self, layers=None) -> None:
         """Say that the model's weights were changed in place (for a network made with
-        ``inference_copy=False``): the projectors of the guided and DeconvNet rules, which hold
-        copies of some layers, are made again when next used."""
+        ``inference_copy=False``), those of ``layers`` (paths; None: any): the projectors of the
+        guided and DeconvNet rules, which hold copies of some layers, are made again when next
+        used."""
+        if self._followed and self._inference is not self.model:
+            copy_weights(self.model, self._inference, layers)
         self._compiled = {key: value for key, value in self._compiled.items()
                           if not (isinstance(key, tuple) and key[0] == "projector")}
 

@@ -75,17 +75,16 @@ def vector_jacobian_products(fn: Callable, x, cotangents):
     return products
 
 
-def compiled_functions_read_variables() -> bool:
-    """Whether a function compiled by :func:`compile_function` reads the model's variables each
-    time it runs (``tf.function`` captures them by reference; PyTorch runs eagerly), so that it
-    follows weights assigned after it was compiled. ``jax.jit`` compiles their values in as
-    constants."""
-    return _backend() != "jax"
-
-
-def compile_function(fn: Callable, jit: bool = False) -> Callable:
+def compile_function(fn: Callable, jit: bool = False, variables=()) -> Callable:
     """Compile ``fn`` for the backend (``tf.function``; ``jax.jit``; eager for torch, with the
-    arguments converted to tensors as the compilers do)."""
+    arguments converted to tensors as the compilers do).
+
+    ``variables``: Keras variables that ``fn`` reads and that may be assigned new values after it
+    is compiled (a model randomized in place). ``tf.function`` captures variables by reference
+    and PyTorch runs eagerly, so both follow such changes by themselves; ``jax.jit`` would
+    compile their values in as constants, so on JAX they are passed as arguments instead (read
+    through ``keras.StatelessScope``, as Keras' own JAX trainer does): one compiled program
+    serves every value of the weights."""
     backend = _backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -94,5 +93,14 @@ def compile_function(fn: Callable, jit: bool = False) -> Callable:
     if backend == "jax":
         import jax
 
-        return jax.jit(fn)
+        if not variables:
+            return jax.jit(fn)
+        variables = list(variables)
+
+        def stateless(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                return fn(*args)
+
+        compiled = jax.jit(stateless)
+        return lambda *args: compiled([variable.value for variable in variables], *args)
     return lambda *args: fn(*(keras.ops.convert_to_tensor(a) for a in args))

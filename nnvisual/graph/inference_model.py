@@ -40,19 +40,31 @@ from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
 
-def for_inference(model, keep: Iterable[str] = ()):
+def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
     """A copy of ``model`` with its batch normalizations folded and, on JAX, its depthwise
     convolutions shifted (see the module docstring), or ``model`` itself when nothing would
     change (or it is not a functional or Sequential model). ``keep``: paths of the
-    convolutions whose own output the caller reads; they are not folded."""
+    convolutions whose own output the caller reads; they are not folded. ``fold=False``: no
+    folding, so that the copy has the model's layers and weights one for one (a copy that
+    :func:`copy_weights` keeps in step with a model changed in place)."""
     if not is_nested(model):
         return model
     operations = [operation for _, operation in layers(model)]
-    folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations)))
+    folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations))) if fold else {}
     shift = keras.backend.backend() in FASTER_ON and any(map(can_shift, operations))
     if not folds and not shift:
         return model
     return _copy(model, folds, shift)
+
+
+def copy_weights(model, copy, paths: Iterable[str] | None = None) -> None:
+    """Give each layer of ``copy`` (made by :func:`for_inference` with ``fold=False``) the
+    current weights of the layer of ``model`` at the same path (only at ``paths`` if given)."""
+    copied, wanted = dict(layers(copy)), None if paths is None else set(paths)
+    for path, layer in layers(model):
+        if (isinstance(layer, keras.layers.Layer) and not is_nested(layer) and layer.weights
+                and (wanted is None or path in wanted)):
+            copied[path].set_weights(layer.get_weights())
 
 
 def _folds(graph, keep: set[str], prefix: str, calls: Counter) -> dict:

@@ -10,21 +10,16 @@ discarded with one warning line and rebuilt, so a damaged cache never stops a ru
 from __future__ import annotations
 
 import logging
-import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from nnvisual.runtime.cache_root import cache_dir
 from nnvisual.runtime.files import DiskError, atomic_path
 
 log = logging.getLogger(__name__)
-
-
-def cache_dir() -> Path:
-    """The cache root: ``$NNVISUAL_CACHE``, else ``~/.cache/nnvisual``."""
-    return Path(os.environ.get("NNVISUAL_CACHE", Path.home() / ".cache" / "nnvisual"))
 
 
 def cache_path(kind: str, name: str) -> Path:

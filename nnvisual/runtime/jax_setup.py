@@ -28,7 +28,7 @@ import os
 import platform
 import sys
 
-from nnvisual.runtime.cache import cache_dir
+from nnvisual.runtime.cache_root import cache_dir
 
 SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 0: leave JAX's compilation cache off
 MIN_COMPILE_SECONDS = 0.0  # every program: a run compiles ~160 small ones (29 MB in all for Lite0),

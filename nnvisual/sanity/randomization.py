@@ -99,15 +99,17 @@ class Randomizer:
         self._seed = seed
         self._drawn: set[str] = set()
 
-    def randomize(self, layers) -> None:
+    def randomize(self, layers) -> set[str]:
         """Re-draw the weights of ``layers`` (paths) from each layer's own initializers; the
-        layers re-drawn before and not named now get ``model``'s weights back."""
+        layers re-drawn before and not named now get ``model``'s weights back. Returns the paths
+        of the layers whose weights changed."""
         layers = set(layers)
         for path in self._drawn - layers:
             self._layers[path].set_weights(self._original[path])
         for path in layers - self._drawn:
             self._draw(path)
-        self._drawn = layers
+        changed, self._drawn = layers ^ self._drawn, layers
+        return changed
 
     def _draw(self, path: str) -> None:
         layer, index = self._layers[path], self._index[path]

@@ -22,7 +22,6 @@ from nnvisual.config import SanityConfig
 from nnvisual.data.named_images import NamedImages
 from nnvisual.descriptors.stats import bootstrap_interval
 from nnvisual.errors import UserError
-from nnvisual.graph import gradients
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.sanity import faithfulness, randomization, similarity
 from nnvisual.steps import attribute as attribute_step
@@ -85,18 +84,15 @@ def check(inputs: SanityInputs, config: SanityConfig,
     randomizer = randomization.Randomizer(model, config.seed)
     bounds = explained.network.input_bounds
     output = explained.network.head.output
-    shared = (Network(randomizer.model, inference_copy=False, input_bounds=bounds, output=output)
-              if gradients.compiled_functions_read_variables() else None)
+    network = Network(randomizer.model, inference_copy=False, input_bounds=bounds, output=output)
     for mode in config.randomizations:
         plan = randomization.stages(model, mode)
         stages[mode] = [label for label, _ in plan]
         per_stage = []
         for label, layers in plan:
             progress(f"{mode} {label}")
-            randomizer.randomize(layers)  # then one network follows it, or one per stage
-            if shared:
-                shared.weights_changed()
-            network = shared or Network(randomizer.model, input_bounds=bounds, output=output)
+            changed = randomizer.randomize(layers)  # one network, compiled once, follows it
+            network.weights_changed(changed)
             per_stage.append(_maps(network, inputs, methods, settings))
         maps[mode] = {m: np.stack([stage[m] for stage in per_stage]) for m in methods}
         scores[mode] = {m: np.array([[list(similarity.similarity(original[m][i], stage[m][i]).values())
