@@ -3,7 +3,8 @@
 ``nv.callbacks.Attributions`` computes the attribution maps of fixed images (any method of
 :func:`nnvisual.attribute`, through the same code) every few epochs, with each method's rank
 correlation to the previous maps; ``nv.callbacks.FeatureVisualizations`` synthesizes class or
-channel visualizations (:func:`nnvisual.maximize`'s machinery). Each writes a PNG grid per epoch
+channel visualizations (:func:`nnvisual.maximize`'s machinery); ``nv.callbacks.TrainingScalars``
+writes each epoch's loss and accuracy to TensorBoard. Each writes a PNG grid per epoch
 into a folder and, when asked, TensorBoard image and scalar summaries (without TensorFlow;
 ``pip install "nnvisual[tensorboard]"``). See docs/callbacks.md.
 
@@ -13,8 +14,9 @@ in :mod:`nnvisual.callbacks.writer`. Each name is imported on first use (PEP 562
 
 import importlib
 
-_MODULES = {"Attributions": "attributions", "FeatureVisualizations": "feature_visualizations"}
-__all__ = ["Attributions", "FeatureVisualizations"]
+_MODULES = {"Attributions": "attributions", "FeatureVisualizations": "feature_visualizations",
+            "TrainingScalars": "scalars"}
+__all__ = ["Attributions", "FeatureVisualizations", "TrainingScalars"]
 
 
 def __getattr__(name: str):
