@@ -185,3 +185,10 @@ def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
     assert values["b", "image-steps/s after the first"] == pytest.approx((2.0, 2.25))
     assert values["b", "CPU s per image-step after the first"] == pytest.approx((0.5, 0.25))
     assert values["a", "seconds of a 1-step run"] == pytest.approx((2.0, 1.0))
+
+
+def test_the_explain_goal_reads_its_fraction_row():
+    rows = [Row("explain plotka 35000 images/epoch, 8 Grad-CAM maps, float32", "explaining / training",
+                "fraction of the epoch", 0.03)]
+    goal = next(goal for goal in bench_goals.GOALS if goal.benchmark.startswith("explain"))
+    assert bench_goals.measure(goal, rows) == 0.03 and goal.met(0.03) and not goal.met(0.06)

@@ -88,12 +88,19 @@ class FeatureVisualizations(EpochCallback):
             for config in self.configs.values():
                 api.prepare(config, loaded)
 
+    @staticmethod
+    def _label(objective: str, result) -> str:
+        """A class index as ``class 3 (cat)``; an expression as it is."""
+        if not objective.isdigit():
+            return objective
+        return f"class {objective} ({result.inputs.loaded.class_names[int(objective)]})"
+
     def explain(self, epoch: int) -> tuple[bytes, dict[str, float]]:
         from nnvisual.plots import maximize as plots
 
         self.last = self.visualizations()
         images = np.concatenate([result.shown["before"] for result in self.last.values()])
-        labels = [objective for objective, result in self.last.items()
+        labels = [self._label(objective, result) for objective, result in self.last.items()
                   for _ in range(len(result.shown["before"]))]
         scalars = {f"objective/{objective}": float(np.mean(result.computed.phases["before"].objective[-1]))
                    for objective, result in self.last.items()}
