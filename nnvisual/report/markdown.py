@@ -53,7 +53,7 @@ def _run(run: RunReport) -> list[str]:
     for figure in run.figures:
         lines += [f"![{run.name}/{figure.name}]({figure.link})", "", f"*{figure.name}*", ""]
     for strip in run.strips:  # side by side: one line of images
-        lines += [" ".join(f'<img src="{figure.link}" alt="{run.name}/{figure.name}" height="240">'
+        lines += [" ".join(f'<img src="{figure.link}" alt="{run.name}/{figure.name}" height="480">'
                            for figure in strip.figures), "", f"*{strip.caption}*", ""]
     for table in run.tables:
         lines += [] if table.paper else _table_block(table)
