@@ -139,6 +139,23 @@ def test_user_errors_are_one_line_before_training(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def test_train_explain_errors_are_one_line_before_the_run_folder(cli, image_folder, isolated, monkeypatch):
+    cases = [
+        (("--explain", isolated / "nowhere"), "nowhere"),
+        (("--explain", image_folder / "test" / "cat", "--explain-methods", "gradcam,nope"),
+         "unknown explain_methods 'nope'"),
+        (("--explain", image_folder / "test" / "cat", "--explain-every", "0"),
+         "explain_every must be at least 1"),
+    ]
+    monkeypatch.setitem(sys.modules, "tensorboard.summary.writer.event_file_writer", None)
+    cases.append((("--tensorboard",), "--tensorboard) need the tensorboard package"))
+    for args, message in cases:
+        result = cli("train", "--data", image_folder, "--epochs", "1", *args, "--out", "run")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and result.output.count("\n") == 1, result.output
+        assert not (isolated / "run").exists()
+
+
 def weights_of(run: Path) -> list[np.ndarray]:
     return keras.models.load_model(run / "model.keras").get_weights()
 
