@@ -14,7 +14,8 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - explain: what ``train --explain`` (Grad-CAM of 8 images after every epoch) costs, as a
   fraction of plotka's epoch (scripts/bench_explain.py).
 
-After the table, each speed goal the issues set, against its measured ratio
+A benchmark whose baseline library is not installed (its ``NEEDS``) is skipped with the reason;
+``make bench`` installs them all. After the table, each speed goal the issues set, against its measured ratio
 (nnvisual/testing/bench_goals.py).
 train, score-bow and explain read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
@@ -23,6 +24,7 @@ train, score-bow and explain read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's R
 
 import argparse
 import importlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -34,7 +36,7 @@ from nnvisual.testing.bench_suite import machine_description, run_in_child, vers
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
-              "attribute": "bench_attribute",  # needs the reference extra (captum, pytorch-grad-cam)
+              "attribute": "bench_attribute",
               "explain": "bench_explain"}  # train --explain's cost per epoch
 
 
@@ -58,6 +60,12 @@ def main() -> int:
     rows, rss, failed = [], {}, []
     for name in chosen:
         module = importlib.import_module(BENCHMARKS[name])
+        missing = [needed for needed in getattr(module, "NEEDS", ())
+                   if importlib.util.find_spec(needed) is None]
+        if missing:
+            print(f"skipped {name}: {', '.join(missing)} not installed "
+                  f"(pip install -e '.[{module.EXTRA}]'; make bench installs it)", flush=True)
+            continue
         print(f"running {name} ({size} sizes: {module.SIZES[size]})", flush=True)
         result = run_in_child(module.run, module.SIZES[size])
         if isinstance(result, str):

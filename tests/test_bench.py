@@ -192,3 +192,21 @@ def test_the_explain_goal_reads_its_fraction_row():
                 "fraction of the epoch", 0.03)]
     goal = next(goal for goal in bench_goals.GOALS if goal.benchmark.startswith("explain"))
     assert bench_goals.measure(goal, rows) == 0.03 and goal.met(0.03) and not goal.met(0.06)
+
+
+def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
+    """scripts/bench.py skips such a benchmark, names what is missing and its extra, and exits 0."""
+    (tmp_path / "needs_missing_bench.py").write_text(
+        'NEEDS = ("numpy", "no_such_baseline_library")\nEXTRA = "reference"\n'
+        'SIZES = {"default": {}, "quick": {}}\n'
+        'def run():\n    raise AssertionError("a skipped benchmark must not run")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import bench
+
+    monkeypatch.setattr(bench, "BENCHMARKS", {"fake": "needs_missing_bench"})
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--only", "fake", "--out", str(tmp_path / "b.csv")])
+    assert bench.main() == 0
+    assert ("skipped fake: no_such_baseline_library not installed (pip install -e '.[reference]'"
+            in capsys.readouterr().out)
+    assert not (tmp_path / "b.csv").exists()
