@@ -1,7 +1,8 @@
 """nnvisual.callbacks and ``train --explain``: the maps written at epoch k are ``nv.attribute``'s on
-that epoch's weights, byte for byte (TensorFlow in this process, JAX with TensorFlow hidden in
-another); TensorBoard's own reader finds every image and scalar at its step; the callbacks leave
-training as it was; the run folder keeps the epochs whole across a resume."""
+that epoch's weights, byte for byte (TensorFlow in this process; JAX, and PyTorch among the slow
+tests, with TensorFlow hidden in another); TensorBoard's own reader finds every image and scalar
+at its step; the callbacks leave training as it was; the run folder keeps the epochs whole across
+a resume."""
 
 import json
 import os
@@ -96,11 +97,12 @@ def test_maps_written_each_epoch_are_nv_attribute_on_that_epochs_weights_on_tens
     check_scenario(scenario(tmp_path))
 
 
-def test_the_same_on_jax_with_tensorflow_hidden(tmp_path):
+@pytest.mark.parametrize("backend", ["jax", pytest.param("torch", marks=pytest.mark.slow)])
+def test_the_same_with_tensorflow_hidden(tmp_path, backend):
     pytest.importorskip("tensorboard")
-    pytest.importorskip("jax")
+    pytest.importorskip(backend)
     inherited = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
-    env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", PYTHONPATH=os.pathsep.join(
+    env = dict(os.environ, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="", PYTHONPATH=os.pathsep.join(
         [str(ROOT / "tests" / "no_tensorflow"), str(ROOT), *inherited]))
     code = textwrap.dedent("""
         import json, sys
