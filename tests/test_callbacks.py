@@ -174,6 +174,11 @@ def test_explain_leaves_training_as_it_was(cli, image_folder, isolated):
         assert result.exit_code == 0, result.output
     explained = read_manifest(isolated / "explained")
     assert {"figures/explain/epoch-001.png", "figures/explain/epoch-002.png"} <= set(explained["outputs"])
+    if _has_tensorboard():
+        board = read_board(isolated / "explained" / "tensorboard")
+        assert board["image attributions"] == board["scalar epoch/val_loss"] == [1, 2]
+        assert board["scalar attributions/similarity/saliency"] == [2]
+        assert any(name.startswith("tensorboard/events.out.tfevents.") for name in explained["outputs"])
     for before, after in zip(weights_of(isolated / "plain"), weights_of(isolated / "explained"), strict=True):
         assert np.array_equal(before, after)
 
