@@ -13,7 +13,8 @@ Use it from the command line (``nnvisual --help``) or from Python::
 
 The public API is the names in ``__all__`` (docs/python-api.md): :func:`load_model`,
 :func:`project`, :func:`maximize`, :func:`attribute`, :func:`sanity_check`, :func:`score_bow`,
-:func:`train` and their result types. Every module of the package is private by convention:
+:func:`train` and their result types, and ``nv.callbacks`` (Keras callbacks that explain while
+a model trains). Every module of the package is private by convention:
 it may change without notice. ``import nnvisual`` is cheap: the API, and TensorFlow with it, is
 imported on first use of one of its names (PEP 562). Importing nnvisual asks TensorFlow for its
 oneDNN kernels on x86-64 CPUs (``TF_ENABLE_ONEDNN_OPTS=0`` declines) and keeps its C++ start-up
@@ -41,8 +42,12 @@ def __getattr__(name: str):
         from nnvisual import api
 
         return getattr(api, name)
+    if name == "callbacks":  # nv.callbacks.Attributions: Keras callbacks (docs/callbacks.md)
+        import importlib
+
+        return importlib.import_module("nnvisual.callbacks")
     raise AttributeError(f"module 'nnvisual' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *__all__])
+    return sorted([*globals(), *__all__, "callbacks"])

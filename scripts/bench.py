@@ -11,11 +11,13 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - score-bow: the whole scoring vs SIFT extraction alone (scripts/bench_score_bow.py).
 - startup: each command's seconds from process start to its run folder, on JAX with
   TensorFlow hidden or installed vs imported first (scripts/bench_startup.py).
+- explain: what ``train --explain`` (Grad-CAM of 8 images after every epoch) costs, as a
+  fraction of plotka's epoch (scripts/bench_explain.py).
 
 A benchmark whose baseline library is not installed (its ``NEEDS``) is skipped with the reason;
 ``make bench`` installs them all. After the table, each speed goal the issues set, against its measured ratio
 (nnvisual/testing/bench_goals.py).
-train and score-bow read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
+train, score-bow and explain read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
     python scripts/bench.py [--only train,deconv] [--quick] [--out FILE.csv]
 """
@@ -34,7 +36,8 @@ from nnvisual.testing.bench_suite import machine_description, run_in_child, vers
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
-              "attribute": "bench_attribute"}
+              "attribute": "bench_attribute",
+              "explain": "bench_explain"}  # train --explain's cost per epoch
 
 
 def main() -> int:

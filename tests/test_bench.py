@@ -187,6 +187,13 @@ def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
     assert values["a", "seconds of a 1-step run"] == pytest.approx((2.0, 1.0))
 
 
+def test_the_explain_goal_reads_its_fraction_row():
+    rows = [Row("explain plotka 35000 images/epoch, 8 Grad-CAM maps, float32", "explaining / training",
+                "fraction of the epoch", 0.03)]
+    goal = next(goal for goal in bench_goals.GOALS if goal.benchmark.startswith("explain"))
+    assert bench_goals.measure(goal, rows) == 0.03 and goal.met(0.03) and not goal.met(0.06)
+
+
 def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
     """scripts/bench.py skips such a benchmark, names what is missing and its extra, and exits 0."""
     (tmp_path / "needs_missing_bench.py").write_text(

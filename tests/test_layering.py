@@ -1,11 +1,13 @@
 """The package's layering holds by itself: compute modules never reach the command layer.
 
-Steps and methods return values; only the Python API (``api/``) and ``commands/`` (with ``runs``
-for run folders and ``plots`` for figures) turn them into files, and only ``commands/`` into
-terminal output. The API sits below the command line: it never imports it, nor click. The
-tests' helpers (``testing/``) sit beside the library: no library module imports them, and they
-import the command layer only where a helper must (a run folder written by ``runs``' own
-writer). Every import in a module, at the top or inside a function, is read from its source.
+Steps and methods return values; only the Python API (``api/``), ``commands/`` (with ``runs``
+for run folders and ``plots`` for figures) and the Keras callbacks (``callbacks/``: user-facing
+objects that write their figures and TensorBoard summaries by design, as a command does, through
+``callbacks/writer.py``) turn them into files, and only ``commands/`` into terminal output. The
+API sits below the command line: it never imports it, nor click. The tests' helpers
+(``testing/``) sit beside the library: no library module imports them, and they import the
+command layer only where a helper must (a run folder written by ``runs``' own writer). Every
+import in a module, at the top or inside a function, is read from its source.
 """
 
 import ast
@@ -22,10 +24,11 @@ COMMAND_LINE = ("nnvisual.commands", "nnvisual.cli", "click")
 READERS = ("nnvisual.runs.reading",)  # reading another command's run folder is not writing one
 COMPUTE = sorted(
     path for path in PACKAGE.rglob("*.py")
-    if path.relative_to(PACKAGE).parts[0] not in ("api", "commands", "plots", "report", "runs", "testing",
-                                                  "__init__.py")
+    if path.relative_to(PACKAGE).parts[0] not in ("api", "callbacks", "commands", "plots", "report", "runs",
+                                                  "testing", "__init__.py")
     and path.name not in ("cli.py", "__main__.py"))
 API = sorted((PACKAGE / "api").rglob("*.py"))
+CALLBACKS = sorted((PACKAGE / "callbacks").rglob("*.py"))
 TESTING = sorted((PACKAGE / "testing").rglob("*.py"))
 LIBRARY = sorted(path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "testing")
 # the command-layer modules a test helper may import: made-up run folders, written as the commands do
@@ -59,6 +62,8 @@ def test_the_compute_modules_are_found():
             "descriptors/extract.py", "data/datasets.py", "models/loading.py"} <= found
     assert "__init__.py" not in found  # the package's front door re-exports the API
     assert {"api/__init__.py", "api/_project.py"} <= {str(p.relative_to(PACKAGE)) for p in API}
+    assert {"callbacks/writer.py", "callbacks/attributions.py"} <= {
+        str(p.relative_to(PACKAGE)) for p in CALLBACKS}
     assert {"testing/__init__.py", "testing/run_files.py"} <= {str(p.relative_to(PACKAGE)) for p in TESTING}
     assert not set(TESTING) & set(LIBRARY) and "cli.py" in {str(p.relative_to(PACKAGE)) for p in LIBRARY}
 
@@ -72,6 +77,15 @@ def test_compute_module_does_not_import_the_command_layer(path):
 @pytest.mark.parametrize("path", API, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_the_api_does_not_import_the_command_line(path):
     offending = sorted(m for m in imported_modules(path) if within(m, COMMAND_LINE))
+    assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
+
+
+@pytest.mark.parametrize("path", CALLBACKS, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_callbacks_reach_no_run_folder_nor_the_command_line(path):
+    """A callback writes its own folder (``callbacks/writer.py``), never a run folder: the
+    ``train`` command records what they write in its run."""
+    offending = sorted(m for m in imported_modules(path)
+                       if within(m, (*COMMAND_LINE, "nnvisual.runs", "nnvisual.report")))
     assert not offending, f"{path.relative_to(PACKAGE)} imports {offending}"
 
 

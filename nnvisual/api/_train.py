@@ -10,6 +10,8 @@ from nnvisual.api._common import Result, settings, with_settings
 from nnvisual.config import TrainConfig
 from nnvisual.steps import train as step
 
+COMMAND_ONLY = ("explain", "tensorboard")  # settings that write into the command's run folder
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainInputs:
@@ -110,18 +112,18 @@ def prepare(config: TrainConfig, data: str | None = None) -> TrainInputs:
 
 def compute(inputs: TrainInputs, config: TrainConfig, model, history: dict | None = None,
             on_epoch_end=lambda *args: None, stop=None, verbose: int | str = "auto",
-            devices: list | None = None) -> Training:
+            devices: list | None = None, callbacks=()) -> Training:
     """``model`` (a new one of :func:`nnvisual.training.new_model`, or a checkpoint after
-    ``history``'s epochs) trained on prepared ``inputs`` and tested; ``on_epoch_end`` and
-    ``stop`` as :func:`nnvisual.steps.train.train` takes them."""
+    ``history``'s epochs) trained on prepared ``inputs`` and tested; ``on_epoch_end``, ``stop``
+    and Keras ``callbacks`` as :func:`nnvisual.steps.train.train` takes them."""
     computed = step.train(model, inputs.dataset, inputs.split, config, history, on_epoch_end,
-                          stop, verbose=verbose)
+                          stop, verbose=verbose, callbacks=callbacks)
     return Training(config, model, computed, inputs, devices)
 
 
 @with_settings(TrainConfig)
 def train(model: str | None = None, data: str | None = None, *, verbose: int | str = "auto",
-          **settings_) -> Training:
+          callbacks=(), **settings_) -> Training:
     """Train one of the study's CIFAR-10 networks and test it (Tables 1-2, Figure 2):
     ``plotka`` (Plotka 2017) or ``bonaccorso`` (Bonaccorso 2017), Adam, augmentation (rotation,
     shifts, flips) and early stopping on the training loss as in the paper.
@@ -131,7 +133,11 @@ def train(model: str | None = None, data: str | None = None, *, verbose: int | s
         data: ``"cifar10"`` (Keras download) or an image folder ``DIR/{train,test}/<class>/``
             (default ``$NNVISUAL_DATA``, else cifar10).
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
-        **settings: the ``train`` command's settings, listed below with their defaults.
+        callbacks: Keras callbacks for ``fit``, e.g. ``nv.callbacks.Attributions(images,
+            out="explain")`` (what ``explain`` and ``tensorboard`` do in the command).
+        **settings: the ``train`` command's settings, listed below with their defaults
+            (``explain``, ``explain_methods``, ``explain_every`` and ``tensorboard`` are the
+            command's: pass ``callbacks`` instead).
 
     Returns:
         :class:`Training`: ``.model`` (the trained ``keras.Model``), ``.computed.history``,
@@ -149,12 +155,18 @@ def train(model: str | None = None, data: str | None = None, *, verbose: int | s
         >>> figure = run.plot()
     """
     from nnvisual import training
+    from nnvisual.errors import UserError, named
     from nnvisual.training import distribute, multihost
 
+    given = [name for name in COMMAND_ONLY if settings_.get(name) not in (None, False)]
+    if given:
+        raise UserError(f"{named(given[0])} is the train command's; from Python pass "
+                        f"callbacks=[nv.callbacks.Attributions(images, ...)] (docs/callbacks.md)")
     chosen = {} if model is None else {"model": model}
     config = multihost.resolve(settings(TrainConfig, "train", {**settings_, **chosen}))
     multihost.join(config)  # the other processes, before anything runs on a device
     inputs = prepare(config, data)
     with distribute.scope(config.distribute, config.batch_size, len(inputs.split.x_fit)) as devices:
         network = training.new_model(config, inputs.split)
-        return compute(inputs, config, network, verbose=verbose, devices=devices)
+        return compute(inputs, config, network, verbose=verbose, devices=devices,
+                       callbacks=list(callbacks))

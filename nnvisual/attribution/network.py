@@ -84,7 +84,7 @@ class Network:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         fn = self._compile("logits", self.logits_of)
-        return ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
+        return _numpy(fn(np.asarray(x, np.float32)))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """The model's probabilities: the softmax or sigmoid of the scores its head applies (the
@@ -103,7 +103,7 @@ class Network:
             return grad
 
         compiled = self._compile("gradient", fn)
-        return ops.convert_to_numpy(compiled(np.asarray(x, np.float32), self.onehot(classes)))
+        return _numpy(compiled(np.asarray(x, np.float32), self.onehot(classes)))
 
     @staticmethod
     def explained(logits, onehot):
@@ -205,7 +205,7 @@ class Network:
     def features(self, x: np.ndarray, layer: str) -> np.ndarray:
         head, _ = self._split(layer)
         fn = self._compile(("features", layer), lambda images: head(images))
-        return ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
+        return _numpy(fn(np.asarray(x, np.float32)))
 
     def features_and_gradient(self, x: np.ndarray, classes, layer: str):
         """The feature map A of ``layer`` and d logit[c_i] / d A_i, for each image of the batch."""
@@ -219,7 +219,17 @@ class Network:
 
         compiled = self._compile(("features_and_gradient", layer), fn)
         feature, grad = compiled(np.asarray(x, np.float32), self.onehot(classes))
-        return ops.convert_to_numpy(feature), ops.convert_to_numpy(grad)
+        return _numpy(feature), _numpy(grad)
+
+
+def _numpy(tensor) -> np.ndarray:
+    """A backend tensor as a NumPy array, a half-precision one (a ``mixed_bfloat16`` or
+    ``mixed_float16`` model's feature maps, logits and gradients) as float32, which NumPy
+    computes with (``einsum`` refuses bfloat16); float32 and float64 stay as they are."""
+    array = ops.convert_to_numpy(tensor)
+    if array.dtype.kind in "fV" and array.dtype.itemsize == 2:  # float16, bfloat16 (ml_dtypes)
+        return array.astype(np.float32)
+    return array
 
 
 def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:

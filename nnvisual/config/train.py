@@ -12,6 +12,12 @@ from nnvisual.errors import named
 from nnvisual.models.study import BUILDERS
 
 
+def _explain_methods_about() -> str:
+    from nnvisual.attribution import methods
+
+    return f"The methods of --explain, comma-separated: {methods.described()}"
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
     """`nnvisual train` (docs/study.md, "Training"; defaults are the paper's plotka settings)."""
@@ -61,6 +67,18 @@ class TrainConfig(Config):
                                      shown_default="$KERAS_DISTRIBUTION_PROCESS_ID")
     coordinator_timeout: float = setting(60.0, "Seconds to wait for the coordinator and the "
                                                "other processes")
+    # explaining while training (nnvisual.callbacks; docs/callbacks.md)
+    explain: str | None = setting(None, "Explain while training: the attribution maps of these "
+                                        "images (a file or a folder; a few, 4 to 16) after every "
+                                        "explain_every epochs, as figures/explain/epoch-NNN.png",
+                                  metavar="IMAGES")
+    explain_methods: tuple[str, ...] = setting(("gradcam",), _explain_methods_about,
+                                               metavar="A,B,...")
+    explain_every: int = setting(1, "Explain after every N-th epoch", metavar="N")
+    tensorboard: bool = setting(False, "Write TensorBoard summaries into tensorboard/ of the run "
+                                       "folder: each epoch's loss and accuracy, and with --explain "
+                                       "its grids and the maps' rank correlation with the previous "
+                                       "ones (needs the tensorboard package)", flag="--tensorboard")
 
     def check(self):
         check_choice(self.model, "model", BUILDERS)
@@ -86,6 +104,15 @@ class TrainConfig(Config):
               f"process_id must be >= 0, got {self.process_id}")
         check(self.coordinator_timeout > 0,
               f"coordinator_timeout must be positive (seconds), got {self.coordinator_timeout}")
+        self.check_explain()
+
+    def check_explain(self):
+        from nnvisual.attribution import methods
+
+        check(len(self.explain_methods) >= 1, "give at least one method to explain_methods")
+        for method in self.explain_methods:
+            check_choice(method, "explain_methods", methods.names())
+        check(self.explain_every >= 1, f"explain_every must be at least 1, got {self.explain_every}")
 
 
 def check_coordinator(address: str) -> None:

@@ -49,8 +49,10 @@ def image_figure(image: np.ndarray, name: str, class_name: str, probability: flo
     return figure
 
 
-def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.ndarray]):
-    """Rows: images; columns: the image, then each method's map over it."""
+def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.ndarray],
+                heading: str | None = None):
+    """Rows: images; columns: the image, then each method's map over it; ``heading`` (e.g. the
+    epoch) above the display note."""
     rows, methods = len(images), list(maps)
     height = 1.9 * rows + 0.4  # 0.4 inch above the panels for the display note
     figure, axes = subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1), height),
@@ -61,6 +63,6 @@ def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.nd
         for column, method in enumerate(methods, start=1):
             _overlay(axes[row, column], images[row], maps[method][row])
             _panel(axes[row, column], method if row == 0 else None)
-    figure.suptitle(DISPLAY_NOTE, fontsize=7)
+    figure.suptitle(DISPLAY_NOTE if heading is None else f"{heading}\n{DISPLAY_NOTE}", fontsize=7)
     figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))  # tight_layout alone ignores the suptitle
     return figure

@@ -107,6 +107,16 @@ def trajectory_figure(objective: dict[str, np.ndarray], probability: dict[str, n
 
 def channels_figure(images: np.ndarray, channels, title: str, columns: int = 8):
     """A grid of uint8 images (k, H, W, 3), each titled with its channel."""
+    return labelled_figure(images, [f"channel {channel}" for channel in channels], title, columns)
+
+
+def objectives_figure(images: np.ndarray, objectives, title: str, columns: int = 8):
+    """A grid of uint8 images (k, H, W, 3), each titled with the objective it maximizes."""
+    return labelled_figure(images, [str(objective) for objective in objectives], title, columns)
+
+
+def labelled_figure(images: np.ndarray, labels, title: str, columns: int = 8):
+    """A grid of uint8 images (k, H, W, 3), each titled with its label."""
     count = len(images)
     columns = min(columns, count)
     rows = -(-count // columns)
@@ -116,6 +126,6 @@ def channels_figure(images: np.ndarray, channels, title: str, columns: int = 8):
         axis.set_axis_off()
         if position < count:
             axis.imshow(images[position], interpolation="nearest")
-            axis.set_title(f"channel {channels[position]}", fontsize=9)
+            axis.set_title(labels[position], fontsize=9)
     figure.suptitle(title, fontsize=10)
     return figure

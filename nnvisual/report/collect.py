@@ -20,9 +20,11 @@ from pathlib import Path
 
 from nnvisual.errors import UserError
 from nnvisual.report.comparison import make_table, partial_training
-from nnvisual.report.model import SECTIONS, Figure, Report, RunReport
+from nnvisual.report.model import SECTIONS, Figure, Report, RunReport, Strip
 from nnvisual.runs import MANIFEST, output_problem
 from nnvisual.runs.reading import MISSING
+
+STRIP_FOLDERS = ("figures/explain",)  # figures shown as one strip: train --explain's epochs
 
 
 def collect(paths: Sequence[Path], report_dir: Path,
@@ -92,7 +94,7 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
             continue
         file_link = _relative(folder / name, report_dir)
         if is_figure:
-            figures.append(Figure(name, file_link, data))
+            figures.append(Figure(name, file_link, data))  # in name order: epoch-001, epoch-002, ...
         else:
             try:
                 parsed[name] = _parse_csv(data)
@@ -108,7 +110,10 @@ def read_run(folder: Path, report_dir: Path) -> RunReport:
         config=manifest.get("config") or {}, started=str(manifest.get("started", "")),
         seconds=_seconds(manifest), device=str(manifest.get("device", "")),
         backend=str(manifest.get("backend", "")), versions=manifest.get("versions") or {},
-        figures=tuple(figures), tables=tuple(sorted(tables, key=lambda t: not t.paper)),
+        figures=tuple(f for f in figures if str(Path(f.name).parent) not in STRIP_FOLDERS),
+        strips=tuple(Strip(folder, shown) for folder in STRIP_FOLDERS
+                     if (shown := tuple(f for f in figures if str(Path(f.name).parent) == folder))),
+        tables=tuple(sorted(tables, key=lambda t: not t.paper)),
         problems=tuple(problems), csv=parsed)
 
 

@@ -52,6 +52,9 @@ def _run(run: RunReport) -> list[str]:
         lines += _table_block(table) if table.paper else []
     for figure in run.figures:
         lines += [f"![{run.name}/{figure.name}]({figure.link})", "", f"*{figure.name}*", ""]
+    for strip in run.strips:  # side by side: one line of images
+        lines += [" ".join(f'<img src="{figure.link}" alt="{run.name}/{figure.name}" height="480">'
+                           for figure in strip.figures), "", f"*{strip.caption}*", ""]
     for table in run.tables:
         lines += [] if table.paper else _table_block(table)
     return lines

@@ -39,6 +39,20 @@ class Figure:
 
 
 @dataclasses.dataclass(frozen=True)
+class Strip:
+    """Figures of one folder shown side by side, in order: ``train --explain``'s
+    ``figures/explain/epoch-NNN.png``, the maps over the epochs."""
+
+    folder: str  # inside the run folder, e.g. figures/explain
+    figures: tuple[Figure, ...]
+
+    @property
+    def caption(self) -> str:
+        first, last = (Path(f.name).stem for f in (self.figures[0], self.figures[-1]))
+        return f"{self.folder}/: {first} to {last}" if len(self.figures) > 1 else self.figures[0].name
+
+
+@dataclasses.dataclass(frozen=True)
 class RunReport:
     """What the report says about one run folder."""
 
@@ -54,6 +68,7 @@ class RunReport:
     backend: str = ""
     versions: dict = dataclasses.field(default_factory=dict)
     figures: tuple[Figure, ...] = ()
+    strips: tuple[Strip, ...] = ()  # figures side by side (STRIP_FOLDERS)
     tables: tuple[Table, ...] = ()  # the paper's tables first
     problems: tuple[str, ...] = ()
     csv: dict = dataclasses.field(default_factory=dict)  # tables/<name>.csv -> (header, rows), as read

@@ -32,10 +32,15 @@ def _hog(m):
                feature_vector=True)
 
 
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation of two maps' signed values (0 when one is constant)."""
+    return _correlation(a, b, rank=True)
+
+
 def similarity(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """The four similarities of two (H, W) maps."""
     return {"spearman_abs": _correlation(np.abs(a), np.abs(b), rank=True),
-            "spearman": _correlation(a, b, rank=True),
+            "spearman": spearman(a, b),
             "ssim": float(structural_similarity(_unit(a), _unit(b), data_range=1.0,
                                                 win_size=min(7, (min(a.shape) - 1) // 2 * 2 + 1))),
             "hog": _correlation(_hog(a), _hog(b), rank=False)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from nnvisual import training
 from nnvisual.config import TrainConfig
@@ -52,11 +52,12 @@ def enable_determinism(seed: int) -> None:
 
 def train(model, dataset: Dataset, split: training.Split, config: TrainConfig,
           history: dict | None = None, on_epoch_end: Callable = lambda *args: None,
-          stop: StopRequest | None = None, verbose: int | str = "auto") -> TrainResult:
+          stop: StopRequest | None = None, verbose: int | str = "auto",
+          callbacks: Sequence = ()) -> TrainResult:
     """Fit ``model`` on ``split`` up to ``config.epochs`` (continuing after ``history``'s
-    epochs; see :func:`nnvisual.training.fit`), then evaluate it on ``dataset``'s test split
-    and on the training images it was fitted on."""
-    history = training.fit(model, split, config, history, on_epoch_end, stop, verbose)
+    epochs, with Keras ``callbacks``; see :func:`nnvisual.training.fit`), then evaluate it on
+    ``dataset``'s test split and on the training images it was fitted on."""
+    history = training.fit(model, split, config, history, on_epoch_end, stop, verbose, callbacks)
     return TrainResult(history, training.evaluate(model, dataset.x_test, dataset.y_test),
                        training.evaluate(model, split.x_fit, split.y_fit))
 

@@ -58,6 +58,8 @@ GOALS = (
          r"attribute lrp-epsilon-plus-flat", "nnvisual", "images/s", versus="zennit", at_least=1),
     Goal("attribute Lite0, DeepLIFT: nnvisual / captum, images/s",
          r"attribute deeplift", "nnvisual", "images/s", versus="captum", at_least=1),
+    Goal("train --explain plotka, Grad-CAM of 8 images every epoch: explaining / the epoch's training",
+         r"explain plotka .*", "explaining / training", "fraction of the epoch", at_most=0.05),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -200,10 +200,13 @@ class _StopWhenRequested(keras.callbacks.Callback):
 
 def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | None = None,
         on_epoch_end: Callable = lambda epochs_done, model, history: None,
-        stop: StopRequest | None = None, verbose: int | str = "auto") -> dict:
+        stop: StopRequest | None = None, verbose: int | str = "auto",
+        callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict:
     """Train ``model`` (compiled) up to ``config.epochs``, continuing after ``history``'s epochs.
 
-    ``on_epoch_end(epochs_done, model, history)`` runs after every epoch (checkpointing); when
+    ``callbacks`` (e.g. :mod:`nnvisual.callbacks`') run after the epoch's validation and
+    before ``on_epoch_end(epochs_done, model, history)``, which runs after every epoch
+    (checkpointing: a checkpoint then covers what they wrote for its epoch); when
     ``stop`` is requested, training raises :class:`Interrupted` after the current batch, so the
     partial epoch is dropped and the last checkpoint stands. Inside :func:`distribute.data_parallel`
     each epoch's final partial batch is dropped (the convention of :mod:`nnvisual.training.distribute`).
@@ -221,7 +224,7 @@ def fit(model: keras.Model, split: Split, config: TrainConfig, history: dict | N
         augment=augmenter(config, config.seed + done) if config.augment else None,
         drop_remainder=parallel))
     val = input_pipeline(split.x_val, split.y_val, config.batch_size)
-    all_callbacks = [_EpochEnd(history, on_epoch_end)]
+    all_callbacks = [*callbacks, _EpochEnd(history, on_epoch_end)]
     if stop is not None:
         all_callbacks.append(_StopWhenRequested(stop))
     if config.early_stopping_monitor != "none":
