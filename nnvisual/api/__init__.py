@@ -25,6 +25,7 @@ _MODULES = {
     "maximize": "_maximize", "Maximization": "_maximize",
     "attribute": "_attribute", "Attributions": "_attribute",
     "sanity_check": "_sanity", "SanityChecks": "_sanity",
+    "evaluate": "_evaluate", "Evaluation": "_evaluate",
     "score_bow": "_score_bow", "BowScores": "_score_bow",
     "train": "_train", "Training": "_train",
 }
