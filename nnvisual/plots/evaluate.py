@@ -45,7 +45,8 @@ def ranking_figure(rows, better: dict, title: str):
                             layout="constrained")
     shade = np.column_stack([rank, mean_rank])
     scale = max(len(methods) - 1, 1)
-    axis.imshow((shade - 1) / scale, cmap="RdYlGn_r", vmin=0, vmax=1, aspect="auto")
+    # the colour map's pale middle range, so that the black text stays readable on every cell
+    axis.imshow((shade - 1) / scale, cmap="RdYlGn_r", vmin=-0.4, vmax=1.4, aspect="auto")
     for j, metric in enumerate(metrics):
         best = methods[int(np.nanargmin(rank[:, j]))] if np.isfinite(rank[:, j]).any() else None
         best_low, best_high = table[(best, metric)][1:] if best else (np.nan, np.nan)

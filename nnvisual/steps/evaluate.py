@@ -96,6 +96,9 @@ def prepare(loaded: LoadedModel, config: EvaluateConfig, images: NamedImages,
     those the ``maps`` run explained, when given)."""
     explained = attribute_step.prepare(loaded, config, images, skipped)
     needs = {need for name in config.metrics for need in table.metric(name).needs}
+    if "masks" in needs and config.masks is None:
+        asked = ", ".join(n for n in config.metrics if "masks" in table.metric(n).needs)
+        raise UserError(f"{asked} need masks: give {named('masks', 'DIR')}")
     if "randomized" in needs:
         from nnvisual.sanity import randomization
 
@@ -132,9 +135,6 @@ def prepare(loaded: LoadedModel, config: EvaluateConfig, images: NamedImages,
                                 f"takes {tuple(loaded.image_size)}")
     masks = None
     if "masks" in needs:
-        if config.masks is None:
-            asked = ", ".join(n for n in config.metrics if "masks" in table.metric(n).needs)
-            raise UserError(f"{asked} need masks: give {named('masks', 'DIR')}")
         masks = read_masks(config.masks, names, loaded.image_size)
     return EvaluateInputs(explained, tuple(names), resized, x, baselines, classes, read_maps,
                           masks, tuple(unread))
