@@ -99,7 +99,8 @@ def test_the_api_computes_what_the_command_writes(cli, tiny_cnn, photos, tmp_pat
     assert type(result.plot()).__name__ == "Figure"
     flags = [f"--{key.replace('_', '-')}" if key not in ("methods", "metrics")
              else f"--{key[:-1]}" for key in settings]
-    arguments = [item for flag, value in zip(flags, settings.values()) for item in (flag, value)]
+    arguments = [item for flag, value in zip(flags, settings.values(), strict=True)
+                 for item in (flag, value)]
     assert cli("evaluate", "--model", tiny_cnn, "--images", photos, *arguments,
                "--out", tmp_path / "run").exit_code == 0
     with np.load(tmp_path / "run" / "values.npz") as stored:
