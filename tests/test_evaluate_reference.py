@@ -36,6 +36,9 @@ def compare(theirs, network):
     # Quantus flips channel values: every third of its points holds whole pixels, as ours do
     np.testing.assert_allclose(faithfulness.pixel_flipping_curve(signed)[:, 1:],
                                theirs["pixel_flipping"][:, 2::3], rtol=1e-5, atol=1e-5)
+    # Quantus returns the drop after each region; their mean is the AOPC
+    np.testing.assert_allclose(faithfulness.region_perturbation(signed),
+                               theirs["region_perturbation"].mean(axis=1), rtol=1e-5, atol=1e-5)
     ours = faithfulness.linear_imputation(data["x"][0], data["keep"])
     np.testing.assert_allclose(ours, theirs["imputation"].transpose(1, 2, 0), rtol=1e-5, atol=1e-6)
 

@@ -21,6 +21,7 @@ STEPS = 8  # pixel flipping: 256 pixels in 8 steps of 32; Quantus flips 32 chann
 # so its every third point (96 values: 32 whole pixels) is one of ours
 RUNS = 20  # faithfulness correlation
 SUBSET = 0.1  # of the pixels
+PATCH, REGIONS = 4, 6  # region perturbation: 6 of the 16 regions of 4 x 4 pixels
 SAMPLES = 8  # sensitivity
 RADIUS = 0.02  # of the input's range (2)
 SEED = 0
@@ -49,7 +50,7 @@ def task(network, data: dict, classes, maps, **fields):
     x = data["x"]
     baselines = np.broadcast_to(x.min(axis=(1, 2, 3), keepdims=True), x.shape).copy()
     settings = Settings(steps=STEPS, runs=RUNS, subset=SUBSET, samples=SAMPLES, radius=RADIUS,
-                        seed=SEED)
+                        patch=PATCH, regions=REGIONS, seed=SEED)
     return Task(network, x, maps, np.asarray(classes), baselines, settings,
                 twin_networks.BOUNDS, **fields)
 
@@ -105,6 +106,10 @@ def make_fixture(path: Path | None = FIXTURE) -> dict[str, np.ndarray]:
         perturb_baseline="black", **common)(
         model=net, x_batch=x, y_batch=classes, a_batch=signed.copy(), channel_first=True,
         device="cpu", softmax=False))  # Quantus' default flips probabilities; ours, logits
+    out["region_perturbation"] = np.array(quantus.RegionPerturbation(
+        patch_size=PATCH, regions_evaluation=REGIONS, normalise=False, perturb_baseline="black",
+        **common)(model=net, x_batch=x, y_batch=classes, a_batch=signed.copy(),
+                  channel_first=True, device="cpu", softmax=False))
     out["imputation"] = quantus.functions.perturb_func.noisy_linear_imputation(
         arr=x[0].astype(np.float64), indices=np.flatnonzero(~data["keep"]), noise=0.0)
     gxi = explain(net, x, classes)
