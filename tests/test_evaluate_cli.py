@@ -107,3 +107,17 @@ def test_the_api_computes_what_the_command_writes(cli, tiny_cnn, photos, tmp_pat
         assert sorted(stored.files) == sorted(result.arrays)
         for name in ("saliency/road-morf", "gradcam/faithfulness-correlation"):
             np.testing.assert_allclose(stored[name], result.arrays[name], rtol=1e-6)
+
+
+def test_evaluate_refuses_maps_of_another_class(cli, tiny_cnn, photos, tmp_path):
+    result = cli("attribute", "--model", tiny_cnn, "--images", photos, "--method", "saliency",
+                 "--class", 1, "--out", tmp_path / "maps")
+    assert result.exit_code == 0, result.output
+    result = cli("evaluate", "--model", tiny_cnn, "--maps", tmp_path / "maps", "--method",
+                 "saliency", "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "explains the class '1', not 'auto': give --class 1" in \
+        result.output, result.output
+    result = cli("evaluate", "--model", tiny_cnn, "--maps", tmp_path / "maps", "--method",
+                 "saliency", "--class", 1, "--metric", "sparseness", "--bootstrap", 100,
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output

@@ -175,3 +175,19 @@ def test_settings_refuse_impossible_values():
         Settings(steps=1)
     with pytest.raises(ValueError, match="subset"):
         Settings(subset=0)
+
+
+def test_max_and_avg_sensitivity_share_their_samples_and_a_replaced_task_does_not():
+    calls = []
+
+    def explain(model, x, classes):
+        calls.append(len(x))
+        return gradient_x_input(model, x, classes)
+
+    task = linear_task(explain=explain, settings=Settings(samples=3))
+    task = dataclasses.replace(task, maps=gradient_x_input(task.model, task.x, task.classes))
+    robustness.max_sensitivity(task)
+    robustness.avg_sensitivity(task)
+    assert len(calls) == 3
+    robustness.avg_sensitivity(dataclasses.replace(task, maps=2 * task.maps))
+    assert len(calls) == 6

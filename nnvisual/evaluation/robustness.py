@@ -23,7 +23,13 @@ def _norms(a):
 
 def sensitivities(task) -> np.ndarray:
     """(N, samples): ``||map(x + d) - map(x)|| / ||map(x)||`` for uniform d (seeded); 0 where the
-    map and its change are both zero, inf where only the map is."""
+    map and its change are both zero, inf where only the map is. Computed once per task."""
+    if "sensitivities" not in task.computed:
+        task.computed["sensitivities"] = _sensitivities(task)
+    return task.computed["sensitivities"]
+
+
+def _sensitivities(task) -> np.ndarray:
     rng = task.rng(4)
     reach = task.settings.radius * task.span
     reference = np.asarray(task.maps, np.float64)

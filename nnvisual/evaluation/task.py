@@ -70,6 +70,10 @@ class Task:
     randomized: Callable | None = None
     shifted: Callable | None = None
     masks: np.ndarray | None = None
+    # what one metric computed that another reuses (max- and avg-sensitivity share their
+    # samples); not an argument, so dataclasses.replace starts a new task with an empty one
+    computed: dict = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     @property
     def span(self) -> float:

@@ -106,10 +106,15 @@ def prepare(loaded: LoadedModel, config: EvaluateConfig, images: NamedImages,
     read_maps = None
     if config.maps is not None:
         read_maps, run_names, manifest = read_run_maps(config.maps, config.methods)
-        ran = (manifest.get("config") or {}).get("model")
-        if ran != config.model:
-            raise UserError(f"{config.maps} holds the maps of model '{ran}', not of "
-                            f"'{config.model}': give {named('model', ran)}")
+        ran = manifest.get("config") or {}
+        if ran.get("model") != config.model:
+            raise UserError(f"{config.maps} holds the maps of model '{ran.get('model')}', not of "
+                            f"'{config.model}': give {named('model', ran.get('model'))}")
+        explained_class = str(ran.get("target_class", "auto"))
+        if explained_class != str(config.target_class):
+            raise UserError(f"{config.maps} explains the class '{explained_class}', not "
+                            f"'{config.target_class}': give "
+                            f"{named('target_class', explained_class)}")
         position = {name: i for i, name in enumerate(run_names)}
         chosen = [i for i, name in enumerate(images.names) if name in position]
         if not chosen:
