@@ -48,7 +48,8 @@ def compare(theirs, network):
     task = reference.task(network, data, classes, maps, explain=explain)
     for name, values in (("faithfulness_correlation", faithfulness.faithfulness_correlation(task)),
                          ("max_sensitivity", robustness.max_sensitivity(task)),
-                         ("avg_sensitivity", robustness.avg_sensitivity(task))):
+                         ("avg_sensitivity", robustness.avg_sensitivity(task)),
+                         ("local_lipschitz", robustness.local_lipschitz(task))):
         low, high = bootstrap_interval(values, np.mean, 2000, 0)
         assert low <= theirs[name].mean() <= high, (name, low, theirs[name].mean(), high)
 

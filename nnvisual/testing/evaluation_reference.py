@@ -128,6 +128,11 @@ def make_fixture(path: Path | None = FIXTURE) -> dict[str, np.ndarray]:
                                     normalise=False, **common)(
             model=net, x_batch=x, y_batch=classes, a_batch=gxi.copy(), channel_first=True,
             device="cpu", explain_func=explain))
+    np.random.seed(SEED)
+    out["local_lipschitz"] = np.array(quantus.LocalLipschitzEstimate(
+        nr_samples=SAMPLES, perturb_std=RADIUS * span, normalise=False, **common)(
+        model=net, x_batch=x, y_batch=classes, a_batch=gxi.copy(), channel_first=True,
+        device="cpu", explain_func=explain))
     if path is not None:
         np.savez_compressed(path, **out)
     return out
