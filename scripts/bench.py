@@ -11,6 +11,9 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - score-bow: the whole scoring vs SIFT extraction alone (scripts/bench_score_bow.py).
 - startup: each command's seconds from process start to its run folder, on JAX with
   TensorFlow hidden or installed vs imported first (scripts/bench_startup.py).
+- attribute: the attribution methods vs captum, pytorch-grad-cam and zennit
+  (scripts/bench_attribute.py);
+- evaluate: the evaluation metrics vs Quantus 0.6 (scripts/bench_evaluate.py).
 
 After the table, each speed goal the issues set, against its measured ratio
 (nnvisual/testing/bench_goals.py).
@@ -32,7 +35,8 @@ from nnvisual.testing.bench_suite import machine_description, run_in_child, vers
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
-              "attribute": "bench_attribute"}  # needs the reference extra (captum, pytorch-grad-cam)
+              "attribute": "bench_attribute",  # needs the reference extra (captum, pytorch-grad-cam)
+              "evaluate": "bench_evaluate"}  # needs the reference extra with quantus
 
 
 def main() -> int:
