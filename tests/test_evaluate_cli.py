@@ -121,3 +121,16 @@ def test_evaluate_refuses_maps_of_another_class(cli, tiny_cnn, photos, tmp_path)
                  "saliency", "--class", 1, "--metric", "sparseness", "--bootstrap", 100,
                  "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
+
+
+def test_evaluate_names_an_image_without_a_mask(cli, tiny_cnn, photos, tmp_path):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    first = sorted(photos.iterdir())[0]
+    (masks / f"{first.stem}.png").write_bytes(first.read_bytes())
+    result = cli("evaluate", "--model", tiny_cnn, "--images", photos, "--metric", "pointing-game",
+                 "--masks", masks, "--out", tmp_path / "run")
+    second = sorted(photos.iterdir())[1].name
+    assert result.exit_code == 2 and f"no mask for image {second}" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
