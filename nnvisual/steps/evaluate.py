@@ -182,17 +182,23 @@ def _explainer(inputs: EvaluateInputs, method: str) -> Callable:
     return explain
 
 
-def task_of(inputs: EvaluateInputs, config: EvaluateConfig, method: str, maps) -> Task:
-    """The metrics' view of ``method``'s maps (:class:`nnvisual.evaluation.task.Task`)."""
+def task_of(inputs: EvaluateInputs, config: EvaluateConfig, method: str, maps,
+            shared: dict | None = None) -> Task:
+    """The metrics' view of ``method``'s maps (:class:`nnvisual.evaluation.task.Task`);
+    ``shared`` keeps the randomized network for the next method's task."""
     from nnvisual.sanity import randomization
 
     explained = inputs.explained
     loaded, network = explained.loaded, explained.network
+    shared = {} if shared is None else shared
 
     def randomized():
-        model = randomization.randomized(loaded.model, randomization.weighted_layers(loaded.model),
-                                         config.seed)
-        return Network(model, input_bounds=network.input_bounds, output=loaded.output)
+        if "randomized" not in shared:
+            model = randomization.randomized(
+                loaded.model, randomization.weighted_layers(loaded.model), config.seed)
+            shared["randomized"] = Network(model, input_bounds=network.input_bounds,
+                                           output=loaded.output)
+        return shared["randomized"]
 
     bounds = network.input_bounds
     return Task(network, inputs.x, maps, inputs.classes, inputs.baselines,
@@ -208,13 +214,13 @@ def evaluate(inputs: EvaluateInputs, config: EvaluateConfig,
     from nnvisual.runtime.interrupts import check_interrupt
 
     explained = inputs.explained
-    maps, values = {}, {}
+    maps, values, shared = {}, {}, {}
     for method in config.methods:
         progress(f"{method}: maps")
         maps[method] = (inputs.maps[method] if inputs.maps is not None else
                         attribute(explained.network, inputs.x, method, inputs.classes,
                                   inputs.baselines, explained.settings, explained.background))
-        task = task_of(inputs, config, method, maps[method])
+        task = task_of(inputs, config, method, maps[method], shared)
         values[method] = {}
         for name in config.metrics:
             check_interrupt()
