@@ -24,7 +24,7 @@ def ranks(table: dict, methods: list, metrics: list, better: dict) -> np.ndarray
         values = np.array([table[(m, metric)][0] for m in methods], np.float64)
         sign = -1 if better[metric] == "higher" else 1
         defined = np.isfinite(values)
-        order = np.argsort(sign * np.where(defined, values, np.inf), kind="stable")
+        order = np.argsort(np.where(defined, sign * values, np.inf), kind="stable")
         out[order[:defined.sum()], j] = np.arange(1, defined.sum() + 1)
     return out
 
