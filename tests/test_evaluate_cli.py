@@ -65,7 +65,8 @@ def test_evaluate_reads_an_attribute_runs_maps(cli, tiny_cnn, photos, tmp_path):
     (("--metric", "pointing-game"), "pointing-game need masks: give --masks DIR"),
     (("--metric", "nonsense"), "unknown metric 'nonsense'"),
     (("--max-images", 1), "max_images must be at least 2"),
-    (("--eval-subset", 2), "subset must be in (0, 1]"),
+    (("--eval-subset", 2), "eval_subset must be in (0, 1], got 2"),
+    (("--eval-steps", 1), "eval_steps must be at least 2, got 1"),
 ])
 def test_evaluate_refuses_in_one_line_before_any_folder(cli, tiny_cnn, photos, tmp_path,
                                                         arguments, message):

@@ -61,6 +61,13 @@ class EvaluateConfig(AttributeConfig):
         check(self.bootstrap >= 100, "bootstrap must be at least 100")
         check(self.shard is None, "evaluate takes no shard: its intervals resample the images "
                                   "together")
+        for name, least in (("eval_steps", 2), ("eval_runs", 1), ("eval_patch", 1),
+                            ("eval_regions", 1), ("eval_samples", 1)):
+            value = getattr(self, name)
+            check(value >= least, f"{name} must be at least {least}, got {value}")
+        check(0 < self.eval_subset <= 1, f"eval_subset must be in (0, 1], got {self.eval_subset}")
+        check(self.eval_road_noise >= 0, f"eval_road_noise must be >= 0, got {self.eval_road_noise}")
+        check(self.eval_radius > 0, f"eval_radius must be > 0, got {self.eval_radius}")
         self.evaluation_settings()
 
     def evaluation_settings(self):
