@@ -19,13 +19,17 @@ imported on first use of one of its names (PEP 562). Importing nnvisual asks Ten
 oneDNN kernels on x86-64 CPUs (``TF_ENABLE_ONEDNN_OPTS=0`` declines) and keeps its C++ start-up
 log lines (CUDA probing, "failed call to cuInit", oneDNN notices) off stderr
 (``NNVISUAL_TF_LOGS=1`` shows them); both take effect when nnvisual is imported before TensorFlow
-(:mod:`nnvisual.runtime.tensorflow_setup`, which imports nothing heavy).
+(:mod:`nnvisual.runtime.tensorflow_setup`, which imports nothing heavy). On the JAX backend
+it turns on JAX's persistent compilation cache under nnvisual's cache folder, so a second run of
+the same command on the same model skips most compiling (``NNVISUAL_JAX_CACHE=0`` declines;
+:mod:`nnvisual.runtime.jax_setup`).
 """
 
-from nnvisual.runtime import tensorflow_setup
+from nnvisual.runtime import jax_setup, tensorflow_setup
 
 tensorflow_setup.enable_onednn()
 tensorflow_setup.quiet_unless_asked()
+jax_setup.enable_compilation_cache()
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "evaluate", "score_bow",

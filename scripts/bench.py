@@ -15,7 +15,8 @@ and compares nnvisual with its baseline in that process, alternating, median of 
   (scripts/bench_attribute.py);
 - evaluate: the evaluation metrics vs Quantus 0.6 (scripts/bench_evaluate.py).
 
-After the table, each speed goal the issues set, against its measured ratio
+A benchmark whose baseline library is not installed (its ``NEEDS``) is skipped with the reason;
+``make bench`` installs them all. After the table, each speed goal the issues set, against its measured ratio
 (nnvisual/testing/bench_goals.py).
 train and score-bow read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
@@ -24,6 +25,7 @@ train and score-bow read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
 import argparse
 import importlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -35,8 +37,7 @@ from nnvisual.testing.bench_suite import machine_description, run_in_child, vers
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
-              "attribute": "bench_attribute",  # needs the reference extra (captum, pytorch-grad-cam)
-              "evaluate": "bench_evaluate"}  # needs the reference extra with quantus
+              "attribute": "bench_attribute", "evaluate": "bench_evaluate"}
 
 
 def main() -> int:
@@ -59,6 +60,12 @@ def main() -> int:
     rows, rss, failed = [], {}, []
     for name in chosen:
         module = importlib.import_module(BENCHMARKS[name])
+        missing = [needed for needed in getattr(module, "NEEDS", ())
+                   if importlib.util.find_spec(needed) is None]
+        if missing:
+            print(f"skipped {name}: {', '.join(missing)} not installed "
+                  f"(pip install -e '.[{module.EXTRA}]'; make bench installs it)", flush=True)
+            continue
         print(f"running {name} ({size} sizes: {module.SIZES[size]})", flush=True)
         result = run_in_child(module.run, module.SIZES[size])
         if isinstance(result, str):

@@ -22,6 +22,8 @@ from nnvisual.testing.bench_harness import Row
 
 ALL = ("saliency,integrated-gradients,guided,deconvnet,occlusion,gradcam,gradcam++,scorecam,"
        "lrp-epsilon-plus-flat,deeplift")
+NEEDS = ("torch", "timm", "captum", "pytorch_grad_cam", "zennit")  # the baselines (scripts/bench.py)
+EXTRA = "reference"
 SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
          "quick": {"images": 1, "repeats": 1, "methods": "saliency,gradcam,lrp-epsilon-plus-flat,deeplift"}}
 RULE_BASED = {"lrp-epsilon-plus-flat": "epsilon-plus-flat", "deeplift": "deeplift"}  # lrp_reference's cases
@@ -71,21 +73,14 @@ def compare(method: str, lite0, net, x, classes, baselines, repeats: int) -> lis
 
 def run(images: int, repeats: int, methods: str) -> list[Row]:
     """A row pair per method of ``methods`` (comma-separated)."""
-    import importlib.util
-
     import numpy as np
     from sklearn.datasets import load_sample_images
 
     from nnvisual import attribution, data
-    from nnvisual.errors import UserError
     from nnvisual.models import loading
     from nnvisual.testing import attribution_reference as reference
     from nnvisual.testing import torch_reference
 
-    needed = ("torch", "timm", "captum", "pytorch_grad_cam", "zennit")
-    missing = [module for module in needed if importlib.util.find_spec(module) is None]
-    if missing:
-        raise UserError(f"{', '.join(missing)} not installed: pip install -e '.[reference]'")
     torch_reference.import_timm()
     lite0 = loading.load_model("efficientnet-lite0")
     photos = load_sample_images().images

@@ -17,6 +17,8 @@ PyTorch networks' logits differ in float32 rounding). Needs the ``reference`` ex
 from nnvisual.testing import bench_harness
 from nnvisual.testing.bench_harness import Row
 
+NEEDS = ("torch", "timm", "quantus")  # the baseline (scripts/bench.py)
+EXTRA = "reference"
 SIZES = {"default": {"images": 2, "repeats": 3, "regions": 16},
          "quick": {"images": 1, "repeats": 1, "regions": 2}}
 PATCH = 28

@@ -185,3 +185,21 @@ def test_step_rate_rows_take_the_one_step_run_from_the_whole_run():
     assert values["b", "image-steps/s after the first"] == pytest.approx((2.0, 2.25))
     assert values["b", "CPU s per image-step after the first"] == pytest.approx((0.5, 0.25))
     assert values["a", "seconds of a 1-step run"] == pytest.approx((2.0, 1.0))
+
+
+def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
+    """scripts/bench.py skips such a benchmark, names what is missing and its extra, and exits 0."""
+    (tmp_path / "needs_missing_bench.py").write_text(
+        'NEEDS = ("numpy", "no_such_baseline_library")\nEXTRA = "reference"\n'
+        'SIZES = {"default": {}, "quick": {}}\n'
+        'def run():\n    raise AssertionError("a skipped benchmark must not run")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import bench
+
+    monkeypatch.setattr(bench, "BENCHMARKS", {"fake": "needs_missing_bench"})
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--only", "fake", "--out", str(tmp_path / "b.csv")])
+    assert bench.main() == 0
+    assert ("skipped fake: no_such_baseline_library not installed (pip install -e '.[reference]'"
+            in capsys.readouterr().out)
+    assert not (tmp_path / "b.csv").exists()
