@@ -135,3 +135,13 @@ def test_evaluate_names_an_image_without_a_mask(cli, tiny_cnn, photos, tmp_path)
     assert result.exit_code == 2 and f"no mask for image {second}" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_the_report_shows_an_evaluate_run(cli, tiny_cnn, photos, tmp_path):
+    assert cli("evaluate", "--model", tiny_cnn, "--images", photos, "--method", "saliency",
+               "--metric", "sparseness,complexity", "--bootstrap", 100,
+               "--out", tmp_path / "run").exit_code == 0
+    result = cli("report", tmp_path / "run", "--out", tmp_path / "report")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "## evaluate" in text and "figures/ranking.png" in text and "metrics.csv" in text
