@@ -42,7 +42,8 @@ reproduce-bonaccorso: install  ## Table 2: bonaccorso for 250 epochs (hours on a
 	$(BIN)/nnvisual train --config configs/bonaccorso.yaml --out results/paper/train-bonaccorso
 
 bench: install  ## benchmarks vs baselines -> results/bench/bench.csv (BENCH="--quick" or "--only train,deconv")
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,jax,bench,reference,lucent]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,jax,bench,reference,lucent,quantus-deps]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps quantus==0.6.0
 	$(BIN)/python scripts/bench.py $(BENCH)
 
 clean:  ## remove the virtual environment, caches and results (keeps results/README.md)

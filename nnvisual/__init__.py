@@ -12,9 +12,9 @@ Use it from the command line (``nnvisual --help``) or from Python::
     nv.project(lite, "photo.jpg").plot()
 
 The public API is the names in ``__all__`` (docs/python-api.md): :func:`load_model`,
-:func:`project`, :func:`maximize`, :func:`attribute`, :func:`sanity_check`, :func:`score_bow`,
-:func:`train` and their result types, and ``nv.callbacks`` (Keras callbacks that explain while
-a model trains). Every module of the package is private by convention:
+:func:`project`, :func:`maximize`, :func:`attribute`, :func:`sanity_check`, :func:`evaluate`,
+:func:`score_bow`, :func:`train` and their result types, and ``nv.callbacks`` (Keras callbacks
+that explain while a model trains). Every module of the package is private by convention:
 it may change without notice. ``import nnvisual`` is cheap: the API, and TensorFlow with it, is
 imported on first use of one of its names (PEP 562). Importing nnvisual asks TensorFlow for its
 oneDNN kernels on x86-64 CPUs (``TF_ENABLE_ONEDNN_OPTS=0`` declines) and keeps its C++ start-up
@@ -33,8 +33,9 @@ tensorflow_setup.quiet_unless_asked()
 jax_setup.enable_compilation_cache()
 
 __version__ = "0.1.0"
-__all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "score_bow", "train",
-           "Attributions", "BowScores", "Maximization", "Projections", "SanityChecks", "Training"]
+__all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "evaluate", "score_bow",
+           "train", "Attributions", "BowScores", "Evaluation", "Maximization", "Projections",
+           "SanityChecks", "Training"]
 
 
 def __getattr__(name: str):

@@ -24,6 +24,7 @@ COMMANDS = {
     "report": "nnvisual.commands.report",
     "attribute": "nnvisual.commands.attribute",
     "sanity": "nnvisual.commands.sanity",
+    "evaluate": "nnvisual.commands.evaluate",
     "merge": "nnvisual.commands.merge",
 }
 

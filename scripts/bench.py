@@ -11,11 +11,14 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - score-bow: the whole scoring vs SIFT extraction alone (scripts/bench_score_bow.py).
 - startup: each command's seconds from process start to its run folder, on JAX with
   TensorFlow hidden or installed vs imported first (scripts/bench_startup.py).
+- attribute: the attribution methods vs captum, pytorch-grad-cam and zennit
+  (scripts/bench_attribute.py);
+- evaluate: the evaluation metrics vs Quantus 0.6 (scripts/bench_evaluate.py);
 - explain: what ``train --explain`` (Grad-CAM of 8 images after every epoch) costs, as a
   fraction of plotka's epoch (scripts/bench_explain.py).
 
 A benchmark whose baseline library is not installed (its ``NEEDS``) is skipped with the reason;
-``make bench`` installs them all. After the table, each speed goal the issues set, against its measured ratio
+``make bench`` installs them all. After the table, each speed goal against its measured ratio
 (nnvisual/testing/bench_goals.py).
 train, score-bow and explain read CIFAR-10 from $NNVISUAL_DATA (see nnvisual's README).
 
@@ -36,7 +39,7 @@ from nnvisual.testing.bench_suite import machine_description, run_in_child, vers
 BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "bench_maximize",
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
-              "attribute": "bench_attribute",
+              "attribute": "bench_attribute", "evaluate": "bench_evaluate",
               "explain": "bench_explain"}  # train --explain's cost per epoch
 
 
@@ -64,7 +67,7 @@ def main() -> int:
                    if importlib.util.find_spec(needed) is None]
         if missing:
             print(f"skipped {name}: {', '.join(missing)} not installed "
-                  f"(pip install -e '.[{module.EXTRA}]'; make bench installs it)", flush=True)
+                  f"({module.INSTALL}; make bench installs it)", flush=True)
             continue
         print(f"running {name} ({size} sizes: {module.SIZES[size]})", flush=True)
         result = run_in_child(module.run, module.SIZES[size])

@@ -23,7 +23,7 @@ from nnvisual.testing.bench_harness import Row
 ALL = ("saliency,integrated-gradients,guided,deconvnet,occlusion,gradcam,gradcam++,scorecam,"
        "lrp-epsilon-plus-flat,deeplift")
 NEEDS = ("torch", "timm", "captum", "pytorch_grad_cam", "zennit")  # the baselines (scripts/bench.py)
-EXTRA = "reference"
+INSTALL = "pip install -e '.[reference]'"
 SIZES = {"default": {"images": 2, "repeats": 3, "methods": ALL},
          "quick": {"images": 1, "repeats": 1, "methods": "saliency,gradcam,lrp-epsilon-plus-flat,deeplift"}}
 RULE_BASED = {"lrp-epsilon-plus-flat": "epsilon-plus-flat", "deeplift": "deeplift"}  # lrp_reference's cases

@@ -96,7 +96,8 @@ def test_help_lists_the_parameters_and_the_configs_defaults():
         assert part in flat
     settings = flat.split("Settings (keywords; DeconvConfig):")[1]
     assert "``model``" not in settings and "``image``:" not in settings  # arguments, not settings
-    for function in (nv.maximize, nv.attribute, nv.sanity_check, nv.score_bow, nv.train, nv.load_model):
+    for function in (nv.maximize, nv.attribute, nv.sanity_check, nv.evaluate, nv.score_bow, nv.train,
+                     nv.load_model):
         assert "Example" in function.__doc__ and "Returns:" in function.__doc__
 
 
@@ -106,6 +107,7 @@ def test_help_lists_the_parameters_and_the_configs_defaults():
     (lambda m: nv.attribute(m, np.zeros((8, 8, 3), np.uint8), method="saliency"), "method"),
     (lambda m: nv.sanity_check(m, np.zeros((8, 8, 3), np.uint8), randomisation="cascading"),
      "randomisation"),
+    (lambda m: nv.evaluate(m, np.zeros((8, 8, 3), np.uint8), metric="sparseness"), "metric"),
     (lambda m: nv.score_bow([], [], vocabulary=5), "vocabulary"),
     (lambda m: nv.train(epoch=1), "epoch"),
 ])

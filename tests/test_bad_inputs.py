@@ -84,6 +84,12 @@ CASES = [
      "give the size to resize them to with --image-size", None),
     ("sanity-model-any-size", "sanity --model {any_size_model} --images {mixed}",
      "give the size to resize them to with --image-size", None),
+    ("evaluate-metric-unknown", "evaluate --model {model} --images {mixed} --metric nope",
+     "unknown metric 'nope'", None),
+    ("evaluate-localisation-without-masks", "evaluate --model {model} --images {mixed} "
+     "--metric pointing-game", "pointing-game need masks: give --masks DIR", None),
+    ("evaluate-maps-not-a-run", "evaluate --model {model} --maps {images}",
+     "is not a run folder", None),
     ("maximize-model-any-size", "maximize --model {any_size_model} --class 1",
      "give the size to resize them to with --image-size", None),
     ("deconv-model-any-size-given", "deconv --model {any_size_model} --layers conv1 --top-k 1 "

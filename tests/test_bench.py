@@ -197,7 +197,7 @@ def test_the_explain_goal_reads_its_fraction_row():
 def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_path, monkeypatch, capsys):
     """scripts/bench.py skips such a benchmark, names what is missing and its extra, and exits 0."""
     (tmp_path / "needs_missing_bench.py").write_text(
-        'NEEDS = ("numpy", "no_such_baseline_library")\nEXTRA = "reference"\n'
+        'NEEDS = ("numpy", "no_such_baseline_library")\nINSTALL = "pip install -e \'.[reference]\'"\n'
         'SIZES = {"default": {}, "quick": {}}\n'
         'def run():\n    raise AssertionError("a skipped benchmark must not run")\n')
     monkeypatch.syspath_prepend(str(tmp_path))

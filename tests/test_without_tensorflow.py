@@ -64,7 +64,8 @@ def test_every_command_and_api_function_imports_and_batches_without_tensorflow(t
                           "tensorflow": sorted(m for m in sys.modules if m.startswith("tensorflow"))}))
     """, tmp_path)
     assert found["tensorflow"] == []
-    assert {"train", "project", "maximize", "attribute", "sanity_check", "score_bow"} <= set(found["names"])
+    assert {"train", "project", "maximize", "attribute", "sanity_check", "evaluate",
+            "score_bow"} <= set(found["names"])
     assert found["pipeline"] == "Batches" and found["shapes"] == [[4, 8, 8, 3], [4, 8, 8, 3], [2, 8, 8, 3]]
 
 
@@ -91,9 +92,13 @@ END_TO_END = """
                       "--method", "saliency,gradcam"],
         "sanity": ["sanity", "--model", "train", "--images", data / "test" / "cat", "--method", "saliency",
                    "--max-images", "2", "--curve-steps", "2", "--bootstrap", "100"],
+        "evaluate": ["evaluate", "--model", "train", "--maps", "attribute", "--method", "gradcam",
+                     "--metric", "road-morf,input-invariance,model-randomisation", "--eval-steps",
+                     "2", "--bootstrap", "100"],
         "score-bow": ["score-bow", "--reconstructions", "maximize", "--class-images", data / "train" / "frog",
                       "--size", "32", "--vocab-size", "5"],
-        "report": ["report", "train", "deconv", "maximize", "attribute", "sanity", "score-bow"],
+        "report": ["report", "train", "deconv", "maximize", "attribute", "sanity", "evaluate",
+                   "score-bow"],
     }
     exits = {}
     for name, args in commands.items():
@@ -113,7 +118,8 @@ def test_every_command_runs_end_to_end_without_tensorflow(tmp_path, backend):
     found = run_without_tensorflow(END_TO_END, tmp_path, backend)
     assert found["tensorflow"] == []
     assert set(found["exits"].values()) == {0}, found["exits"]
-    for name in ("train", "train-streamed", "deconv", "maximize", "attribute", "sanity", "score-bow"):
+    for name in ("train", "train-streamed", "deconv", "maximize", "attribute", "sanity", "evaluate",
+                 "score-bow"):
         manifest = read_manifest(tmp_path / name)
         assert manifest["status"] == "complete", name
     train = read_manifest(tmp_path / "train")

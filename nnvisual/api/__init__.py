@@ -25,11 +25,13 @@ _MODULES = {
     "maximize": "_maximize", "Maximization": "_maximize",
     "attribute": "_attribute", "Attributions": "_attribute",
     "sanity_check": "_sanity", "SanityChecks": "_sanity",
+    "evaluate": "_evaluate", "Evaluation": "_evaluate",
     "score_bow": "_score_bow", "BowScores": "_score_bow",
     "train": "_train", "Training": "_train",
 }
-__all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "score_bow", "train",
-           "Attributions", "BowScores", "Maximization", "Projections", "SanityChecks", "Training"]
+__all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "evaluate", "score_bow",
+           "train", "Attributions", "BowScores", "Evaluation", "Maximization", "Projections",
+           "SanityChecks", "Training"]
 
 
 def __getattr__(name: str):

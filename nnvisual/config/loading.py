@@ -16,13 +16,14 @@ import yaml
 
 from nnvisual.config.attribute import AttributeConfig, SanityConfig
 from nnvisual.config.deconv import DeconvConfig
+from nnvisual.config.evaluate import EvaluateConfig
 from nnvisual.config.maximize import MaximizeConfig
 from nnvisual.config.score_bow import ScoreBowConfig
 from nnvisual.config.train import TrainConfig
 from nnvisual.errors import UserError
 
 SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig,
-                                         AttributeConfig, SanityConfig)}
+                                         AttributeConfig, SanityConfig, EvaluateConfig)}
 
 
 def _coerce(key: str, value, annotation):
