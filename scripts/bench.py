@@ -81,7 +81,7 @@ def main() -> int:
     if rows:
         print(f"\nmachine: {machine}\nversions: {versions_text}\n")
         print(format_table(rows, rss))
-        print(f"\ngoals (the issues' bounds on these ratios):\n{bench_goals.report(rows)}")
+        print(f"\ngoals (the bounds on these ratios):\n{bench_goals.report(rows)}")
         write_csv(out, rows, rss, machine, versions_text)
         print(f"\nwrote {out} ({time.perf_counter() - start:.0f} s in all)")
     if failed:

@@ -21,6 +21,7 @@ computes in.
     NNVISUAL_DATA=~/.cache/nnvisual-data/cifar10-jpeg python scripts/bench_train.py [--quick]
 """
 
+import importlib.util
 import statistics
 
 from nnvisual.testing import bench_harness
@@ -30,6 +31,28 @@ SIZES = {"default": {"images": 5000, "repeats": 7}, "quick": {"images": 500, "re
 BASELINE = "keras-baseline"
 FLOAT32 = "nnvisual pipeline, float32"
 CEILING = "nnvisual pipeline, float32, no augmentation (ceiling)"
+PYTORCH = "pytorch loop, float32"  # the peer a user would compare with
+
+
+def pytorch_peer(x, y, dataset, config, keras_plotka, mean, augmentation):
+    """``(epoch, {PYTORCH: test accuracy})``: an epoch of plotka trained by a plain PyTorch loop
+    (:mod:`nnvisual.testing.torch_plotka`), from the Keras variants' initial weights, with the
+    same augmentation law, batch, Adam learning rate and max-norm constraint, torch's default
+    threads."""
+    import numpy as np
+    import torch
+
+    from nnvisual.testing import torch_plotka
+
+    net = torch_plotka.torch_plotka(mean)
+    torch_plotka.copy_keras_weights(keras_plotka, net)
+    optimizer = torch.optim.Adam(net.parameters(), config.lr)
+    rng = np.random.default_rng(config.seed)
+
+    def epoch():
+        torch_plotka.train_epoch(net, optimizer, x, y, config.batch_size, augmentation, rng)
+
+    return epoch, {PYTORCH: lambda: torch_plotka.accuracy(net, dataset.x_test, dataset.y_test)}
 
 
 def run(images: int, repeats: int) -> list[Row]:
@@ -70,6 +93,11 @@ def run(images: int, repeats: int) -> list[Row]:
     variants = {BASELINE: lambda: baseline.fit(x_float, y, batch_size=config.batch_size, verbose=0)}
     variants |= {name: (lambda model=models[name], feed=feed: model.fit(feed, shuffle=False, verbose=0))
                  for name, (_, feed) in pipelines.items()}
+    torch_accuracy = {}
+    if importlib.util.find_spec("torch"):  # the PyTorch peer (the reference extra)
+        variants[PYTORCH], torch_accuracy = pytorch_peer(
+            x, y, dataset, config, plotka(), training.channel_means(x), augmentation)
+        precisions[PYTORCH] = "float32"
     comparison = bench_harness.alternate(variants, repeats, warm_up=True)
     rows = bench_harness.rate_rows("train", "images", len(x), comparison, BASELINE)
     cpu_ms = {name: seconds / len(x) * 1e3 for name, seconds in comparison.medians("cpu").items()}
@@ -78,7 +106,7 @@ def run(images: int, repeats: int) -> list[Row]:
         cpu / wall for cpu, wall in zip(comparison.cpu[name], comparison.wall[name], strict=True)))
         for name in variants]
     accuracy = {name: training.evaluate(model, dataset.x_test, dataset.y_test)["accuracy"]
-                for name, model in models.items()}
+                for name, model in models.items()} | {name: test() for name, test in torch_accuracy.items()}
     rows += bench_harness.ratio_rows("train", f"test accuracy, {repeats + 1} epochs", accuracy, BASELINE)
     peaks = {dtype: bench_harness.matmul_gflops(dtype) for dtype in ("float32", "bfloat16")}
     train_flops = 3 * bench_harness.forward_flops(baseline)  # forward + backward ~ 3x forward

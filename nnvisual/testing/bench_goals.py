@@ -38,6 +38,8 @@ SEED = r"seed \(eager, 1 image at a time\)"
 GOALS = (
     Goal("train: nnvisual default / plain fit, images/s",
          "train", r"nnvisual \(.*\)", "images/s", versus="keras-baseline", at_least=1.3),
+    Goal("train: nnvisual default / a plain PyTorch loop, images/s",
+         "train", r"nnvisual \(.*\)", "images/s", versus=r"pytorch loop, float32", at_least=1),
     Goal("train: nnvisual default, fraction of the matmul peak of its type",
          "train", r"nnvisual \(.*\)", r"fraction of .* matmul peak", at_least=0.6),
     Goal("deconv VGG16: nnvisual / per-channel loop, projections/s",
