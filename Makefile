@@ -40,7 +40,7 @@ localisation-demo: install  ## the controlled localisation benchmark (docs/evalu
 	$(BIN)/python scripts/localisation.py data --out $(LOC)/data --per-class 1000 --test-per-class 100 --seed 0 --force
 	$(BIN)/nnvisual train --model plotka --data $(LOC)/data --epochs 12 --lr 0.001 --batch-size 64 \
 	    --val-split 0.1 --no-augment --seed 0 --out $(LOC)/train --force
-	$(BIN)/python scripts/localisation.py check --model $(LOC)/train --data $(LOC)/data | tee $(LOC)/check.txt
+	$(BIN)/python scripts/localisation.py check --model $(LOC)/train --data $(LOC)/data > $(LOC)/check.txt && cat $(LOC)/check.txt
 	$(BIN)/nnvisual evaluate --model $(LOC)/train --images $(LOC)/data/images --masks $(LOC)/data/masks \
 	    --max-images 200 --method gradcam,saliency,integrated-gradients,lrp-epsilon-plus-flat --steps 32 \
 	    --metric pointing-game,relevance-mass-accuracy,relevance-rank-accuracy --out $(LOC)/evaluate --force
