@@ -173,3 +173,24 @@ def test_the_script_writes_every_file_and_errors_are_one_line(tmp_path):
     assert no_layout.returncode == 2
     assert no_layout.stderr.strip().splitlines() == [
         f"Error: {source} has no layout.json: give the folder `data` wrote"]
+
+
+def test_evaluate_reads_the_written_images_and_masks(cli, tiny_cnn, tmp_path):
+    """The layout is the one ``evaluate --images --masks`` reads: every image finds its mask,
+    and a map's maximum on a flat object is scored against the written square."""
+    from nnvisual.testing.run_files import read_csv
+
+    source = _cifar_like_folder(tmp_path / "cifar")
+    out = tmp_path / "bench"
+    done = _run("data", "--out", str(out), "--per-class", "1", "--test-per-class", "2",
+                "--source", str(source))
+    assert done.returncode == 0, done.stderr
+    result = cli("evaluate", "--model", tiny_cnn, "--images", out / "images", "--masks",
+                 out / "masks", "--method", "saliency", "--metric",
+                 "pointing-game,relevance-mass-accuracy", "--max-images", 6, "--bootstrap", 100,
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "run" / "tables" / "metrics.csv")
+    assert [(r["metric"], r["n"]) for r in rows] == [("pointing-game", "6"),
+                                                    ("relevance-mass-accuracy", "6")]
+    assert all(0 <= float(r["value"]) <= 1 for r in rows)
