@@ -155,6 +155,28 @@ def random_map_scores(masks: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]
             "relevance-rank-accuracy": localisation.relevance_rank_accuracy(task)}
 
 
+def background_swap(loaded, data_dir: Path, class_names, masks, seed: int = 0):
+    """Each test image's object (its mask's pixels) put onto another test image's background
+    (a seeded permutation): whether the prediction stays what it was, and whether it is right
+    (N,) each. A network that reads only the object keeps every prediction."""
+    from nnvisual import data
+
+    paths = data.list_images(data_dir / "images")
+    labels = np.array([class_names.index(path.stem.split("-", 1)[1]) for path in paths])
+    images = data.read_images(paths, loaded.image_size)
+    backgrounds = data.read_images([data_dir / "backgrounds" / class_names[label] / path.name
+                                    for path, label in zip(paths, labels, strict=True)],
+                                   loaded.image_size)
+    other = np.random.default_rng(seed).permutation(len(paths))
+    moved = np.where(masks[..., None], images, backgrounds[other])
+
+    def predict(x):
+        return np.asarray(loaded.model.predict(loaded.preprocess(x), verbose=0)).argmax(axis=1)
+
+    before, after = predict(images), predict(moved)
+    return (before == after).astype(np.float64), (after == labels).astype(np.float64)
+
+
 @cli.command("check")
 @click.option("--model", "model_path", required=True, metavar="RUN",
               help="The network: a train run folder or a model file.")
@@ -181,6 +203,9 @@ def check_command(model_path, data_dir, seed):
                f"{_summary(_accuracy(loaded, data_dir / 'backgrounds', class_names), seed)}"
                f" (chance {1 / len(class_names):.3f})")
     masks = data.read_images(data.list_images(data_dir / "masks")).max(axis=-1) > 0
+    agree, swapped_correct = background_swap(loaded, data_dir, class_names, masks, seed)
+    click.echo(f"objects moved onto another test image's background: accuracy "
+               f"{_summary(swapped_correct, seed)}, the prediction unchanged on {_summary(agree, seed)}")
     settings = layout["settings"]
     expected = localisation.random_map_expectation(settings["size"], settings["object_size"])
     for metric, values in random_map_scores(masks, seed).items():

@@ -194,3 +194,30 @@ def test_evaluate_reads_the_written_images_and_masks(cli, tiny_cnn, tmp_path):
     assert [(r["metric"], r["n"]) for r in rows] == [("pointing-game", "6"),
                                                     ("relevance-mass-accuracy", "6")]
     assert all(0 <= float(r["value"]) <= 1 for r in rows)
+
+
+def test_background_swap_keeps_what_reads_only_the_object(tmp_path):
+    """``check``'s swap: the object's pixels moved onto another image's background. A network
+    reading only the object keeps every prediction; one reading the background does not."""
+    source = _cifar_like_folder(tmp_path / "cifar")
+    out = tmp_path / "bench"
+    done = _run("data", "--out", str(out), "--per-class", "1", "--test-per-class", "3",
+                "--source", str(source))
+    assert done.returncode == 0, done.stderr
+    script = _script()
+    classes = ["cat", "dog", "frog"]
+    masks = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 0
+                      for p in sorted((out / "masks").iterdir())])
+
+    def loaded(predict):
+        model = SimpleNamespace(predict=lambda x, verbose=0: np.eye(3)[predict(x)])
+        return SimpleNamespace(model=model, preprocess=lambda x: x, image_size=(32, 32))
+
+    def object_only(x):  # the flat object's grey level (40 * class + i), where the mask is
+        return np.array([int(image[mask].max()) // 40 for image, mask in zip(x, masks, strict=True)])
+
+    agree, correct = script.background_swap(loaded(object_only), out, classes, masks)
+    assert agree.tolist() == [1.0] * 9 and correct.tolist() == [1.0] * 9
+    corner = lambda x: (x[:, 0, 0, 0] // 86).astype(int)  # noqa: E731 (a pixel the object rarely covers)
+    agree, _ = script.background_swap(loaded(corner), out, classes, masks, seed=1)
+    assert agree.mean() < 1
