@@ -212,9 +212,18 @@ def check_command(model_path, data_dir, seed):
         click.echo(f"random map {metric}: {_summary(values, seed)} (expected {expected:.3f})")
 
 
+def _flag_words(name: str, value=None) -> str:
+    """A setting named in a message, as this script's flag (``data`` is ``--source`` here)."""
+    flag = "--source" if name == "data" else "--" + name.replace("_", "-")
+    return flag if value is None else f"{flag} {value}"
+
+
 def main() -> None:
+    from nnvisual.errors import command_line_words
+
     try:
-        cli(standalone_mode=False)
+        with command_line_words(_flag_words):
+            cli(standalone_mode=False)
     except UserError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

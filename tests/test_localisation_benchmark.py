@@ -169,6 +169,10 @@ def test_the_script_writes_every_file_and_errors_are_one_line(tmp_path):
     assert len(too_many.stderr.strip().splitlines()) == 1
     assert too_many.stderr.startswith("Error: 5 images per class asked for the train split")
     assert not (tmp_path / "b2").exists() and not (tmp_path / "b2.partial").exists()
+    missing = _run("data", "--out", str(tmp_path / "b3"), "--source", str(tmp_path / "none"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert missing.stderr.startswith(f"Error: data folder not found: {tmp_path / 'none'}")
+    assert "(--source DIR, with DIR/{train,test}/<class>/" in missing.stderr
     no_layout = _run("check", "--model", "plotka", "--data", str(source))
     assert no_layout.returncode == 2
     assert no_layout.stderr.strip().splitlines() == [
