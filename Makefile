@@ -36,7 +36,7 @@ demo-imagenet: install  ## EfficientNet-Lite0: DeconvNet/guided projections of 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo_imagenet.sh configs/imagenet.yaml results/demo-imagenet
 
 LOC := results/localisation
-localisation-demo: install  ## the controlled localisation benchmark (docs/evaluation.md): data, plotka trained briefly, its checks, evaluate -> results/localisation/
+localisation-demo: install  ## the controlled localisation benchmark (docs/evaluation.md): data, plotka trained briefly, its checks, evaluate (Grad-CAM also at conv4) -> results/localisation/
 	$(BIN)/python scripts/localisation.py data --out $(LOC)/data --per-class 1000 --test-per-class 100 --seed 0 --force
 	$(BIN)/nnvisual train --model plotka --data $(LOC)/data --epochs 12 --lr 0.001 --batch-size 64 \
 	    --val-split 0.1 --no-augment --seed 0 --out $(LOC)/train --force
@@ -44,6 +44,9 @@ localisation-demo: install  ## the controlled localisation benchmark (docs/evalu
 	$(BIN)/nnvisual evaluate --model $(LOC)/train --images $(LOC)/data/images --masks $(LOC)/data/masks \
 	    --max-images 200 --method gradcam,saliency,integrated-gradients,lrp-epsilon-plus-flat --steps 32 \
 	    --metric pointing-game,relevance-mass-accuracy,relevance-rank-accuracy --out $(LOC)/evaluate --force
+	$(BIN)/nnvisual evaluate --model $(LOC)/train --images $(LOC)/data/images --masks $(LOC)/data/masks \
+	    --max-images 200 --method gradcam --layer conv4 \
+	    --metric pointing-game,relevance-mass-accuracy,relevance-rank-accuracy --out $(LOC)/evaluate-conv4 --force
 
 reproduce: install  ## the whole study with the paper's settings (configs/paper.yaml) -> results/paper/; prints Table 3 three ways
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/paper.yaml results/paper
