@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test test-jax test-all lint demo demo-imagenet reproduce reproduce-bonaccorso bench clean
+.PHONY: help install test test-jax test-all lint demo demo-imagenet localisation-demo reproduce reproduce-bonaccorso bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,19 @@ demo: install  ## the whole study, small and fast (configs/quick.yaml) -> result
 
 demo-imagenet: install  ## EfficientNet-Lite0: DeconvNet/guided projections of 2 photos, class 284 (configs/imagenet.yaml) -> results/demo-imagenet/
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo_imagenet.sh configs/imagenet.yaml results/demo-imagenet
+
+LOC := results/localisation
+localisation-demo: install  ## the controlled localisation benchmark (docs/evaluation.md): data, plotka trained briefly, its checks, evaluate (Grad-CAM also at conv4) -> results/localisation/
+	$(BIN)/python scripts/localisation.py data --out $(LOC)/data --per-class 1000 --test-per-class 100 --seed 0 --force
+	$(BIN)/nnvisual train --model plotka --data $(LOC)/data --epochs 12 --lr 0.001 --batch-size 64 \
+	    --val-split 0.1 --no-augment --seed 0 --out $(LOC)/train --force
+	$(BIN)/python scripts/localisation.py check --model $(LOC)/train --data $(LOC)/data > $(LOC)/check.txt && cat $(LOC)/check.txt
+	$(BIN)/nnvisual evaluate --model $(LOC)/train --images $(LOC)/data/images --masks $(LOC)/data/masks \
+	    --max-images 200 --method gradcam,saliency,integrated-gradients,lrp-epsilon-plus-flat --steps 32 \
+	    --metric pointing-game,relevance-mass-accuracy,relevance-rank-accuracy --out $(LOC)/evaluate --force
+	$(BIN)/nnvisual evaluate --model $(LOC)/train --images $(LOC)/data/images --masks $(LOC)/data/masks \
+	    --max-images 200 --method gradcam --layer conv4 \
+	    --metric pointing-game,relevance-mass-accuracy,relevance-rank-accuracy --out $(LOC)/evaluate-conv4 --force
 
 reproduce: install  ## the whole study with the paper's settings (configs/paper.yaml) -> results/paper/; prints Table 3 three ways
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/reproduce.sh configs/paper.yaml results/paper
