@@ -1,5 +1,6 @@
-"""JAX's persistent compilation cache (nnvisual.runtime.jax_setup): programs are stored under
-nnvisual's cache folder, and a changed model never gets another model's results from it."""
+"""JAX's persistent compilation cache (nnvisual.runtime.jax_setup), on with NNVISUAL_JAX_CACHE=1:
+programs are stored under nnvisual's cache folder, and a changed model never gets another
+model's results from it."""
 
 import json
 import os
@@ -56,12 +57,25 @@ def test_the_users_own_cache_folder_is_kept(monkeypatch, tmp_path):
     assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
 
 
-def test_switched_off_it_sets_nothing(monkeypatch):
+@pytest.mark.parametrize("switch", [None, "0"])
+def test_unless_asked_for_it_sets_nothing(monkeypatch, switch):
     for name in jax_setup.settings():
         monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("NNVISUAL_JAX_CACHE", "0")
+    if switch is None:
+        monkeypatch.delenv("NNVISUAL_JAX_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("NNVISUAL_JAX_CACHE", switch)
     jax_setup.enable_compilation_cache()
     assert not any(name.upper() in os.environ for name in jax_setup.settings())
+
+
+def test_asked_for_it_sets_the_folder(monkeypatch, tmp_path):
+    for name in jax_setup.settings():
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("NNVISUAL_JAX_CACHE", "1")
+    monkeypatch.setenv("NNVISUAL_CACHE", str(tmp_path))
+    jax_setup.enable_compilation_cache()
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax" / jax_setup.machine_key())
 
 
 def test_the_size_bound_is_set_only_where_jax_can_evict(monkeypatch):

@@ -1,9 +1,14 @@
 """JAX's persistent compilation cache, under nnvisual's cache folder.
 
-On the JAX backend every run traced and compiled its programs again. With JAX's persistent cache
+On the JAX backend every run traces and compiles its programs again. With JAX's persistent cache
 the second run of the same command on the same model reuses the compiled programs: a 4-step
 lucid-style ``maximize`` on EfficientNet-Lite0 took 24-41 s cold and 10-13 s warm
 (docs/performance.md, "Compiled programs reused on JAX").
+
+It is off unless ``NNVISUAL_JAX_CACHE=1``: nnvisual's JAX programs hold the model's weights as
+constants (except ``sanity``'s, which take them as arguments), so each stored program carries
+them: up to 45 MB for EfficientNet-Lite0, and a VGG16 program would carry its 528 MB of
+weights.
 
 A program is found again only under the key JAX derives from everything it depends on: the
 traced program itself (weights that are traced as constants included), the compile options,
@@ -13,9 +18,9 @@ and feature flags), since XLA's CPU code is compiled for the CPU it runs on and 
 may be shared between machines (a home directory on a network drive).
 
 :func:`enable_compilation_cache` sets JAX's variables (``JAX_COMPILATION_CACHE_DIR``,
-``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``, ``JAX_COMPILATION_CACHE_MAX_SIZE``), each unless
-the environment already sets it (a folder of the user's own turns nnvisual's off), and does
-nothing with ``NNVISUAL_JAX_CACHE=0``. It imports nothing heavy; ``import nnvisual`` calls it, so
+``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``, ``JAX_COMPILATION_CACHE_MAX_SIZE``) when
+``NNVISUAL_JAX_CACHE=1``, each unless the environment already sets it (a folder of the user's
+own turns nnvisual's off). It imports nothing heavy; ``import nnvisual`` calls it, so
 it takes effect when JAX is imported later, and applies the settings to JAX's configuration at
 once where JAX was imported first.
 """
@@ -30,7 +35,7 @@ import sys
 
 from nnvisual.runtime.cache_root import cache_dir
 
-SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 0: leave JAX's compilation cache off
+SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 1: turn JAX's compilation cache on
 MIN_COMPILE_SECONDS = 0.0  # every program: a run compiles ~160 small ones (29 MB in all for Lite0),
                            # which together cost more than the few large ones
 MAX_BYTES = 2 * 2**30  # JAX evicts the least recently used programs above this size
@@ -58,8 +63,9 @@ def settings() -> dict[str, str | float | int]:
 
 
 def enable_compilation_cache() -> None:
-    """Turn JAX's persistent compilation cache on under nnvisual's cache folder (see above)."""
-    if os.environ.get(SWITCH_VARIABLE, "").strip() == "0" or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+    """Turn JAX's persistent compilation cache on under nnvisual's cache folder, if asked (see
+    above)."""
+    if os.environ.get(SWITCH_VARIABLE, "").strip() != "1" or "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
     chosen = settings()
     for name, value in chosen.items():
