@@ -191,3 +191,60 @@ def test_max_and_avg_sensitivity_share_their_samples_and_a_replaced_task_does_no
     assert len(calls) == 3
     robustness.avg_sensitivity(dataclasses.replace(task, maps=2 * task.maps))
     assert len(calls) == 6
+
+
+def test_histogram_entropy_is_the_entropy_of_equal_width_bins():
+    """Quantus' discrete_entropy: scipy's entropy of numpy's histogram; a map of one value is 0,
+    values one per bin give log(bins)."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    maps = np.random.default_rng(4).normal(size=(5, 8, 8))
+    expected = [scipy_stats.entropy(np.histogram(m, bins=10)[0]) for m in maps]
+    np.testing.assert_allclose(randomisation.histogram_entropy(maps, 10), expected, rtol=1e-12)
+    assert randomisation.histogram_entropy(np.zeros((1, 4, 4)), 10)[0] == 0
+    ramp = np.arange(16.0).reshape(1, 4, 4)
+    np.testing.assert_allclose(randomisation.histogram_entropy(ramp, 16), math.log(16))
+
+
+def two_model_task(trained_maps, randomized_maps):
+    """A task whose method gives ``trained_maps`` for the trained model and ``randomized_maps``
+    for the randomized one (a marker object), whatever the input."""
+    marker = object()
+    task = linear_task(explain=lambda scorer, x, classes: randomized_maps if scorer is marker
+                       else trained_maps, randomized=lambda: marker, count=len(trained_maps))
+    return dataclasses.replace(task, maps=trained_maps)
+
+
+def test_efficient_mprt_is_the_rise_of_complexity_under_randomization():
+    rng = np.random.default_rng(6)
+    sparse = np.zeros((4, 8, 8))
+    sparse[:, 2:4, 2:4] = rng.uniform(1, 2, (4, 2, 2))  # a few pixels: low histogram entropy
+    noise = rng.normal(size=(4, 8, 8))
+    rise = randomisation.efficient_model_randomisation(two_model_task(sparse, noise))
+    before = randomisation.histogram_entropy(sparse, 100)
+    after = randomisation.histogram_entropy(noise, 100)
+    np.testing.assert_allclose(rise, (after - before) / before)
+    assert (rise > 1).all()
+    np.testing.assert_array_equal(
+        randomisation.efficient_model_randomisation(two_model_task(noise, noise)), 0.0)
+
+
+def test_smooth_mprt_averages_the_maps_of_noisy_copies_under_both_models():
+    # a method that returns the input itself (summed over channels), ignoring the model: its
+    # smoothed map is the mean of the noisy inputs, and it survives randomization (score 1)
+    def input_itself(scorer, x, classes):
+        return x.sum(axis=-1)
+
+    task = linear_task(explain=input_itself, randomized=lambda: Linear.drawn(seed=9),
+                       settings=Settings(smooth_samples=3, smooth_noise=0.2))
+    task = dataclasses.replace(task, maps=input_itself(None, task.x, None))
+    x = np.asarray(task.x, np.float64)
+    spread = (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))).reshape(-1, 1, 1, 1)
+    noise = task.rng(7).normal(size=(3, *x.shape)) * 0.2 * spread
+    expected = np.mean([(x + n).astype(np.float32).sum(axis=-1) for n in noise], axis=0)
+    np.testing.assert_allclose(randomisation.smoothed_maps(task, task.model, noise), expected,
+                               rtol=1e-6)
+    np.testing.assert_allclose(randomisation.smooth_model_randomisation(task), 1.0)
+    # the gradient of a linear model is its weights: another model's are unrelated
+    real = linear_task(explain=gradient, randomized=lambda: Linear.drawn(seed=9))
+    real = dataclasses.replace(real, maps=gradient(real.model, real.x, real.classes))
+    assert abs(randomisation.smooth_model_randomisation(real).mean()) < 0.5

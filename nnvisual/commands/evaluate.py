@@ -8,7 +8,7 @@ from nnvisual.config import EvaluateConfig
 
 SETTINGS = ("metrics", "maps", "masks", "max_images", "bootstrap", "eval_steps", "eval_runs",
             "eval_subset", "eval_patch", "eval_regions", "eval_road_noise", "eval_samples",
-            "eval_radius", "eval_shift")
+            "eval_radius", "eval_shift", "eval_smooth_samples", "eval_smooth_noise", "eval_bins")
 
 
 @click.command("evaluate")

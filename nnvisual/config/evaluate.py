@@ -49,6 +49,12 @@ class EvaluateConfig(AttributeConfig):
                                        "input's range")
     eval_shift: float = setting(0.1, "Input invariance: the constant added to the input, a "
                                      "fraction of its range")
+    eval_smooth_samples: int = setting(8, "Smooth MPRT: noisy copies of each image whose maps "
+                                          "are averaged (Quantus: 50)")
+    eval_smooth_noise: float = setting(0.1, "Smooth MPRT: the noise's standard deviation, a "
+                                            "fraction of each image's range")
+    eval_bins: int = setting(100, "Efficient MPRT: the bins of the histogram whose entropy is "
+                                  "a map's complexity")
 
     def check(self):
         from nnvisual.evaluation import metrics

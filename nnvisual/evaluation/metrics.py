@@ -104,6 +104,13 @@ for _row in (
            settings=("samples", "radius", "seed")),
     Metric("model-randomisation", f"{_HERE}.randomisation:model_randomisation", "randomisation",
            "Adebayo et al. 2018", "lower", needs=("explain", "randomized"), settings=("seed",)),
+    Metric("smooth-model-randomisation", f"{_HERE}.randomisation:smooth_model_randomisation",
+           "randomisation", "smooth MPRT, Hedström et al. 2023", "lower",
+           needs=("explain", "randomized"), settings=("smooth_samples", "smooth_noise", "seed")),
+    Metric("efficient-model-randomisation",
+           f"{_HERE}.randomisation:efficient_model_randomisation", "randomisation",
+           "efficient MPRT, Hedström et al. 2023", "higher", needs=("explain", "randomized"),
+           settings=("bins", "seed")),
     Metric("random-logit", f"{_HERE}.randomisation:random_logit", "randomisation",
            "Sixt et al. 2020", "lower", needs=("explain",), settings=("seed",)),
     Metric("completeness", f"{_HERE}.axiomatic:completeness", "axiomatic", "relative error, "

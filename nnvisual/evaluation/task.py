@@ -31,19 +31,23 @@ class Settings:
     samples: int = 4  # robustness: perturbed copies per image
     radius: float = 0.02  # robustness: the perturbation's size, a fraction of the input's range
     shift: float = 0.1  # input invariance: the constant added to the input, a fraction of its range
+    smooth_samples: int = 8  # smooth MPRT: noisy copies per image, their maps averaged
+    smooth_noise: float = 0.1  # smooth MPRT: the noise's standard deviation, a fraction of the range
+    bins: int = 100  # efficient MPRT: the histogram's bins
     batch_size: int = 16
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("steps", "runs", "patch", "regions", "samples", "batch_size"):
+        for name in ("steps", "runs", "patch", "regions", "samples", "batch_size",
+                     "smooth_samples", "bins"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.steps < 2:
             raise ValueError(f"steps must be at least 2, got {self.steps}")
         if not 0 < self.subset <= 1:
             raise ValueError(f"subset must be in (0, 1], got {self.subset}")
-        if self.road_noise < 0 or self.radius <= 0:
-            raise ValueError("road_noise must be >= 0 and radius > 0")
+        if self.road_noise < 0 or self.radius <= 0 or self.smooth_noise < 0:
+            raise ValueError("road_noise and smooth_noise must be >= 0 and radius > 0")
 
 
 @dataclasses.dataclass(frozen=True)
