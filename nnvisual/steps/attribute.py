@@ -107,6 +107,31 @@ def model_inputs(loaded: LoadedModel, raw: np.ndarray) -> np.ndarray:
     return np.asarray(loaded.preprocess(np.asarray(raw, np.float32).copy()), np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadImages:
+    """The first images of a folder, read whole, at the model's size and as its inputs."""
+
+    names: tuple[str, ...]
+    images: np.ndarray  # (N, H, W, 3) RGB 0..255, resized
+    x: np.ndarray  # the model's inputs
+    baselines: np.ndarray  # the model's inputs of the --baseline images
+    skipped: tuple[tuple[str, str], ...]  # (file name, reason) of the files that failed to decode
+
+
+def read_images(loaded: LoadedModel, images: NamedImages, count: int, baseline: str, seed: int,
+                what: str) -> ReadImages:
+    """The first ``count`` readable ``images``, resized, with their inputs and baselines (sanity,
+    evaluate); unless at least 2 are readable, a UserError that starts with ``what`` (e.g.
+    "sanity checks need")."""
+    names, read, skipped = images[:count].read()
+    if len(read) < 2:
+        raise UserError(f"{what} at least 2 readable images, got {len(read)}")
+    resized = np.stack([data.resize(image, loaded.image_size) for image in read])
+    return ReadImages(tuple(names), resized, model_inputs(loaded, resized),
+                      model_inputs(loaded, baseline_images(resized, baseline, seed)),
+                      tuple(skipped))
+
+
 def input_bounds(loaded: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest value of each input of the model, (H, W, 3) each: black and white
     pixels, preprocessed (the box of LRP's z-box rule)."""

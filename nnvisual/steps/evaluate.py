@@ -18,7 +18,6 @@ import numpy as np
 
 from nnvisual import data
 from nnvisual.attribution import methods
-from nnvisual.attribution.baselines import baseline_images
 from nnvisual.attribution.maps import attribute
 from nnvisual.attribution.network import Network
 from nnvisual.config import EvaluateConfig
@@ -122,13 +121,9 @@ def prepare(loaded: LoadedModel, config: EvaluateConfig, images: NamedImages,
                             f"{config.maps} explained")
         images = NamedImages(tuple(images.names[i] for i in chosen),
                              tuple(images.sources[i] for i in chosen))
-    names, read, unread = images[:config.max_images].read()
-    if len(read) < 2:
-        raise UserError(f"evaluation needs at least 2 readable images, got {len(read)}")
-    resized = np.stack([data.resize(image, loaded.image_size) for image in read])
-    x = attribute_step.model_inputs(loaded, resized)
-    baselines = attribute_step.model_inputs(
-        loaded, baseline_images(resized, config.baseline, config.seed))
+    read = attribute_step.read_images(loaded, images, config.max_images, config.baseline,
+                                      config.seed, "evaluation needs")
+    names, x = read.names, read.x
     classes = (explained.network.logits(x).argmax(axis=1) if explained.target_class is None
                else np.full(len(x), explained.target_class))
     if read_maps is not None:
@@ -141,8 +136,8 @@ def prepare(loaded: LoadedModel, config: EvaluateConfig, images: NamedImages,
     masks = None
     if "masks" in needs:
         masks = read_masks(config.masks, names, loaded.image_size)
-    return EvaluateInputs(explained, tuple(names), resized, x, baselines, classes, read_maps,
-                          masks, tuple(unread))
+    return EvaluateInputs(explained, names, read.images, x, read.baselines, classes, read_maps,
+                          masks, read.skipped)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,14 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnvisual import data
-from nnvisual.attribution.baselines import baseline_images
 from nnvisual.attribution.maps import attribute
 from nnvisual.attribution.network import Network
 from nnvisual.config import SanityConfig
 from nnvisual.data.named_images import NamedImages
 from nnvisual.descriptors.stats import bootstrap_interval
-from nnvisual.errors import UserError
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.sanity import faithfulness, randomization, similarity
 from nnvisual.steps import attribute as attribute_step
@@ -46,17 +43,13 @@ def prepare(loaded: LoadedModel, config: SanityConfig, images: NamedImages,
     ``config.max_images`` readable images."""
     explained = attribute_step.prepare(loaded, config, images, skipped)
     randomization.check_randomizable(loaded.model)
-    names, images, skipped = images[:config.max_images].read()
-    if len(images) < 2:
-        raise UserError(f"sanity checks need at least 2 readable images, got {len(images)}")
-    images = np.stack([data.resize(image, loaded.image_size) for image in images])
-    x = attribute_step.model_inputs(loaded, images)
-    baselines = attribute_step.model_inputs(
-        loaded, baseline_images(images, config.baseline, config.seed))
-    probabilities = explained.network.probabilities(x)
+    read = attribute_step.read_images(loaded, images, config.max_images, config.baseline,
+                                      config.seed, "sanity checks need")
+    probabilities = explained.network.probabilities(read.x)
     classes = (probabilities.argmax(axis=1) if explained.target_class is None
-               else np.full(len(x), explained.target_class))
-    return SanityInputs(explained, tuple(names), images, x, baselines, classes, tuple(skipped))
+               else np.full(len(read.x), explained.target_class))
+    return SanityInputs(explained, read.names, read.images, read.x, read.baselines, classes,
+                        read.skipped)
 
 
 @dataclasses.dataclass(frozen=True)
