@@ -145,13 +145,13 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
 
     from nnvisual.config import MaximizeConfig
     from nnvisual.models.zoo import load_efficientnet_lite
-    from nnvisual.steps.maximize import reconstruct
+    from nnvisual.steps.maximize import prepare, reconstruct
 
     lite0 = load_efficientnet_lite("efficientnet-lite0")
-    config = MaximizeConfig(model=lite0.name, n=n, steps=steps, seed=0, **LUCID)
+    config = MaximizeConfig(model=lite0.name, target_class="284", n=n, steps=steps, seed=0, **LUCID)
 
     def nnvisual(config):
-        return reconstruct(lite0, 284, config).phases["before"].images
+        return reconstruct(prepare(lite0, config), config).phases["before"].images
 
     net = timm_lite0()
     comparison = bench_harness.alternate(

@@ -1,6 +1,7 @@
-"""The inference-only copy (nnvisual.graph.inference_model) and the shifted depthwise convolution
-(nnvisual.graph.shifted_depthwise): the same function and input gradients as the model, folded weights
-against hand-computed ones, Keras' DepthwiseConv2D as the reference of the shifted sum."""
+"""The inference-only copy (nnvisual.graph.inference_model), the shifted depthwise convolution
+(nnvisual.graph.shifted_depthwise) and the rectifier differentiated from its output
+(nnvisual.graph.output_masked_relu): the same function and input gradients as the model, folded
+weights against hand-computed ones, Keras' DepthwiseConv2D and ReLU as the references."""
 
 import keras
 import numpy as np
@@ -8,13 +9,16 @@ import pytest
 from keras import layers, ops
 
 from nnvisual import graph
+from nnvisual.graph import output_masked_relu
 from nnvisual.graph.gradients import compile_function, value_and_gradient
 from nnvisual.graph.inference_model import for_inference
+from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
 from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, shifted_depthwise_conv
 from nnvisual.models import loading
 from nnvisual.optvis import ClassObjective, Objective, Term
 
 SHIFTED = keras.backend.backend() in FASTER_ON
+MASKED = keras.backend.backend() in output_masked_relu.FASTER_ON
 
 
 def with_statistics(model, seed=0):
@@ -84,6 +88,8 @@ def test_the_copy_computes_the_same_outputs_and_input_gradients(nested):
     assert kinds["conv_bn"] is layers.Conv2D
     depthwise = ShiftedDepthwiseConv2D if SHIFTED else layers.DepthwiseConv2D
     assert kinds[prefix + "dw_bn"] is kinds[prefix + "dw5_bn"] is depthwise
+    assert kinds["conv_relu6"] is kinds[prefix + "dw_relu6"] is (
+        OutputMaskedReLU if MASKED else layers.ReLU)
     assert {"conv", prefix + "dw", prefix + "dw5"}.isdisjoint(kinds)
     assert copy.name == model.name
 
@@ -181,6 +187,31 @@ def test_the_shifted_layer_adds_its_bias_and_activation():
     shifted(x)
     shifted.set_weights(layer.get_weights())
     np.testing.assert_allclose(ops.convert_to_numpy(shifted(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not MASKED, reason="the rectifier is rewritten on JAX only")
+@pytest.mark.parametrize("max_value", [None, 6.0])
+def test_the_output_masked_rectifier_has_relus_value_and_derivative_exactly(max_value):
+    import jax
+
+    layer = layers.ReLU(max_value)
+    masked = OutputMaskedReLU.from_config(layer.get_config())
+    # the kinks (0 and the clip) included: the derivative there is 0 in both
+    x = np.float32([-2.0, -0.0, 0.0, 1e-7, 0.5, 1.5, 3.0, 6.0, 7.0, np.nan])
+    np.testing.assert_array_equal(ops.convert_to_numpy(masked(x)), ops.convert_to_numpy(layer(x)))
+    weights = np.arange(1, len(x) + 1, dtype=np.float32)
+    expected, got = (np.asarray(jax.grad(lambda z, f=f: ops.sum(f(z) * weights))(x))
+                     for f in (layer, masked))
+    np.testing.assert_array_equal(got, expected)
+    expected, got = (np.asarray(jax.jvp(f, (x,), (weights,))[1]) for f in (layer, masked))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_only_plain_rectifiers_are_masked():
+    assert can_mask(layers.ReLU()) and can_mask(layers.ReLU(6.0))
+    assert not can_mask(layers.ReLU(negative_slope=0.1)) and not can_mask(layers.ReLU(threshold=1.0))
+    assert not can_mask(layers.ReLU(1.5))  # Keras clips it with a derivative of 1/2 at 1.5
+    assert not can_mask(layers.Activation("relu")) and not can_mask(OutputMaskedReLU())
 
 
 def test_objectives_read_kept_layers_and_fold_the_rest():

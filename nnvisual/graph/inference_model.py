@@ -13,6 +13,9 @@ cheaper to run and to differentiate.
   the model), both in the same graph.
 - **Depthwise convolutions as shifted multiply-adds** on the backends where that is faster
   (:mod:`nnvisual.graph.shifted_depthwise`: JAX).
+- **Rectifiers differentiated from their output** on the backends where that is faster
+  (:mod:`nnvisual.graph.output_masked_relu`: JAX): the same derivative, computed without
+  recomputing the rectifier's input.
 
 Names: the folded convolution takes the batch normalization's name (its output is that layer's
 output), and the convolution's own name is gone from the copy, so that reading it fails with
@@ -34,15 +37,25 @@ import keras
 import numpy as np
 from keras import ops
 
-from nnvisual.graph import SEPARATOR, graph_of, is_nested, layers, nodes
-from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, can_shift
+from nnvisual.graph import (
+    SEPARATOR,
+    graph_of,
+    is_nested,
+    layers,
+    nodes,
+    output_masked_relu,
+    shifted_depthwise,
+)
+from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
+from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, can_shift
 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
 
 def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
     """A copy of ``model`` with its batch normalizations folded and, on JAX, its depthwise
-    convolutions shifted (see the module docstring), or ``model`` itself when nothing would
+    convolutions shifted and its rectifiers differentiated from their output (see the module
+    docstring), or ``model`` itself when nothing would
     change (or it is not a functional or Sequential model). ``keep``: paths of the
     convolutions whose own output the caller reads; they are not folded. ``fold=False``: no
     folding, so that the copy has the model's layers and weights one for one (a copy that
@@ -51,10 +64,12 @@ def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
         return model
     operations = [operation for _, operation in layers(model)]
     folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations))) if fold else {}
-    shift = keras.backend.backend() in FASTER_ON and any(map(can_shift, operations))
-    if not folds and not shift:
+    backend = keras.backend.backend()
+    rewrite = ((backend in shifted_depthwise.FASTER_ON and any(map(can_shift, operations)))
+               or (backend in output_masked_relu.FASTER_ON and any(map(can_mask, operations))))
+    if not folds and not rewrite:
         return model
-    return _copy(model, folds, shift)
+    return _copy(model, folds, rewrite)
 
 
 def copy_weights(model, copy, paths: Iterable[str] | None = None) -> None:
@@ -115,13 +130,24 @@ def folded_weights(conv, normalization) -> list[np.ndarray]:
     return [(kernel * per_output).astype(dtype), bias.astype(dtype)]
 
 
-def _like(layer, shift: bool, **changes):
-    """A new, unbuilt layer with ``layer``'s config (and ``changes``), shifted if ``shift``."""
-    kind = ShiftedDepthwiseConv2D if shift and can_shift(layer) else type(layer)
+def _faster_kind(layer) -> type:
+    """The layer type that computes ``layer`` faster on this backend (its own if none)."""
+    backend = keras.backend.backend()
+    if backend in shifted_depthwise.FASTER_ON and can_shift(layer):
+        return ShiftedDepthwiseConv2D
+    if backend in output_masked_relu.FASTER_ON and can_mask(layer):
+        return OutputMaskedReLU
+    return type(layer)
+
+
+def _like(layer, rewrite: bool, **changes):
+    """A new, unbuilt layer with ``layer``'s config (and ``changes``), of its faster kind if
+    ``rewrite``."""
+    kind = _faster_kind(layer) if rewrite else type(layer)
     return kind.from_config({**layer.get_config(), **changes})
 
 
-def _copy(model, folds: dict, shift: bool):
+def _copy(model, folds: dict, rewrite: bool):
     """``model`` rebuilt by ``keras.models.clone_model`` with new layers holding its weights,
     the convolutions of ``folds`` dropped and their batch normalizations made the folded
     convolutions."""
@@ -130,16 +156,16 @@ def _copy(model, folds: dict, shift: bool):
 
     def clone(layer):
         if is_nested(layer):
-            return _copy(layer, folds, shift)
+            return _copy(layer, folds, rewrite)
         if id(layer) in dropped:
             return None
         if id(layer) in folds:
             conv = folds[id(layer)]
-            new = _like(conv, shift, name=layer.name, use_bias=True)
+            new = _like(conv, rewrite, name=layer.name, use_bias=True)
             folded.add(id(new))
             weights[id(new)] = folded_weights(conv, layer)
         else:
-            new = _like(layer, shift)
+            new = _like(layer, rewrite)
             if isinstance(layer, keras.layers.Layer):  # not a bare operation (x * 1000)
                 weights[id(new)] = layer.get_weights()
         return new
