@@ -108,3 +108,13 @@ def test_attention_methods_refuse_a_network_without_attention(cli, tiny_cnn, pho
     result = cli("attribute", "--model", tiny_cnn, "--images", photos, "--method", method,
                  "--out", tmp_path / "run")
     _one_line_refusal(result, "has no MultiHeadAttention layer")
+
+
+def test_evaluate_and_maximize_run_on_a_vit(cli, tiny_vit, photos, tmp_path):
+    result = cli("evaluate", "--model", tiny_vit, "--images", photos, "--method",
+                 "attention-rollout,transformer-attribution", "--metric", "sparseness",
+                 "--out", tmp_path / "eval")
+    assert result.exit_code == 0, result.output
+    result = cli("maximize", "--model", tiny_vit, "--class", 1, "--steps", 4,
+                 "--out", tmp_path / "max")
+    assert result.exit_code == 0, result.output

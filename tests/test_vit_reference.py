@@ -87,3 +87,13 @@ def test_gradcam_on_tokens_is_pytorch_grad_cams(twin, timm_twin):
     ours = attribution.attribute(network, x, "gradcam", classes, np.zeros_like(x), settings)
     theirs = vit_twin.grad_cam_reference(timm_twin, x, classes)
     assert np.abs(aligned("gradcam", ours.astype(np.float64)) - theirs).max() < 1e-4
+
+
+def test_the_last_blocks_output_tokens_get_no_gradient_from_the_class_token_head(twin):
+    """Why the CAMs read the last block's first norm (docs/vit.md): after the last attention the
+    patch tokens never reach a class-token head."""
+    _, network, x, classes = twin
+    _, grads = network.features_and_gradient(x, classes, "norm")
+    assert grads.shape == (3, 8, 8, vit_twin.DIM) and not grads.any()
+    _, grads = network.features_and_gradient(x, classes, f"block{vit_twin.DEPTH}_norm1")
+    assert np.abs(grads).max() > 1e-3
