@@ -46,6 +46,7 @@ def test_attribute_explains_a_saved_vit_with_its_methods(cli, tiny_vit, photos, 
     assert manifest["config"]["head_fusion"] == "max"
 
 
+@pytest.mark.slow
 def test_sanity_randomizes_a_vit(cli, tiny_vit, photos, tmp_path):
     result = cli("sanity", "--model", tiny_vit, "--images", photos, "--method",
                  "attention-rollout,transformer-attribution", "--randomization", "cascading",
@@ -110,6 +111,7 @@ def test_attention_methods_refuse_a_network_without_attention(cli, tiny_cnn, pho
     _one_line_refusal(result, "has no MultiHeadAttention layer")
 
 
+@pytest.mark.slow
 def test_evaluate_and_maximize_run_on_a_vit(cli, tiny_vit, photos, tmp_path):
     result = cli("evaluate", "--model", tiny_vit, "--images", photos, "--method",
                  "attention-rollout,transformer-attribution", "--metric", "sparseness",
