@@ -29,8 +29,8 @@ from nnvisual.errors import UserError
 
 
 def check(network, settings, image_size) -> None:
-    """ValueError unless the model has self-attention over a square patch grid with a class
-    token, in the layout :func:`read` understands."""
+    """ValueError unless the model's attention layers all attend over the same square patch grid
+    with a class token, with the same number of heads (the layout :func:`maps` stacks)."""
     model = network.model
     paths = attention_layers(model)
     if not paths:
@@ -42,6 +42,11 @@ def check(network, settings, image_size) -> None:
             raise ValueError(f"attention layer '{path}' attends over axes "
                              f"{layer.attention_axes}; nnvisual reads attention over one "
                              "token axis")
+    layouts = {(graph.output_shape(model, path)[1], graph.get_layer(model, path).num_heads)
+               for path in paths}
+    if len(layouts) > 1:
+        raise ValueError(f"the attention layers of {model.name} differ in tokens or heads "
+                         f"({sorted(layouts, key=str)}); rollout multiplies maps of one size")
     tokens = graph.output_shape(model, paths[0])[1]
     try:
         extra, _ = grid_layout(tokens, f"attention layer '{paths[0]}'")
