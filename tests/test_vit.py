@@ -120,3 +120,20 @@ def test_evaluate_and_maximize_run_on_a_vit(cli, tiny_vit, photos, tmp_path):
     result = cli("maximize", "--model", tiny_vit, "--class", 1, "--steps", 4,
                  "--out", tmp_path / "max")
     assert result.exit_code == 0, result.output
+
+
+def test_weight_randomization_redraws_the_attention_layers():
+    from nnvisual.sanity.randomization import Randomizer, weighted_layers
+
+    model = vit_twin.keras_vit(seed=0)
+    assert {"block1_attn", "block2_attn", "tokens"} <= set(weighted_layers(model))
+    randomizer = Randomizer(model, seed=0)
+    randomizer.randomize(["block2_attn"])
+    before, after = model.get_layer("block2_attn"), randomizer.model.get_layer("block2_attn")
+    for old, new in zip(before.get_weights(), after.get_weights(), strict=True):
+        assert old.shape == new.shape and not np.array_equal(old, new)
+    # the query kernel (32, 4 heads, 8) from its own Glorot-uniform initializer (fans 128 and 256),
+    # its bias from zeros
+    kernel = after.get_weights()[0]
+    assert np.abs(kernel).max() <= np.sqrt(6 / (128 + 256)) < np.abs(before.get_weights()[0]).max()
+    assert not after.get_weights()[1].any()
