@@ -25,6 +25,7 @@ IDF_WEIGHTINGS = ("smooth", "plain")  # descriptors.bow.VisualVocabulary
 BOW_WEIGHTINGS = ("consistent", "study-2019")  # steps.score_bow: descriptors.bow or .study2019
 STUDY_IDFS = ("before", "after")  # descriptors.study2019.QUERY_IDFS: the query's idf formula
 BASELINES = ("black", "blur", "noise")  # attribution.baselines
+HEAD_FUSIONS = ("mean", "max", "min")  # attribution.attention.rollout
 RANDOMIZATIONS = ("cascading", "independent")  # sanity.randomization
 
 

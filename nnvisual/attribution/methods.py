@@ -132,6 +132,12 @@ for _row in (
     Method("occlusion", f"{_HERE}.occlusion:occlusion", "Zeiler & Fergus 2014", rule=None,
            settings=("baseline", "window", "stride", "batch_size"),
            check=f"{_HERE}.occlusion:check_window"),
+    Method("attention-rollout", f"{_HERE}.attention:attention_rollout", "attention rollout, "
+           "Abnar & Zuidema 2020 (transformers)", rule=None,
+           settings=("head_fusion", "discard_ratio"), check=f"{_HERE}.attention:check"),
+    Method("transformer-attribution", f"{_HERE}.attention:transformer_attribution",
+           "gradient-weighted attention relevance, Chefer, Gur & Wolf 2021 (transformers)",
+           check=f"{_HERE}.attention:check"),
 ):
     register(_row)
 

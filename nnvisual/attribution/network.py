@@ -77,6 +77,10 @@ class Network:
             self._kept[key] = make()
         return self._kept[key]
 
+    def compiled(self, key, fn):
+        """``fn`` compiled once per ``key`` for this network (reading its followed weights)."""
+        return self._compile(key, fn)
+
     def _compile(self, key, fn):
         if key not in self._compiled:
             self._compiled[key] = gradients.compile_function(fn, variables=self._followed)
@@ -161,10 +165,18 @@ class Network:
         return feature_layers(self.model)
 
     def check_feature_layer(self, name: str | None) -> str:
-        """``name`` (a path), or the last 4-D feature map when None; UserError for any other
-        layer."""
+        """``name`` (a path), or the default feature map when None: a transformer's tokens
+        entering its last attention layer (:func:`nnvisual.attribution.tokens.token_layer`),
+        else the last 4-D feature map; a layer of tokens (B, T, D) must be a square patch grid
+        (:mod:`nnvisual.attribution.tokens`); UserError for any other layer."""
+        from nnvisual.attribution import tokens
         from nnvisual.deconv import check_layers
 
+        if name is None:
+            name = tokens.token_layer(self.model)
+        if name is not None and self._is_token_layer(name):
+            tokens.grid_layout(graph.output_shape(self.model, name)[1], f"layer '{name}'")
+            return name
         layers = self.feature_layers()
         if name is None:
             if not layers:
@@ -172,6 +184,23 @@ class Network:
             return layers[-1]
         check_layers(self.model, [name])
         return name
+
+    def _is_token_layer(self, path: str) -> bool:
+        """The layer at ``path`` outputs tokens (B, T, D) (False for an unknown layer)."""
+        try:
+            graph.get_layer(self.model, path)
+        except UserError:
+            return False
+        return len(graph.output_shape(self.model, path)) == 3
+
+    def _as_grid(self, layer: str, array: np.ndarray) -> np.ndarray:
+        """A token layer's (B, T, D) output as its (B, side, side, D) patch grid; a feature map
+        as it is."""
+        if array.ndim != 3:
+            return array
+        from nnvisual.attribution.tokens import to_grid
+
+        return to_grid(array, f"layer '{layer}'")
 
     def with_feature_layer(self, settings):
         """``settings`` (:class:`~nnvisual.attribution.request.Settings`) with its feature layer
@@ -205,10 +234,11 @@ class Network:
     def features(self, x: np.ndarray, layer: str) -> np.ndarray:
         head, _ = self._split(layer)
         fn = self._compile(("features", layer), lambda images: head(images))
-        return _numpy(fn(np.asarray(x, np.float32)))
+        return self._as_grid(layer, _numpy(fn(np.asarray(x, np.float32))))
 
     def features_and_gradient(self, x: np.ndarray, classes, layer: str):
-        """The feature map A of ``layer`` and d logit[c_i] / d A_i, for each image of the batch."""
+        """The feature map A of ``layer`` and d logit[c_i] / d A_i, for each image of the batch (a
+        token layer's as its patch grid: :mod:`nnvisual.attribution.tokens`)."""
         head, tail = self._split(layer)
 
         def fn(images, onehot):
@@ -219,7 +249,7 @@ class Network:
 
         compiled = self._compile(("features_and_gradient", layer), fn)
         feature, grad = compiled(np.asarray(x, np.float32), self.onehot(classes))
-        return _numpy(feature), _numpy(grad)
+        return self._as_grid(layer, _numpy(feature)), self._as_grid(layer, _numpy(grad))
 
 
 def _numpy(tensor) -> np.ndarray:

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from nnvisual import choices
 from nnvisual.attribution import methods
 
 
@@ -31,6 +32,8 @@ class Settings:
     lrp_stabilizer: float  # the denominators' stabilizer of LRP's other rules
     lrp_rules: str | None  # "TYPE=RULE,LAYER=RULE,...", over the composite's
     background_size: int  # DeepSHAP's noise references when no background images are given
+    head_fusion: str = "mean"  # attention rollout: the heads' mean, max or min
+    discard_ratio: float = 0.0  # attention rollout: the fraction of smallest entries set to 0
 
     def __post_init__(self):
         if self.steps < 1:
@@ -54,6 +57,10 @@ class Settings:
                              f"{self.lrp_alpha} and {self.lrp_beta}")
         if self.background_size < 1:
             raise ValueError(f"background_size must be at least 1, got {self.background_size}")
+        if self.head_fusion not in choices.HEAD_FUSIONS:
+            raise ValueError(f"head_fusion must be one of {', '.join(choices.HEAD_FUSIONS)}")
+        if not 0 <= self.discard_ratio < 1:
+            raise ValueError(f"discard_ratio must be in [0, 1), got {self.discard_ratio}")
         if self.lrp_stabilizer <= 0:
             raise ValueError(f"lrp_stabilizer must be positive, got {self.lrp_stabilizer}")
         from nnvisual.attribution.lrp.composites import parse_rules

@@ -8,7 +8,7 @@ from nnvisual.config import AttributeConfig
 SHARED_SETTINGS = ("images", "methods", "target_class", "layer", "batch_size", "baseline", "steps",
                    "samples", "noise", "smoothgrad_base", "window", "stride", "lrp_epsilon",
                    "lrp_gamma", "lrp_alpha", "lrp_beta", "lrp_rules", "background",
-                   "background_size", "seed")
+                   "background_size", "head_fusion", "discard_ratio", "seed")
 
 
 def shared_options(cls):

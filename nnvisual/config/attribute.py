@@ -85,6 +85,12 @@ class AttributeConfig(Config):
                                            "images)", metavar="DIR",
                                      shown_default="background_size uniform noise images")
     background_size: int = setting(16, "How many references DeepSHAP averages over")
+    head_fusion: str = setting("mean", "Attention rollout: how each block's heads are fused "
+                                       "(Abnar & Zuidema 2020; vit-explain's mean, max or min)",
+                               choices=choices.HEAD_FUSIONS)
+    discard_ratio: float = setting(0.0, "Attention rollout: the fraction of each block's fused "
+                                        "attention, its smallest entries, set to 0 (vit-explain; "
+                                        "0.9 sharpens the map)")
     shard: str | None = shard_setting()
 
     def check(self):
@@ -95,6 +101,7 @@ class AttributeConfig(Config):
         for method in self.methods:
             check_choice(method, "method", methods.names())
         check_choice(self.baseline, "baseline", choices.BASELINES)
+        check_choice(self.head_fusion, "head_fusion", choices.HEAD_FUSIONS)
         self.attribution_settings()
         check_shard(self.shard)
 

@@ -23,7 +23,8 @@ class TrainConfig(Config):
     """`nnvisual train` (docs/study.md, "Training"; defaults are the paper's plotka settings)."""
 
     SECTION: ClassVar[str] = "train"
-    model: str = setting("plotka", "Network of the study", choices=tuple(BUILDERS))
+    model: str = setting("plotka", "Network to train: the study's plotka or bonaccorso, or vit-tiny "
+                                  "(a small vision transformer, docs/vit.md)", choices=tuple(BUILDERS))
     num_classes: int = setting(10, "Width of the output layer; the class-284 experiment uses 1000")
     epochs: int = setting(10, "Epochs; the paper trains plotka 10, bonaccorso 250")
     lr: float = setting(1e-4, "Adam learning rate")

@@ -128,6 +128,9 @@ def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> Loaded
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):
         raise UserError(f"{cannot}: not a valid .keras file (a .keras file is a zip archive; this one "
                         "is corrupt, truncated or another format)")
+    from nnvisual.models.vit import token_embedding_class
+
+    token_embedding_class()  # registered, for a saved vit-tiny
     try:
         model = keras.models.load_model(path, safe_mode=not unsafe, compile=False)
     except Exception as exc:

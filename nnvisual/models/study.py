@@ -64,7 +64,15 @@ def build_bonaccorso(num_classes: int = 10, mean=None):
     ], name="bonaccorso")
 
 
-BUILDERS = {"plotka": build_plotka, "bonaccorso": build_bonaccorso}  # the networks `train` trains
+def build_vit_tiny(num_classes: int = 10, mean=None):
+    """vit-tiny (:mod:`nnvisual.models.vit`): 4x4 patches of a 32x32 image, 4 blocks, width 96."""
+    from nnvisual.models.vit import build_vit
+
+    return build_vit(num_classes=num_classes, mean=mean)
+
+
+# the networks `train` trains
+BUILDERS = {"plotka": build_plotka, "bonaccorso": build_bonaccorso, "vit-tiny": build_vit_tiny}
 
 
 def build_model(name: str, num_classes: int = 10, mean=None):

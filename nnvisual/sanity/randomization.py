@@ -17,8 +17,11 @@ from nnvisual.errors import UserError
 def _learns(layer) -> bool:
     """Whether ``layer`` itself (not a nested model) has weights that training would learn,
     frozen or not: Keras keeps a layer's trainable variables in ``_trainable_variables`` however
-    ``trainable`` is set (a Normalization layer's adapted mean and variance are not among them)."""
-    return not graph.is_nested(layer) and bool(layer._trainable_variables)
+    ``trainable`` is set (a Normalization layer's adapted mean and variance are not among them),
+    its own or its sublayers' (``MultiHeadAttention``'s query, key, value and output kernels)."""
+    if graph.is_nested(layer):
+        return False
+    return any(part._trainable_variables for part in layer._flatten_layers(include_self=True))
 
 
 def _learned_layers(model) -> dict:
@@ -53,13 +56,17 @@ def _initializer_names(layer, weight: str) -> list[str]:
 
 
 def _initializers(path: str, layer) -> list:
-    """The initializer of each of ``layer``'s weights (:func:`_initializer_names`); UserError
-    for a weight without one (a custom layer's), which cannot be re-drawn."""
-    found = []
+    """The initializer of each of ``layer``'s weights (:func:`_initializer_names`), read from the
+    sublayer that holds it (``MultiHeadAttention``'s ``EinsumDense`` kernels); UserError for a
+    weight without one (a custom layer's), which cannot be re-drawn."""
+    found, owners = [], {}
+    for part in layer._flatten_layers(include_self=True):  # a sublayer's weights: its own
+        for variable in part._trainable_variables + part._non_trainable_variables:
+            owners.setdefault(id(variable), part)
     for variable in layer.weights:
-        name = variable.name.split("/")[-1]
-        initializer = next((getattr(layer, attribute) for attribute in
-                            _initializer_names(layer, name) if hasattr(layer, attribute)), None)
+        name, owner = variable.name.split("/")[-1], owners.get(id(variable), layer)
+        initializer = next((getattr(owner, attribute) for attribute in
+                            _initializer_names(owner, name) if hasattr(owner, attribute)), None)
         if initializer is None:
             raise UserError(f"cannot randomize layer '{path}': it has no {name}_initializer to "
                             f"re-draw its weight '{name}' from")

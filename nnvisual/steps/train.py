@@ -74,8 +74,10 @@ def metrics_table(model_name: str, result: TrainResult):
     """``tables/metrics.csv``: Tables 1-2's layout (final training and validation accuracy and
     loss) with the test split and the paper's values beside them. ``training`` is Keras' value
     logged during the last epoch (under augmentation and dropout), ``training_evaluated`` the
-    final model's on the same images without either (NaN when not measured)."""
-    paper = TRAINING_TABLES[model_name]
+    final model's on the same images without either (NaN when not measured); the paper's values
+    are NaN for a network outside the study (vit-tiny)."""
+    paper = TRAINING_TABLES.get(model_name, {"accuracy": (math.nan, math.nan),
+                                             "loss": (math.nan, math.nan)})
     history, test, fit = result.history, result.test, result.training_evaluated
     rows = [(name.capitalize(), history[key][-1], fit.get(key, math.nan),
              history[f"val_{key}"][-1], test[key], *paper[key])
