@@ -50,15 +50,15 @@ def test_goals_are_ratios_of_the_named_rows_against_the_issue_bounds():
             Row("maximize plotka 5x50", "nnvisual", "image-steps/s", 80.0),
             Row("maximize plotka 5x50 to logit 22", "tf-keras-vis", "image-steps/s", 1.0)]
     measured = {goal.describe(): bench_goals.measure(goal, rows) for goal in bench_goals.GOALS}
-    assert measured["train: nnvisual default / plain fit, images/s >= 1.3"] == 1.25
-    assert measured["train: nnvisual default, fraction of the matmul peak of its type >= 0.6"] == 0.61
+    assert measured["train: nnvisual default / plain fit, images/s >= 1"] == 1.25
+    assert measured["train: nnvisual default, fraction of the matmul peak of its type >= 0.8"] == 0.61
     assert measured["score-bow: whole scoring / SIFT alone, seconds <= 1.5"] == 1.45
     # the tf-keras-vis row of another benchmark (the convergence one) is not this goal's
     assert measured["maximize plotka: nnvisual / tf-keras-vis, image-steps/s >= 5"] is None
     verdicts = {line.split("  ")[-1].strip(): line for line in bench_goals.report(rows).splitlines()[1:]}
     assert set(verdicts) == {"NOT MET", "met", "not measured"}
-    assert "score-bow" in verdicts["met"] or "fraction" in verdicts["met"]
-    assert "plain fit" in verdicts["NOT MET"]
+    assert "score-bow" in verdicts["met"] or "plain fit" in verdicts["met"]
+    assert "fraction" in verdicts["NOT MET"]
 
 
 def test_table_columns_line_up():
