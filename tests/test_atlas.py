@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from nnvisual.atlas import classes, index, stats
 from nnvisual.config import AtlasConfig, DeconvConfig
 from nnvisual.data import load_image_folder
+from nnvisual.microscope import classes, index, stats
 from nnvisual.models.loading import load_model
 from nnvisual.steps import atlas as step
 from nnvisual.steps import deconv as deconv_step

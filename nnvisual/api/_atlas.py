@@ -1,4 +1,4 @@
-"""``nnvisual.atlas``: every channel of a network's layers on pages of its own (the ``atlas``
+"""``nnvisual.microscope``: every channel of a network's layers on pages of its own (the ``atlas``
 command; docs/atlas.md)."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class AtlasPages(Result):
 
     @property
     def pages(self) -> dict[str, str]:
-        from nnvisual.atlas import pages
+        from nnvisual.microscope import pages
 
         return pages.pages(self.computed, self.tables["excitation"][1], f"Atlas of {self.model_name}")
 
@@ -83,7 +83,7 @@ class AtlasPages(Result):
         return plots.excitation_figure(self.tables["excitation"][1], self.model_name)
 
     def write(self, run) -> None:
-        from nnvisual.atlas import pages
+        from nnvisual.microscope import pages
 
         atlas = self.computed
         run.manifest.update(layers=[la.layer for la in atlas.layers],
@@ -150,12 +150,18 @@ def atlas(model, *, data: str | None = None, unsafe: bool = False,
     Raises:
         TypeError: an unknown keyword. UserError: a bad value, layer, dataset or model.
 
-    Example (``model``: a small CNN with the layers ``conv1`` and ``conv2``):
+    Example (``model``: a small CNN whose ``conv2`` feeds its scores through global pooling;
+    ``folder``: an image folder):
         >>> import nnvisual as nv
-        >>> pages = nv.atlas(model, data="cifar10", layers=["conv2"], channels=4, steps=32)
+        >>> pages = nv.atlas(model, data=folder, layers=["conv2"], channels=4, steps=8,
+        ...                  scan_images=12)
         >>> pages.layers["conv2"].visualizations.shape[:2]
         (4, 2)
-        >>> folder = pages.save("results/atlas-small")
+        >>> pages.tables["classes"][0][:4]
+        ('layer', 'channel', 'rank', 'class')
+        >>> sorted(pages.excitation)
+        ['conv2']
+        >>> path = pages.save("atlas-small")  # open atlas-small/index.html
     """
     config = settings(AtlasConfig, "atlas", settings_, model=model_setting(model))
     return compute(prepare(config, model, data, unsafe), config, progress or no_progress)

@@ -1,8 +1,8 @@
 """Step ``atlas``: every channel of a network's layers on pages of its own (docs/atlas.md).
 
 :func:`prepare` checks the inputs (every refusal happens there, before a run folder exists);
-:func:`compute` scans the dataset once for every layer (:mod:`nnvisual.atlas.scan`), then renders
-each layer's channels a block at a time (:mod:`nnvisual.atlas.channels`), measures how strongly
+:func:`compute` scans the dataset once for every layer (:mod:`nnvisual.microscope.scan`), then renders
+each layer's channels a block at a time (:mod:`nnvisual.microscope.channels`), measures how strongly
 the renderings excite their channels and projects each channel's strongest examples with
 DeconvNet; it returns an :class:`Atlas` of arrays, which the ``*_table`` functions turn into
 (header, rows). Both phases tell ``after(state)`` where they stand (a scan batch, a block), so a
@@ -17,14 +17,14 @@ from collections.abc import Callable
 import numpy as np
 
 from nnvisual import data, deconv, graph
-from nnvisual.atlas import classes, stats
-from nnvisual.atlas.channels import ChannelRenderer, Recipe
-from nnvisual.atlas.scan import PARTS, LayerScan, read_scans, scan_arrays, scan_layers
 from nnvisual.config import AtlasConfig
 from nnvisual.data import streaming
 from nnvisual.data.display import deprocess
 from nnvisual.deconv.projector import TopCandidates, project_top
 from nnvisual.errors import UserError, named
+from nnvisual.microscope import classes, stats
+from nnvisual.microscope.channels import ChannelRenderer, Recipe
+from nnvisual.microscope.scan import PARTS, LayerScan, read_scans, scan_arrays, scan_layers
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.optvis.param import check_parametrization
 from nnvisual.optvis.transforms import parse_transforms
@@ -273,7 +273,7 @@ def examples_table(atlas: Atlas):
 
 def excitation_table(atlas: Atlas):
     """``tables/excitation.csv``: per layer, the fraction of channels whose best visualization
-    excites them more than their strongest dataset example (:mod:`nnvisual.atlas.stats`)."""
+    excites them more than their strongest dataset example (:mod:`nnvisual.microscope.stats`)."""
     return ("layer", "channels", "excited", "fraction"), stats.excitation_rows(
         {la.layer: (la.responses, la.top_activations[:, 0]) for la in atlas.layers})
 

@@ -16,7 +16,7 @@ from importlib import resources
 import jinja2
 import numpy as np
 
-from nnvisual.atlas import index
+from nnvisual.microscope import index
 
 THUMB = 128  # pixels of a visualization's thumbnail on the layer page, at most
 
@@ -24,7 +24,7 @@ THUMB = 128  # pixels of a visualization's thumbnail on the layer page, at most
 def pages(atlas, excitation_rows, title: str) -> dict[str, str]:
     """``{relative path: HTML}`` of every page."""
     env = _environment()
-    css = resources.files("nnvisual.atlas").joinpath("templates/atlas.css").read_text()
+    css = resources.files("nnvisual.microscope").joinpath("templates/atlas.css").read_text()
     common = dict(css=css, title=title)
     weights = _class_channels(atlas)
     entries = index.entries([(la.layer, la.shape, [int(c) for c in la.channels]) for la in atlas.layers])
@@ -94,7 +94,7 @@ def _class_channels(atlas, count: int = 8) -> list[tuple[str, list]]:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("nnvisual.atlas"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("nnvisual.microscope"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.globals.update(layer_page=index.layer_page, channel_page=index.channel_page)
