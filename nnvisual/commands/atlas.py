@@ -34,7 +34,7 @@ def command(config_path, out, force, data, unsafe, resume, **flags):
 
     \b
         nnvisual atlas --model results/train-plotka-.../ --data cifar10 --out results/atlas
-        nnvisual atlas --model efficientnet-lite0 --layers blocks_5_add --channels 16
+        nnvisual atlas --model efficientnet-lite0 --layers head_relu6 --channels 16
     """
     from nnvisual import runs
     from nnvisual.api import _atlas as api
