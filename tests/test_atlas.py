@@ -24,7 +24,9 @@ def test_the_excitation_fraction_counts_channels_whose_best_visualization_beats_
     responses = np.array([[1.0, 5.0], [2.0, 2.0], [3.0, 0.5], [4.0, 4.0]])  # 2 visualizations each
     strongest = np.array([4.0, 2.5, 2.0, 4.0])  # beaten: 5 > 4 yes, 2 no, 3 > 2 yes, 4 = 4 no (a tie)
     assert stats.excited(responses, strongest).tolist() == [True, False, True, False]
-    assert stats.excitation_rows({"conv": (responses, strongest)}) == [("conv", 4, 2, 0.5)]
+    assert stats.excitation_rows({"conv": (responses, strongest)}) == [("conv", 4, 2, 0.5, 0, 0.5)]
+    dead = np.array([4.0, 0.0, 2.0, 0.0])  # channels 1 and 3 never respond to a dataset image
+    assert stats.excitation_rows({"conv": (responses, dead)}) == [("conv", 4, 4, 1.0, 2, 1.0)]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +76,8 @@ def test_the_visualizations_and_the_excitation_table_are_measured_on_the_channel
         la.visualizations[:, 0]), ["c2"])["c2"]
     np.testing.assert_allclose(la.responses[:, 0], maps.max(axis=(1, 2))[np.arange(6), la.channels])
     header, rows = step.excitation_table(atlas)
-    assert header == ("layer", "channels", "excited", "fraction")
-    assert rows[1] == ("c2", 6, int(la.excited.sum()), la.excited.mean())
+    assert header == ("layer", "channels", "excited", "fraction", "dead", "fraction_alive")
+    assert rows[1][:4] == ("c2", 6, int(la.excited.sum()), la.excited.mean())
 
 
 def test_a_channel_feeds_the_classes_of_its_weights_only_through_global_pooling():

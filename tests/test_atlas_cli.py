@@ -78,7 +78,7 @@ def test_every_link_and_image_of_every_page_resolves_and_every_channel_has_its_p
         assert f'<a href="{layer}/index.html">{layer}</a>' in index
         assert all(f"{layer}/{channel}.html" in index for channel in range(count))  # the search index
     excitation = (whole / "tables" / "excitation.csv").read_text().splitlines()
-    assert excitation[0] == "layer,channels,excited,fraction" and len(excitation) == 3
+    assert excitation[0] == "layer,channels,excited,fraction,dead,fraction_alive" and len(excitation) == 3
 
 
 def test_the_thumbnails_are_small_pngs(whole):

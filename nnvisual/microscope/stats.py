@@ -17,11 +17,17 @@ def excited(visualizations: np.ndarray, strongest: np.ndarray) -> np.ndarray:
 
 
 def excitation_rows(layers: dict[str, tuple[np.ndarray, np.ndarray]]):
-    """``(layer, channels, excited, fraction)`` per layer of ``{layer: (visualizations'
-    responses, strongest dataset responses)}``."""
+    """``(layer, channels, excited, fraction, dead, fraction_alive)`` per layer of ``{layer:
+    (visualizations' responses, strongest dataset responses)}``: ``dead`` channels never respond
+    above zero to a dataset image (a rectified channel that is zero everywhere gives its
+    visualization no gradient either); ``fraction_alive`` is the fraction excited among the others."""
     rows = []
     for layer, (visualizations, strongest) in layers.items():
-        beaten = excited(visualizations, strongest)
-        rows.append((layer, len(beaten), int(beaten.sum()),
-                     float(beaten.mean()) if len(beaten) else float("nan")))
+        beaten, alive = excited(visualizations, strongest), np.asarray(strongest) > 0
+        rows.append((layer, len(beaten), int(beaten.sum()), _fraction(beaten), int((~alive).sum()),
+                     _fraction(beaten[alive])))
     return rows
+
+
+def _fraction(flags: np.ndarray) -> float:
+    return float(flags.mean()) if len(flags) else float("nan")

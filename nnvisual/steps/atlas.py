@@ -204,14 +204,15 @@ def render_block(inputs: AtlasInputs, renderer: ChannelRenderer, scan: LayerScan
         used = np.unique(candidates.indices)
         images = {index: data.resize(image, size) for index, image in zip(
             used, streaming.pixels(inputs.images, used), strict=True)}
+        shown = field if kind == "top" else None  # the weakest: whole images
+        crops = [[thumbnail(images[i], shown, p) for i, p in zip(row, at, strict=True)]
+                 for row, at in zip(candidates.indices, candidates.positions, strict=True)]
         block.update({f"{kind}_indices": candidates.indices,
                       f"{kind}_activations": candidates.activations,
                       f"{kind}_positions": candidates.positions,
                       f"{kind}_boxes": np.array([[field.box(p, size) for p in row]
                                                  for row in candidates.positions], np.int64),
-                      f"{kind}_crops": np.array([[thumbnail(images[i], field, p) for i, p in zip(
-                          row, at, strict=True)] for row, at in zip(
-                          candidates.indices, candidates.positions, strict=True)], np.uint8)})
+                      f"{kind}_crops": np.array(crops, np.uint8)})
     (projected,) = project_top(inputs.projector, [found["top"]], lambda indices: prepare_batch(
         streaming.pixels(inputs.images, indices)), "max")
     block["projections"] = np.array([[thumbnail(projection, field, p, display=True) for projection, p
@@ -221,12 +222,13 @@ def render_block(inputs: AtlasInputs, renderer: ChannelRenderer, scan: LayerScan
     return block
 
 
-def thumbnail(image: np.ndarray, field: deconv.ReceptiveField, position, display: bool = False
+def thumbnail(image: np.ndarray, field: deconv.ReceptiveField | None, position, display: bool = False
               ) -> np.ndarray:
     """The receptive field of the unit at ``position`` in ``image`` (its part outside the image
-    grey), :data:`THUMB` pixels square; a projection (``display``) display-normalized within it."""
+    grey), :data:`THUMB` pixels square; a projection (``display``) display-normalized within it.
+    The whole image without a ``field`` (a weakest example: where its maximum is says little)."""
     height, width = image.shape[:2]
-    if field.jump == (0, 0):  # the unit sees the whole image
+    if field is None or field.jump == (0, 0):  # the unit sees the whole image
         top, left, rows, cols = 0, 0, height, width
     else:
         top, left = (int(p) * j - o for p, j, o in zip(position, field.jump, field.offset, strict=True))
@@ -273,8 +275,9 @@ def examples_table(atlas: Atlas):
 
 def excitation_table(atlas: Atlas):
     """``tables/excitation.csv``: per layer, the fraction of channels whose best visualization
-    excites them more than their strongest dataset example (:mod:`nnvisual.microscope.stats`)."""
-    return ("layer", "channels", "excited", "fraction"), stats.excitation_rows(
+    excites them more than their strongest dataset example, the channels no example excites
+    (dead) and the fraction among the others (:mod:`nnvisual.microscope.stats`)."""
+    return ("layer", "channels", "excited", "fraction", "dead", "fraction_alive"), stats.excitation_rows(
         {la.layer: (la.responses, la.top_activations[:, 0]) for la in atlas.layers})
 
 
