@@ -10,7 +10,8 @@ from nnvisual.config import AtlasConfig
 @options.setting_options(AtlasConfig, "model", "weights", "image_size")
 @options.unsafe_option
 @options.setting_options(AtlasConfig, "layers", "channels", "examples", "split", "scan_images",
-                         "visualizations", "steps", "learning_rate", "transforms", "block")
+                         "visualizations", "steps", "learning_rate", "transforms", "initial_sd",
+                         "block")
 @options.data_option
 @options.setting_options(AtlasConfig, "cache", "shard", "seed")
 @options.config_option

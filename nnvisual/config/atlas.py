@@ -45,6 +45,9 @@ class AtlasConfig(Config):
     transforms: str = setting("standard", "Random transformations each step: standard (lucid's) "
                                           "or e.g. pad=4,jitter=2,scale=0.9:1.1,rotate=5",
                               metavar="none|standard|LIST")
+    initial_sd: float = setting(0.3, "Standard deviation of the visualizations' initial values "
+                                     "(lucid's is 0.01, from which a channel that is zero on a flat "
+                                     "image cannot climb)")
     block: int = setting(64, "Channels whose visualizations are optimized together, one batch")
     seed: int = seed_setting()
     shard: str | None = setting(None, "Only block I of N (0 <= I < N) of each layer's channels, "
@@ -68,6 +71,7 @@ class AtlasConfig(Config):
         check(self.visualizations >= 1, f"visualizations must be at least 1, got {self.visualizations}")
         check(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
         check(self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}")
+        check(self.initial_sd > 0, f"initial_sd must be positive, got {self.initial_sd}")
         check(self.block >= 1, f"block must be at least 1, got {self.block}")
         check_shard(self.shard)
         check_cache(self.cache, self.memory_budget_mb)

@@ -4,7 +4,10 @@ block of channels, a few images each, is one batch of lucid's loop (Olah et al. 
 decorrelated Fourier parametrization, Adam, random transformations each step;
 :func:`~nnvisual.optvis.render.render_parametrized`): one compiled step for the whole block.
 
-Image ``j`` of channel ``c`` draws its initial values and its transformations from the random
+The initial values are lucid's normal noise, with a larger standard deviation by default (0.3
+rather than 0.01): a rectified channel that is zero on the near-flat image lucid starts from
+gets no gradient and stays grey (on plotka trained briefly, 18 of conv3's 64 channels did; none
+at 0.3). Image ``j`` of channel ``c`` draws its initial values and its transformations from the random
 streams of index ``c * per_channel + j``: the same image whatever block it is rendered in.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from nnvisual.optvis.objective_parser import Term
-from nnvisual.optvis.param import initial_parameters
+from nnvisual.optvis.param import PARAM_SD, initial_parameters
 from nnvisual.optvis.render import render_parametrized
 from nnvisual.optvis.terms import Objective
 from nnvisual.optvis.transforms import Transforms
@@ -31,6 +34,7 @@ class Recipe:
     transforms: Transforms
     seed: int
     per_channel: int
+    initial_sd: float = PARAM_SD  # of the initial parameters
     param: str = "fft"
     decorrelate: bool = True
 
@@ -52,7 +56,8 @@ class ChannelRenderer:
         indices = [channel * count + j for channel in channels for j in range(count)]
         objective = self._objective.with_terms([(1.0, Term("channel", self.layer,
                                                            channels=tuple(each)))])
-        parameters = initial_parameters(recipe.param, self.size, recipe.seed, indices)
+        parameters = initial_parameters(recipe.param, self.size, recipe.seed, indices) * np.float32(
+            recipe.initial_sd / PARAM_SD)
         rendering = render_parametrized(objective, parameters, recipe.param, recipe.decorrelate,
                                         self.size, recipe.steps, recipe.learning_rate,
                                         recipe.transforms, recipe.seed, indices=indices)

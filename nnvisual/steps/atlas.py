@@ -98,7 +98,7 @@ def prepare(loaded: LoadedModel, config: AtlasConfig, dataset: data.Dataset) -> 
         projector.path(layer)  # refuses unsupported layers and activations now
     check_parametrization("fft", loaded.image_size)
     recipe = Recipe(config.steps, config.learning_rate, parse_transforms(config.transforms),
-                    config.seed, config.visualizations)
+                    config.seed, config.visualizations, config.initial_sd)
     shapes = {layer: tuple(int(s) for s in deconv.output_size(model, layer, loaded.image_size))
               + (int(graph.output_shape(model, layer)[-1]),) for layer in layers}
     channels = {}
