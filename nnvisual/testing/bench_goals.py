@@ -36,6 +36,9 @@ class Goal:
 
 SEED = r"seed \(eager, 1 image at a time\)"
 GOALS = (
+    Goal("atlas plotka: one batch of channels / one channel at a time, channels/s",
+         r"atlas plotka .*", r"nnvisual \(one batch\)", "channels/s", versus="one channel at a time",
+         at_least=5),
     Goal("train: nnvisual default / plain fit, images/s",
          "train", r"nnvisual \(.*\)", "images/s", versus="keras-baseline", at_least=1.3),
     Goal("train: nnvisual default / a plain PyTorch loop, images/s",
