@@ -36,7 +36,7 @@ demo-imagenet: install  ## EfficientNet-Lite0: DeconvNet/guided projections of 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo_imagenet.sh configs/imagenet.yaml results/demo-imagenet
 
 LOC := results/localisation
-atlas-demo: install  ## atlases (docs/atlas.md): plotka trained briefly on CIFAR-10, every channel; EfficientNet-Lite0, 3 layers x 16 channels -> results/atlas-demo/
+atlas-demo: install  ## atlases (docs/atlas.md): plotka trained briefly on CIFAR-10, every channel; EfficientNet-Lite0, 2 layers x 8 channels -> results/atlas-demo/
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/atlas_demo.sh results/atlas-demo
 
 localisation-demo: install  ## the controlled localisation benchmark (docs/evaluation.md): data, plotka trained briefly, its checks, evaluate (Grad-CAM also at conv4) -> results/localisation/

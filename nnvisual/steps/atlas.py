@@ -204,41 +204,35 @@ def render_block(inputs: AtlasInputs, renderer: ChannelRenderer, scan: LayerScan
         used = np.unique(candidates.indices)
         images = {index: data.resize(image, size) for index, image in zip(
             used, streaming.pixels(inputs.images, used), strict=True)}
-        shown = field if kind == "top" else None  # the weakest: whole images
-        crops = [[thumbnail(images[i], shown, p) for i, p in zip(row, at, strict=True)]
-                 for row, at in zip(candidates.indices, candidates.positions, strict=True)]
+        boxes = np.array([[field.box(p, size) for p in row] for row in candidates.positions], np.int64)
+        crops = [[thumbnail(images[i], box if kind == "top" else None) for i, box in zip(
+            row, row_boxes, strict=True)] for row, row_boxes in zip(candidates.indices, boxes, strict=True)]
         block.update({f"{kind}_indices": candidates.indices,
                       f"{kind}_activations": candidates.activations,
-                      f"{kind}_positions": candidates.positions,
-                      f"{kind}_boxes": np.array([[field.box(p, size) for p in row]
-                                                 for row in candidates.positions], np.int64),
-                      f"{kind}_crops": np.array(crops, np.uint8)})
+                      f"{kind}_positions": candidates.positions, f"{kind}_boxes": boxes,
+                      f"{kind}_crops": np.array(crops, np.uint8)})  # the weakest: whole images
     (projected,) = project_top(inputs.projector, [found["top"]], lambda indices: prepare_batch(
         streaming.pixels(inputs.images, indices)), "max")
-    block["projections"] = np.array([[thumbnail(projection, field, p, display=True) for projection, p
-                                      in zip(row, at, strict=True)] for row, at in zip(
-                                          projected.projections, found["top"].positions, strict=True)],
+    block["projections"] = np.array([[thumbnail(projection, box, display=True) for projection, box
+                                      in zip(row, row_boxes, strict=True)] for row, row_boxes in zip(
+                                          projected.projections, block["top_boxes"], strict=True)],
                                     np.uint8)
     return block
 
 
-def thumbnail(image: np.ndarray, field: deconv.ReceptiveField | None, position, display: bool = False
-              ) -> np.ndarray:
-    """The receptive field of the unit at ``position`` in ``image`` (its part outside the image
-    grey), :data:`THUMB` pixels square; a projection (``display``) display-normalized within it.
-    The whole image without a ``field`` (a weakest example: where its maximum is says little)."""
-    height, width = image.shape[:2]
-    if field is None or field.jump == (0, 0):  # the unit sees the whole image
-        top, left, rows, cols = 0, 0, height, width
-    else:
-        top, left = (int(p) * j - o for p, j, o in zip(position, field.jump, field.offset, strict=True))
-        rows, cols = field.size
-    inside = image[max(top, 0):max(top + rows, 0), max(left, 0):max(left + cols, 0)]
+def thumbnail(image: np.ndarray, box=None, display: bool = False) -> np.ndarray:
+    """The part of ``image`` in ``box`` (top, left, bottom, right: a unit's receptive field
+    clipped to the image; None: the whole image) on a grey square, :data:`THUMB` pixels; a
+    projection (``display``) display-normalized within it."""
+    top, left, bottom, right = box if box is not None else (0, 0, *image.shape[:2])
+    inside = image[top:bottom, left:right]
     if display:
         inside = deprocess(inside)
-    crop = np.full((rows, cols, 3), 128, np.uint8)
-    crop[max(-top, 0):max(-top, 0) + inside.shape[0], max(-left, 0):max(-left, 0) + inside.shape[1]] = inside
-    return data.resize(crop, (THUMB, THUMB))
+    side = max(inside.shape[:2])
+    square = np.full((side, side, 3), 128, np.uint8)
+    row, col = (side - inside.shape[0]) // 2, (side - inside.shape[1]) // 2
+    square[row:row + inside.shape[0], col:col + inside.shape[1]] = inside
+    return data.resize(square, (THUMB, THUMB))
 
 
 def layer_atlas(inputs: AtlasInputs, layer: str, scan: LayerScan, blocks) -> LayerAtlas:
