@@ -25,7 +25,7 @@ CHANNELS = {"c1": 4, "c2": 6}
 
 def atlas_args(model, data, *extra):
     return ("atlas", "--model", model, "--data", data, "--layers", "c1,c2", "--steps", "4",
-            "--block", "2", "--scan-images", "30", "--examples", "4", "--transforms", "pad=2,jitter=2",
+            "--block", "3", "--scan-images", "30", "--examples", "4", "--transforms", "pad=2,jitter=2",
             *extra)
 
 
@@ -113,7 +113,7 @@ def test_a_sharded_atlas_merged_is_the_unsharded_atlas_byte_for_byte(inputs, who
         result = invoke(*atlas_args(model, data, "--shard", shard, "--out", root / f"shard{shard[0]}"))
         assert result.exit_code == 0, result.output
     with np.load(root / "shard0" / "atlas.npz") as arrays:
-        assert arrays["c2:channels"].tolist() == [0, 1]  # 3 blocks of 2: the first shard has one
+        assert arrays["c2:channels"].tolist() == [0, 1, 2]  # 2 blocks of 3: the first shard has one
     result = invoke("merge", root / "shard0", root / "shard1", "--out", root / "merged")
     assert result.exit_code == 0, result.output
     merged, reference = run_files(root / "merged"), run_files(whole)
