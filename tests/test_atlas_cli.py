@@ -148,3 +148,26 @@ def test_the_run_records_what_merge_reads(whole):
     manifest = read_manifest(whole)
     assert manifest["layers"] == ["c1", "c2"] and manifest["shapes"] == {"c1": [32, 32, 4], "c2": [16, 16, 6]}
     assert Path(manifest["data"]).name == "data"
+
+
+def test_an_atlas_interrupted_in_its_scan_resumed_is_the_uninterrupted_atlas(inputs, monkeypatch):
+    from nnvisual.steps import deconv as deconv_step
+
+    model, data, root = inputs
+    monkeypatch.setattr(scan_checkpoint, "BUDGET", math.inf)
+    monkeypatch.setattr(deconv_step, "SCAN_BATCH", 8)  # 30 images: 4 batches
+    assert invoke(*atlas_args(model, data, "--out", root / "whole8")).exit_code == 0
+    original = step.scan_layers
+
+    def interrupted(*args, **kwargs):
+        for done, found in enumerate(original(*args, **kwargs)):
+            if done == 2:  # two batches committed
+                raise KeyboardInterrupt
+            yield found
+
+    monkeypatch.setattr(step, "scan_layers", interrupted)
+    assert invoke(*atlas_args(model, data, "--out", root / "stopped8")).exit_code == 130
+    monkeypatch.setattr(step, "scan_layers", original)
+    resumed = invoke("atlas", "--resume", root / "stopped8")
+    assert resumed.exit_code == 0 and "resuming" in resumed.output and "after 2 batches" in resumed.output
+    assert run_files(root / "stopped8") == run_files(root / "whole8")
