@@ -150,6 +150,7 @@ def test_the_run_records_what_merge_reads(whole):
     assert Path(manifest["data"]).name == "data"
 
 
+@pytest.mark.slow  # a second whole atlas, with another scan batch size
 def test_an_atlas_interrupted_in_its_scan_resumed_is_the_uninterrupted_atlas(inputs, monkeypatch):
     from nnvisual.steps import deconv as deconv_step
 
