@@ -236,6 +236,8 @@ def thumbnail(image: np.ndarray, box=None, display: bool = False) -> np.ndarray:
 
 
 def layer_atlas(inputs: AtlasInputs, layer: str, scan: LayerScan, blocks) -> LayerAtlas:
+    """One layer's rendered ``blocks`` joined, with its channels' statistics from ``scan`` and,
+    where they feed the class scores directly, the classes they feed most."""
     arrays = {name: np.concatenate([block[name] for block in blocks]) for name in blocks[0]}
     rows = np.searchsorted(scan.top.channels, arrays["channels"])
     arrays.update(mean=scan.mean[rows], active=scan.fraction_active[rows])
