@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test test-jax test-all lint demo demo-imagenet localisation-demo reproduce reproduce-bonaccorso bench clean
+.PHONY: help install test test-jax test-all lint demo demo-imagenet atlas-demo localisation-demo reproduce reproduce-bonaccorso bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,9 @@ demo-imagenet: install  ## EfficientNet-Lite0: DeconvNet/guided projections of 2
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo_imagenet.sh configs/imagenet.yaml results/demo-imagenet
 
 LOC := results/localisation
+atlas-demo: install  ## atlases (docs/atlas.md): plotka trained briefly on CIFAR-10, every channel; EfficientNet-Lite0, 2 layers x 8 channels -> results/atlas-demo/
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/atlas_demo.sh results/atlas-demo
+
 localisation-demo: install  ## the controlled localisation benchmark (docs/evaluation.md): data, plotka trained briefly, its checks, evaluate (Grad-CAM also at conv4) -> results/localisation/
 	$(BIN)/python scripts/localisation.py data --out $(LOC)/data --per-class 1000 --test-per-class 100 --seed 0 --force
 	$(BIN)/nnvisual train --model plotka --data $(LOC)/data --epochs 12 --lr 0.001 --batch-size 64 \

@@ -13,7 +13,7 @@ Use it from the command line (``nnvisual --help``) or from Python::
 
 The public API is the names in ``__all__`` (docs/python-api.md): :func:`load_model`,
 :func:`project`, :func:`maximize`, :func:`attribute`, :func:`sanity_check`, :func:`evaluate`,
-:func:`score_bow`, :func:`train` and their result types, and ``nv.callbacks`` (Keras callbacks
+:func:`score_bow`, :func:`train`, :func:`atlas` and their result types, and ``nv.callbacks`` (Keras callbacks
 that explain while a model trains). Every module of the package is private by convention:
 it may change without notice. ``import nnvisual`` is cheap: the API, and TensorFlow with it, is
 imported on first use of one of its names (PEP 562). Importing nnvisual asks TensorFlow for its
@@ -34,8 +34,8 @@ jax_setup.enable_compilation_cache()
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "evaluate", "score_bow",
-           "train", "Attributions", "BowScores", "Evaluation", "Maximization", "Projections",
-           "SanityChecks", "Training"]
+           "train", "atlas", "AtlasPages", "Attributions", "BowScores", "Evaluation", "Maximization",
+           "Projections", "SanityChecks", "Training"]
 
 
 def __getattr__(name: str):

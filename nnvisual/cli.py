@@ -26,6 +26,7 @@ COMMANDS = {
     "sanity": "nnvisual.commands.sanity",
     "evaluate": "nnvisual.commands.evaluate",
     "merge": "nnvisual.commands.merge",
+    "atlas": "nnvisual.commands.atlas",
 }
 
 

@@ -14,6 +14,8 @@ and compares nnvisual with its baseline in that process, alternating, median of 
 - attribute: the attribution methods vs captum, pytorch-grad-cam and zennit
   (scripts/bench_attribute.py);
 - evaluate: the evaluation metrics vs Quantus 0.6 (scripts/bench_evaluate.py);
+- atlas: a block of channels' feature visualizations in one batch vs one channel at a time
+  (scripts/bench_atlas.py);
 - explain: what ``train --explain`` (Grad-CAM of 8 images after every epoch) costs, as a
   fraction of plotka's epoch (scripts/bench_explain.py).
 
@@ -40,7 +42,8 @@ BENCHMARKS = {"train": "bench_train", "deconv": "bench_deconv", "maximize": "ben
               "score-bow": "bench_score_bow",
               "startup": "bench_startup",  # seconds to first work, TensorFlow imported or not
               "attribute": "bench_attribute", "evaluate": "bench_evaluate",
-              "explain": "bench_explain"}  # train --explain's cost per epoch
+              "explain": "bench_explain",  # train --explain's cost per epoch
+              "atlas": "bench_atlas"}  # a block of channels' visualizations vs one at a time
 
 
 def main() -> int:

@@ -137,6 +137,13 @@ CASES = [
      "n must be at least 1, got 0", None),
     ("maximize-flag-n-0", "maximize --model {model} -n 0", "n must be at least 1, got 0", None),
     ("deconv-top-k-0", "deconv --model {model} --top-k 0", "top_k must be at least 1", None),
+    ("atlas-layer-missing", "atlas --model {model} --data {data} --layers nope", "unknown layer 'nope'",
+     None),
+    ("atlas-data-without-images", "atlas --model {model} --data {empty_data}", "no images found under",
+     None),
+    ("atlas-channels-0", "atlas --model {model} --channels 0", "channels must be at least 1", None),
+    ("atlas-more-shards-than-blocks", "atlas --model {model} --data {data} --layers conv1 --shard 2/4",
+     "32 channels of 'conv1' make 1 blocks of 64, too few for 4 shards", None),
     ("score-bow-vocab-size-1", "score-bow --reconstructions {maxrun} --class-images {data}/train/cat "
      "--vocab-size 1", "vocab_size must be at least 2", None),
     # the output folder

@@ -255,7 +255,7 @@ def test_a_shard_block_without_a_batch_is_refused(cli, cnn, tmp_path):
      "is an incomplete 'deconv' run (status: running)"),
     (lambda t: [fake_run(t / "a"), fake_run(t / "b", shard=None)], "is not a shard run"),
     (lambda t: [fake_run(t / "a", "train"), fake_run(t / "b", "train", "1/2")],
-     "is a 'train' run: only deconv --top9 and attribute scans have shards"),
+     "is a 'train' run: only deconv --top9, attribute and atlas runs have shards"),
     (lambda t: [fake_run(t / "a"), fake_run(t / "b", shard="1/2", backend="jax")],
      "differ in 'backend' ('tensorflow' vs 'jax')"),
     (lambda t: [fake_run(t / "a", backend="torch"), fake_run(t / "b", shard="1/2", backend="torch")],

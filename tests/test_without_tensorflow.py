@@ -65,7 +65,7 @@ def test_every_command_and_api_function_imports_and_batches_without_tensorflow(t
     """, tmp_path)
     assert found["tensorflow"] == []
     assert {"train", "project", "maximize", "attribute", "sanity_check", "evaluate",
-            "score_bow"} <= set(found["names"])
+            "score_bow", "atlas"} <= set(found["names"])
     assert found["pipeline"] == "Batches" and found["shapes"] == [[4, 8, 8, 3], [4, 8, 8, 3], [2, 8, 8, 3]]
 
 
@@ -97,6 +97,8 @@ END_TO_END = """
                      "2", "--bootstrap", "100"],
         "score-bow": ["score-bow", "--reconstructions", "maximize", "--class-images", data / "train" / "frog",
                       "--size", "32", "--vocab-size", "5"],
+        "atlas": ["atlas", "--model", "train", "--data", data, "--layers", "conv1", "--channels", "2",
+                  "--steps", "2", "--scan-images", "12", "--examples", "2"],
         "report": ["report", "train", "deconv", "maximize", "attribute", "sanity", "evaluate",
                    "score-bow"],
     }
@@ -119,7 +121,7 @@ def test_every_command_runs_end_to_end_without_tensorflow(tmp_path, backend):
     assert found["tensorflow"] == []
     assert set(found["exits"].values()) == {0}, found["exits"]
     for name in ("train", "train-streamed", "deconv", "maximize", "attribute", "sanity", "evaluate",
-                 "score-bow"):
+                 "score-bow", "atlas"):
         manifest = read_manifest(tmp_path / name)
         assert manifest["status"] == "complete", name
     train = read_manifest(tmp_path / "train")

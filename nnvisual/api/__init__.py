@@ -28,10 +28,11 @@ _MODULES = {
     "evaluate": "_evaluate", "Evaluation": "_evaluate",
     "score_bow": "_score_bow", "BowScores": "_score_bow",
     "train": "_train", "Training": "_train",
+    "atlas": "_atlas", "AtlasPages": "_atlas",
 }
 __all__ = ["load_model", "project", "maximize", "attribute", "sanity_check", "evaluate", "score_bow",
-           "train", "Attributions", "BowScores", "Evaluation", "Maximization", "Projections",
-           "SanityChecks", "Training"]
+           "train", "atlas", "AtlasPages", "Attributions", "BowScores", "Evaluation", "Maximization",
+           "Projections", "SanityChecks", "Training"]
 
 
 def __getattr__(name: str):

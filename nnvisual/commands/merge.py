@@ -15,7 +15,7 @@ from nnvisual.commands import options
 @options.out_option
 @options.force_option
 def command(paths, unsafe, out, force):
-    """Merge the shard runs of one `deconv --top9` or `attribute` scan into one run folder.
+    """Merge the shard runs of one `deconv --top9`, `attribute` or `atlas` run into one run folder.
 
     The runs must be all N shards (--shard 0/N .. N-1/N) of the same command with the same
     settings, each file read from them as its run wrote it (the sha256 in its manifest). The
@@ -34,6 +34,8 @@ def command(paths, unsafe, out, force):
     command_name, config, shard_runs = shard_set(paths)
     if command_name == "deconv":
         write = deconv_merge(shard_runs, config, unsafe)  # every UserError, before the run folder
+    elif command_name == "atlas":
+        write = atlas_merge(shard_runs, config)
     else:
         verify_attribute_shards(shard_runs)
 
@@ -51,11 +53,11 @@ def shard_set(paths):
     shard runs of one command whose settings (and data) are equal but for ``shard``; UserError
     otherwise."""
     from nnvisual import runs
-    from nnvisual.config import AttributeConfig, DeconvConfig, load_config
+    from nnvisual.config import AtlasConfig, AttributeConfig, DeconvConfig, load_config
     from nnvisual.errors import UserError
     from nnvisual.runtime import shards
 
-    configs = {"deconv": DeconvConfig, "attribute": AttributeConfig}
+    configs = {"deconv": DeconvConfig, "attribute": AttributeConfig, "atlas": AtlasConfig}
     found = []
     for path in paths:
         manifest = runs.read_manifest(path)
@@ -63,8 +65,8 @@ def shard_set(paths):
             raise UserError(f"{path} is not a run folder (no readable {runs.MANIFEST})")
         name = manifest.get("command")
         if name not in configs:
-            raise UserError(f"{path} is a '{name}' run: only deconv --top9 and attribute scans "
-                            "have shards")
+            raise UserError(f"{path} is a '{name}' run: only deconv --top9, attribute and atlas "
+                            "runs have shards")
         if manifest.get("status") != "complete":
             raise UserError(f"{path} is an incomplete '{name}' run (status: "
                             f"{manifest.get('status')}); rerun that shard first")
@@ -127,6 +129,30 @@ def deconv_merge(shard_runs, config, unsafe):
     def write(run, progress):
         run.manifest.update(data=data)
         api.Projections(config, step.project(inputs, config, progress, candidates)).write(run)
+
+    return write
+
+
+def atlas_merge(shard_runs, config):
+    """``write(run, progress)``, which writes the atlas of the shards' channel blocks joined in
+    shard order (each shard's ``atlas.npz``, checked first): the unsharded run's files."""
+    import numpy as np
+
+    from nnvisual import runs
+    from nnvisual.api import _atlas as api
+    from nnvisual.steps import atlas as step
+
+    parts = []
+    for path, manifest in shard_runs:
+        runs.verify_outputs(path, manifest, [api.ARRAYS])
+        with np.load(path / api.ARRAYS) as arrays:
+            parts.append(step.read_atlas(arrays, manifest["layers"], manifest["shapes"],
+                                         manifest["class_names"]))
+    reference = shard_runs[0][1]
+
+    def write(run, progress):
+        run.manifest.update(data=reference.get("data"))
+        api.AtlasPages(config, step.merge(parts), reference["model_name"]).write(run)
 
     return write
 

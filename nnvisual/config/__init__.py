@@ -10,6 +10,7 @@ and builds the library's settings objects it holds (which check theirs), so a co
 exists is valid.
 """
 
+from nnvisual.config.atlas import AtlasConfig  # noqa: F401
 from nnvisual.config.attribute import AttributeConfig, SanityConfig  # noqa: F401
 from nnvisual.config.deconv import DeconvConfig  # noqa: F401
 from nnvisual.config.evaluate import EvaluateConfig  # noqa: F401

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from nnvisual.config.atlas import AtlasConfig
 from nnvisual.config.attribute import AttributeConfig, SanityConfig
 from nnvisual.config.deconv import DeconvConfig
 from nnvisual.config.evaluate import EvaluateConfig
@@ -23,7 +24,7 @@ from nnvisual.config.train import TrainConfig
 from nnvisual.errors import UserError
 
 SECTIONS = {cls.SECTION: cls for cls in (TrainConfig, DeconvConfig, MaximizeConfig, ScoreBowConfig,
-                                         AttributeConfig, SanityConfig, EvaluateConfig)}
+                                         AttributeConfig, SanityConfig, EvaluateConfig, AtlasConfig)}
 
 
 def _coerce(key: str, value, annotation):

@@ -246,6 +246,20 @@ def merge_top(parts: Sequence[TopCandidates], n: int) -> TopCandidates:
                          np.take_along_axis(positions, order[..., None], 1))
 
 
+def batch_candidates(layer: str, channels, feature_maps: np.ndarray, first: int) -> TopCandidates:
+    """Every image of a batch as a candidate of each of ``channels``: the maximum of the
+    channel's map in ``feature_maps`` (count, h, w, C) and its (row, col) (ties: first in
+    row-major order); the batch's images are at positions ``first ..``."""
+    channels = np.asarray(channels)
+    chosen = feature_maps[..., channels]
+    count, height, width, _ = chosen.shape
+    flat = chosen.reshape(count, height * width, len(channels))
+    where = np.stack(np.unravel_index(flat.argmax(axis=1).T, (height, width)), axis=-1)
+    return TopCandidates(layer, channels,
+                         np.broadcast_to(first + np.arange(count), (len(channels), count)),
+                         flat.max(axis=1).T, where)
+
+
 def running_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
                 channels_by_layer: dict, n: int = 9, start: Sequence[TopCandidates] = ()
                 ) -> Iterator[tuple[int, list[TopCandidates]]]:
@@ -259,14 +273,7 @@ def running_top(projector: Projector, batches: Iterable[tuple[int, np.ndarray]],
         check_interrupt()
         maps = projector.feature_maps(batch, layers)
         for layer in layers:
-            channels = np.asarray(channels_by_layer[layer])
-            chosen = maps[layer][..., channels]
-            count, height, width, _ = chosen.shape
-            flat = chosen.reshape(count, height * width, len(channels))
-            where = np.stack(np.unravel_index(flat.argmax(axis=1).T, (height, width)), axis=-1)
-            found = TopCandidates(layer, channels,
-                                  np.broadcast_to(first + np.arange(count), (len(channels), count)),
-                                  flat.max(axis=1).T, where)
+            found = batch_candidates(layer, channels_by_layer[layer], maps[layer], first)
             best[layer] = merge_top([best[layer], found] if layer in best else [found], n)
         yield first + len(batch), [best[layer] for layer in layers]
 

@@ -20,6 +20,7 @@ output of every layer the terms name, inside nested models too (by path, ``backb
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -146,6 +147,17 @@ class Objective:
         classes = [term.class_index for _, term in terms if term.kind == "class"]
         self.reference_class = reference_class if reference_class is not None else (
             classes[0] if classes else None)
+
+    def with_terms(self, terms: list[tuple[float, Term]]) -> Objective:
+        """This objective with other ``terms`` on the same layers, sharing its inference-only
+        model (built once, e.g. for every block of an atlas's channels); UserError for a term that
+        does not fit."""
+        layers = check_terms(self.model, terms)
+        if set(layers) - set(self.layers):
+            raise ValueError(f"the terms read layers {layers}, the objective's model keeps {self.layers}")
+        other = copy.copy(self)
+        other.terms = terms
+        return other
 
     def __call__(self, images):
         images = ops.convert_to_tensor(images)

@@ -13,6 +13,8 @@ import matplotlib
 if not os.environ.get("MPLBACKEND"):  # Jupyter sets it (inline figures); else files only
     matplotlib.use("Agg")
 
+from nnvisual.data.display import deprocess  # noqa: E402, F401 (the figures' display normalization)
+
 
 def subplots(rows: int, columns: int, figsize: tuple[float, float], layout: str | None = None,
              **options):
@@ -22,16 +24,3 @@ def subplots(rows: int, columns: int, figsize: tuple[float, float], layout: str 
 
     figure = Figure(figsize=figsize, layout=layout)
     return figure, figure.subplots(rows, columns, **options)
-
-
-def deprocess(image, std: float = 0.1):
-    """Display-normalize one float image (H, W, C) to uint8 RGB: the study's display
-    normalization (Chollet 2016; docs/study.md, "Display normalization"), (x - mean) / std(x) *
-    0.1 + 0.5, clipped to [0, 1], scaled to 0..255."""
-    import numpy as np
-
-    image = np.asarray(image, dtype=np.float64)
-    centred = image - image.mean()
-    spread = centred.std()
-    scaled = centred / (spread + 1e-5) * std + 0.5
-    return (np.clip(scaled, 0, 1) * 255).round().astype(np.uint8)

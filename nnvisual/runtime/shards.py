@@ -44,15 +44,17 @@ def parse(spec: str) -> Shard:
     return shard
 
 
-def block(total: int, spec: str | None, batch_size: int) -> range:
-    """The positions of ``total`` images that shard ``spec`` scans in batches of ``batch_size``
-    (all of them when ``spec`` is None); UserError when there are fewer batches than shards."""
+def block(total: int, spec: str | None, batch_size: int, items: str = "images",
+          batches_word: str = "batches") -> range:
+    """The positions of ``total`` images (or other ``items``) that shard ``spec`` scans in batches
+    of ``batch_size`` (all of them when ``spec`` is None); UserError when there are fewer batches
+    than shards."""
     if spec is None:
         return range(total)
     shard = parse(spec)
     batches = math.ceil(total / batch_size)
     if shard.count > batches:
-        raise UserError(f"shard {shard}: {total} images make {batches} batches of {batch_size}, "
+        raise UserError(f"shard {shard}: {total} {items} make {batches} {batches_word} of {batch_size}, "
                         f"too few for {shard.count} shards; use at most {batches}")
     first, last = (shard.index * batches // shard.count,
                    (shard.index + 1) * batches // shard.count)

@@ -78,12 +78,17 @@ def prepare(loaded: LoadedModel, config: DeconvConfig, image: np.ndarray, image_
                           image_source, projector)
     if dataset is None:
         return inputs
-    x, y = ((dataset.x_train, dataset.y_train) if config.top9_split == "train"
-            else (dataset.x_test, dataset.y_test))
-    chosen = data.stratified_subset(y, config.top9_images, config.seed)
-    names = tuple(f"{config.top9_split}/{dataset.class_names[y[i]]}/{i:05d}" for i in chosen)
-    return dataclasses.replace(inputs, dataset_images=x[chosen], dataset_names=names,
-                               scanned=shards.block(len(chosen), config.shard, SCAN_BATCH))
+    images, names = draw_images(dataset, config.top9_split, config.top9_images, config.seed)
+    return dataclasses.replace(inputs, dataset_images=images, dataset_names=names,
+                               scanned=shards.block(len(names), config.shard, SCAN_BATCH))
+
+
+def draw_images(dataset: data.Dataset, split: str, count: int, seed: int):
+    """``count`` images of ``dataset``'s ``split`` stratified by class with ``seed`` (arrays, or
+    files decoded as a scan reaches them) and their names (``split/class/index``)."""
+    x, y = (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)
+    chosen = data.stratified_subset(y, count, seed)
+    return x[chosen], tuple(f"{split}/{dataset.class_names[y[i]]}/{i:05d}" for i in chosen)
 
 
 def top_channels(inputs: DeconvInputs, config: DeconvConfig) -> dict[str, np.ndarray]:
@@ -110,7 +115,7 @@ def scan(inputs: DeconvInputs, channels_by_layer: dict, start: ScanState | None 
     scanned: memory holds two batches, whatever the split's size. A resumed scan continues from
     ``start`` (UserError when it holds other channels); ``after_batch(state)`` is told where the
     scan stands after each batch (a checkpoint)."""
-    prepare_batch, positions = model_input(inputs.loaded), inputs.scanned
+    positions = inputs.scanned
     begin, found = positions.start, []
     if start is not None:
         if [(c.layer, c.channels.tolist()) for c in start.candidates] != [
@@ -119,16 +124,25 @@ def scan(inputs: DeconvInputs, channels_by_layer: dict, start: ScanState | None 
                             "image: were the model file or the image changed?")
         begin, found = start.stop, start.candidates
 
+    batches = read_batches(inputs.loaded, inputs.dataset_images, range(begin, positions.stop))
+    for stop, running in running_top(inputs.projector, batches, channels_by_layer, TOP_N, found):
+        found = running
+        after_batch(ScanState(stop, found))
+    return found
+
+
+def read_batches(loaded: LoadedModel, images, positions: range) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first position, model input)`` of the images at ``positions``, :data:`SCAN_BATCH` at a
+    time, the next batch read (decoded, if streamed) while the caller uses one: memory holds two
+    batches, whatever the number of images."""
+    prepare_batch = model_input(loaded)
+
     def read(first):
-        return prepare_batch(streaming.pixels(inputs.dataset_images,
-                                    range(first, min(first + SCAN_BATCH, positions.stop))))
+        return prepare_batch(streaming.pixels(images, range(first, min(first + SCAN_BATCH,
+                                                                       positions.stop))))
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        batches = _read_ahead(reader, read, range(begin, positions.stop, SCAN_BATCH))
-        for stop, running in running_top(inputs.projector, batches, channels_by_layer, TOP_N, found):
-            found = running
-            after_batch(ScanState(stop, found))
-    return found
+        yield from _read_ahead(reader, read, range(positions.start, positions.stop, SCAN_BATCH))
 
 
 def _read_ahead(reader: ThreadPoolExecutor, read: Callable, starts) -> Iterator[tuple[int, np.ndarray]]:
