@@ -58,7 +58,7 @@ def test_attribute_runs_every_method_on_plotka(cli, tiny_plotka, photos, tmp_pat
     from nnvisual.attribution.methods import METHODS
 
     # every method but those of transformers, which refuse plotka (tests/test_vit.py)
-    cnn_methods = [name for name, row in METHODS.items() if ".attention:" not in row.compute]
+    cnn_methods = [name for name, row in METHODS.items() if not row.reads_attention]
     result = cli("attribute", "--model", tiny_plotka, "--images", photos, "--method",
                  ",".join(cnn_methods), "--samples", 3, "--steps", 8, "--background-size", 2,
                  "--out", tmp_path / "run")

@@ -26,7 +26,9 @@ class Method:
     network with (``gradient``, or one of :mod:`nnvisual.deconv.path`'s ``guided`` and
     ``deconvnet``, which not every layer has: checked before any work); None when it takes no
     gradient of the input or depends on a setting (SmoothGrad: its base's). ``reads_layer``: it
-    reads a feature map (the CAMs; ``--layer``). ``smoothable``: SmoothGrad may average it.
+    reads a feature map (the CAMs; ``--layer``). ``reads_attention``: it reads a transformer's
+    attention maps (and refuses a network without ``MultiHeadAttention``). ``smoothable``:
+    SmoothGrad may average it.
     ``channels``: how its per-channel attributions become one map (``sum`` keeps the signed
     total, and with it completeness; ``max-abs`` is saliency's). ``settings``: the settings it
     reads, for the docs. ``check`` raises ValueError for settings that cannot work on the model
@@ -38,6 +40,7 @@ class Method:
     title: str  # what it is, with its paper: "Grad-CAM (Selvaraju et al. 2017)"
     rule: str | None = "gradient"
     reads_layer: bool = False
+    reads_attention: bool = False
     smoothable: bool = False
     channels: str = "sum"
     settings: tuple[str, ...] = ()
@@ -133,11 +136,11 @@ for _row in (
            settings=("baseline", "window", "stride", "batch_size"),
            check=f"{_HERE}.occlusion:check_window"),
     Method("attention-rollout", f"{_HERE}.attention:attention_rollout", "attention rollout, "
-           "Abnar & Zuidema 2020 (transformers)", rule=None,
+           "Abnar & Zuidema 2020 (transformers)", rule=None, reads_attention=True,
            settings=("head_fusion", "discard_ratio"), check=f"{_HERE}.attention:check"),
     Method("transformer-attribution", f"{_HERE}.attention:transformer_attribution",
            "gradient-weighted attention relevance, Chefer, Gur & Wolf 2021 (transformers)",
-           check=f"{_HERE}.attention:check"),
+           reads_attention=True, check=f"{_HERE}.attention:check"),
 ):
     register(_row)
 
