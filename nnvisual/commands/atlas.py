@@ -11,7 +11,7 @@ from nnvisual.config import AtlasConfig
 @options.unsafe_option
 @options.setting_options(AtlasConfig, "layers", "channels", "examples", "split", "scan_images",
                          "visualizations", "steps", "learning_rate", "transforms", "initial_sd",
-                         "block")
+                         "classes", "block")
 @options.data_option
 @options.setting_options(AtlasConfig, "cache", "shard", "seed")
 @options.config_option
@@ -64,13 +64,14 @@ def command(config_path, out, force, data, unsafe, resume, **flags):
 
 def scan_key(inputs, config, data) -> dict:
     """What a checkpoint must match to continue: the config, the data and the images drawn from
-    it, the model's weights and the channels drawn."""
+    it, the model's weights and the channels and classes drawn."""
     from nnvisual.config import to_dict
     from nnvisual.data import resolve_source
 
     return {"config": scans.digest(to_dict(config)), "model": scans.weights_digest(inputs.loaded.model),
             "images": scans.digest([resolve_source(data), *inputs.names]),
-            "channels": {layer: found.tolist() for layer, found in inputs.channels.items()}}
+            "channels": {layer: found.tolist() for layer, found in inputs.channels.items()},
+            "classes": inputs.classes.tolist()}
 
 
 def checkpoints(inputs, checkpoint):
