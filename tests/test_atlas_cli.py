@@ -69,7 +69,7 @@ def test_every_link_and_image_of_every_page_resolves_and_every_channel_has_its_p
         assert parser.found or page.name == "classes.html", page
         for link in parser.found:
             assert not re.match(r"[a-z]+:", link), (page, link)  # nothing fetched from anywhere
-            assert (page.parent / link.split("?")[0]).is_file(), (page, link)
+            assert (page.parent / re.split(r"[?#]", link)[0]).is_file(), (page, link)
     names = {str(page.relative_to(whole)) for page in pages}
     assert {f"{layer}/{channel}.html" for layer, count in CHANNELS.items()
             for channel in range(count)} | {"index.html", "c1/index.html", "c2/index.html",

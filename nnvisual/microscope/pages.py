@@ -49,8 +49,8 @@ def pages(atlas, excitation_rows, title: str) -> dict[str, str]:
                 next=channels[i + 1] if i + 1 < len(channels) else None,
                 top=_examples(atlas.names, la.top_indices[i], la.top_activations[i]),
                 bottom=_examples(atlas.names, la.bottom_indices[i], la.bottom_activations[i]),
-                classes=_examples(atlas.class_names, la.classes[i], la.class_weights[i])
-                if "classes" in la.arrays else [],
+                classes=[(int(k), atlas.class_names[k], float(w)) for k, w in zip(
+                    la.classes[i], la.class_weights[i], strict=True)] if "classes" in la.arrays else [],
                 **dict(common, title=f"{la.layer}/{channel}: {title}"))
     return found
 
