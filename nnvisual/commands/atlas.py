@@ -26,7 +26,9 @@ def command(config_path, out, force, data, unsafe, resume, **flags):
     and weakest dataset examples cropped to the unit's receptive field (one streamed scan of
     --data for every layer, the scan of deconv --top9), the DeconvNet projections of the
     strongest, its mean activation and fraction active and, for a layer that feeds the class
-    scores through global pooling, the classes it feeds most. A page per layer shows every
+    scores through global pooling, the classes it feeds most. classes.html shows each class's
+    own feature visualization (--classes N: all classes of a model with at most N, else the N
+    the channels shown feed most) beside the channels feeding it. A page per layer shows every
     channel's visualization; the index lists the layers, searches layer and channel names
     offline, and reports per layer the fraction of channels whose visualization excites them
     more than their strongest example. With --shard I/N, only block I of N of each layer's
