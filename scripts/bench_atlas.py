@@ -15,7 +15,9 @@ lucid's initial standard deviation 0.01, Adam 0.05, lucid's standard transforms)
 them as one batch (one compiled step, compilation included), torch-lucent's ``render_vis`` one
 channel at a time (objective ``blocks_5_0_bn1:C``, the same layer after its ReLU6) on timm's
 ``tf_efficientnet_lite0`` holding the same weights (``bench_maximize.timm_lite0``), its input
-scaled to -1..1 as Lite0 expects. Channels/s of the median repetition (no warm-up), CPU seconds
+scaled to -1..1 as Lite0 expects, on one torch thread (the baseline) and on torch's default
+threads (on the shared 2-core development machine these collapse: a step took 3.3 s against
+0.17 s on one thread, torch's threads waiting for each other). Channels/s of the median repetition (no warm-up), CPU seconds
 per channel, and the mean over the channels of the objective (the channel's mean over positions)
 that each one's images reach, measured by nnvisual's Lite0. The atlas's size on disk is not
 measured here (docs/atlas.md gives the demo atlas's size).
@@ -53,6 +55,7 @@ def lucent_rows(channels: int, steps: int, repeats: int) -> list[Row]:
     """nnvisual's atlas renderer (one batch) against torch-lucent (one channel at a time) on
     EfficientNet-Lite0: channels/s, CPU seconds per channel, the objective reached."""
     import numpy as np
+    import torch
     from bench_maximize import timm_lite0
 
     from nnvisual.microscope.channels import ChannelRenderer, Recipe
@@ -66,12 +69,20 @@ def lucent_rows(channels: int, steps: int, repeats: int) -> list[Row]:
     renderer = ChannelRenderer(lite0.model, KERAS_LAYER, lite0.preprocess, lite0.image_size, recipe)
     chosen = list(range(channels))
     net = timm_lite0()
+
+    def lucent(threads):
+        default = torch.get_num_threads()
+        torch.set_num_threads(threads or default)
+        try:
+            return np.concatenate([lucent_channel(net, c, steps) for c in chosen])
+        finally:
+            torch.set_num_threads(default)
+
+    baseline = "torch-lucent (one channel at a time)"
     comparison = bench_harness.alternate(
-        {"torch-lucent (one channel at a time)": lambda: np.concatenate(
-            [lucent_channel(net, c, steps) for c in chosen]),
+        {baseline: lambda: lucent(1), f"{baseline}, torch's default threads": lambda: lucent(None),
          "nnvisual (one batch)": lambda: renderer.render(chosen)[:, 0]}, repeats, warm_up=False)
     benchmark = f"atlas lite0 {KERAS_LAYER} {channels}x1 {steps} steps"
-    baseline = "torch-lucent (one channel at a time)"
     rows = bench_harness.rate_rows(benchmark, "channels", channels, comparison, baseline)
     rows += bench_harness.ratio_rows(benchmark, "CPU s per channel", {
         name: seconds / channels for name, seconds in comparison.medians("cpu").items()}, baseline)
