@@ -17,10 +17,10 @@ channel at a time (objective ``blocks_5_0_bn1:C``, the same layer after its ReLU
 ``tf_efficientnet_lite0`` holding the same weights (``bench_maximize.timm_lite0``), its input
 scaled to -1..1 as Lite0 expects, on one torch thread (the baseline) and on torch's default
 threads (on the shared 2-core development machine these collapse: a step took 3.3 s against
-0.17 s on one thread, torch's threads waiting for each other). Channels/s of the median repetition (no warm-up), CPU seconds
-per channel, and the mean over the channels of the objective (the channel's mean over positions)
-that each one's images reach, measured by nnvisual's Lite0. The atlas's size on disk is not
-measured here (docs/atlas.md gives the demo atlas's size).
+0.17 s on one thread, torch's threads waiting for each other). Channels/s of the median
+repetition (no warm-up), CPU seconds per channel, and the mean over the channels of the objective
+(the channel's mean over positions) that each one's images reach, measured by nnvisual's Lite0.
+The atlas's size on disk is not measured here (docs/atlas.md gives the demo atlas's size).
 
     python scripts/bench_atlas.py [--quick] [--channels 16] [--steps 64] [--lite-channels 8]
         [--lite-steps 32] [--repeats 3]
