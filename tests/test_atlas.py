@@ -101,3 +101,37 @@ def test_the_search_index_links_each_layer_and_channel_and_sits_safely_in_a_scri
         ("outer/conv/1", "outer--conv/1.html")]
     text = index.inline_json([{"name": "</script><b>"}])
     assert "</" not in text and json.loads(text) == [{"name": "</script><b>"}]
+
+
+def class_renderer(steps):
+    from nnvisual.microscope.channels import ClassRenderer, Recipe
+    from nnvisual.optvis.transforms import parse_transforms
+
+    return ClassRenderer(small_cnn(size=32), None, (32, 32),
+                         Recipe(steps, 0.05, parse_transforms("pad=2,jitter=2"), 0, 2, 0.3))
+
+
+def test_each_class_visualization_raises_its_own_logit_and_is_its_rendering_alone_byte_for_byte():
+    renderer, start = class_renderer(16), class_renderer(0)
+    rendered, initial = renderer.render([0, 1, 2]), start.render([0, 1, 2])
+    logits, _ = renderer.scores(rendered.reshape(6, 32, 32, 3))
+    before, _ = start.scores(initial.reshape(6, 32, 32, 3))
+    own = np.repeat([0, 1, 2], 2)
+    assert (logits[np.arange(6), own] > before[np.arange(6), own]).all(), (logits, before)
+    alone = renderer.render([1])  # the same streams: the same images
+    assert alone.tobytes() == rendered[1:2].tobytes()
+
+
+def test_the_atlas_renders_every_class_of_a_small_classifier_and_the_strongest_fed_of_a_large(computed):
+    atlas = computed[0]
+    assert atlas.class_arrays["indices"].tolist() == [0, 1, 2]
+    assert atlas.class_arrays["visualizations"].shape == (3, 2, 32, 32, 3)
+    weights = np.array([[0.0, 5, 1, 0, 0], [3, 0, 0, 0, 4]], np.float32)  # 2 channels, 5 classes
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    logits = keras.layers.Dense(5, name="logits")(keras.layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inputs, logits)
+    model.get_layer("logits").kernel.assign(weights)
+    # each channel's 2 strongest: {1, 2} and {4, 0}; the 3 strongest of those: 1 (5), 4 (4), 0 (3)
+    assert classes.chosen_classes(model, {"conv": np.arange(2)}, 3, 2).tolist() == [0, 1, 4]
+    assert classes.chosen_classes(model, {"conv": np.arange(2)}, 5, 2).tolist() == [0, 1, 2, 3, 4]

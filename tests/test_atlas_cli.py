@@ -69,10 +69,13 @@ def test_every_link_and_image_of_every_page_resolves_and_every_channel_has_its_p
         assert parser.found or page.name == "classes.html", page
         for link in parser.found:
             assert not re.match(r"[a-z]+:", link), (page, link)  # nothing fetched from anywhere
-            assert (page.parent / link.split("?")[0]).is_file(), (page, link)
+            assert (page.parent / re.split(r"[?#]", link)[0]).is_file(), (page, link)
     names = {str(page.relative_to(whole)) for page in pages}
     assert {f"{layer}/{channel}.html" for layer, count in CHANNELS.items()
-            for channel in range(count)} | {"index.html", "c1/index.html", "c2/index.html"} == names
+            for channel in range(count)} | {"index.html", "c1/index.html", "c2/index.html",
+                                             "classes.html"} == names
+    classes = (whole / "classes.html").read_text()
+    assert all(f'<img src="classes/{k}.png"' in classes for k in range(3))  # every class of 3
     index = (whole / "index.html").read_text()
     for layer, count in CHANNELS.items():
         assert f'<a href="{layer}/index.html">{layer}</a>' in index
@@ -118,7 +121,10 @@ def test_a_sharded_atlas_merged_is_the_unsharded_atlas_byte_for_byte(inputs, who
     assert result.exit_code == 0, result.output
     merged, reference = run_files(root / "merged"), run_files(whole)
     assert sorted(merged) == sorted(reference)
-    for name in ("atlas.npz", "tables/channels.csv", "tables/examples.csv", "tables/excitation.csv"):
+    with np.load(root / "shard1" / "atlas.npz") as arrays:
+        assert "class_visualizations" not in arrays  # the first shard renders the classes
+    for name in ("atlas.npz", "tables/channels.csv", "tables/examples.csv", "tables/excitation.csv",
+                 "classes.html", "classes/2.png"):
         assert merged[name] == reference[name], name
     assert [name for name in reference if merged[name] != reference[name]] == []
 

@@ -33,7 +33,8 @@ class AtlasPages(Result):
         model_name: the model's name (the pages' title).
     Properties: ``layers`` (layer -> its :class:`~nnvisual.steps.atlas.LayerAtlas`: ``channels``,
     ``visualizations``, ``responses``, ``top_*``, ``bottom_*``, ``projections``, ``mean``,
-    ``active``, ``excited``), ``excitation`` (layer -> the fraction of its channels whose
+    ``active``, ``excited``), ``classes`` (the classes' ``indices``, ``visualizations``, ``logits``,
+    ``probabilities``), ``excitation`` (layer -> the fraction of its channels whose
     visualization beats their strongest dataset example), ``arrays`` (``atlas.npz``),
     ``tables`` (name -> (header, rows)), ``pages`` (relative path -> HTML).
     """
@@ -51,6 +52,10 @@ class AtlasPages(Result):
     @property
     def layers(self) -> dict:
         return {la.layer: la for la in self.computed.layers}
+
+    @property
+    def classes(self) -> dict[str, np.ndarray]:
+        return self.computed.class_arrays
 
     @property
     def excitation(self) -> dict[str, float]:
@@ -131,7 +136,9 @@ def atlas(model, *, data: str | None = None, unsafe: bool = False,
     each channel of the layers chosen, feature visualizations (lucid's recipe, a block of channels
     optimized as one batch), its strongest and weakest examples in ``data`` (the receptive field's
     crops, the scan of ``deconv --top9``), the DeconvNet projections of the strongest, its
-    activation statistics and, where it feeds the class scores directly, the classes it feeds most.
+    activation statistics and, where it feeds the class scores directly, the classes it feeds most;
+    and the classes' own feature visualizations (``--classes``: every class of a classifier with at
+    most 100, else those the channels shown feed most), a block of classes per batch.
 
     Parameters:
         model: a name, a path, a run folder, a ``keras.Model`` or :func:`load_model`'s result;

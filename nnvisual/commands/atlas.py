@@ -11,7 +11,7 @@ from nnvisual.config import AtlasConfig
 @options.unsafe_option
 @options.setting_options(AtlasConfig, "layers", "channels", "examples", "split", "scan_images",
                          "visualizations", "steps", "learning_rate", "transforms", "initial_sd",
-                         "block")
+                         "classes", "block")
 @options.data_option
 @options.setting_options(AtlasConfig, "cache", "shard", "seed")
 @options.config_option
@@ -26,7 +26,9 @@ def command(config_path, out, force, data, unsafe, resume, **flags):
     and weakest dataset examples cropped to the unit's receptive field (one streamed scan of
     --data for every layer, the scan of deconv --top9), the DeconvNet projections of the
     strongest, its mean activation and fraction active and, for a layer that feeds the class
-    scores through global pooling, the classes it feeds most. A page per layer shows every
+    scores through global pooling, the classes it feeds most. classes.html shows each class's
+    own feature visualization (--classes N: all classes of a model with at most N, else the N
+    the channels shown feed most) beside the channels feeding it. A page per layer shows every
     channel's visualization; the index lists the layers, searches layer and channel names
     offline, and reports per layer the fraction of channels whose visualization excites them
     more than their strongest example. With --shard I/N, only block I of N of each layer's
@@ -64,13 +66,14 @@ def command(config_path, out, force, data, unsafe, resume, **flags):
 
 def scan_key(inputs, config, data) -> dict:
     """What a checkpoint must match to continue: the config, the data and the images drawn from
-    it, the model's weights and the channels drawn."""
+    it, the model's weights and the channels and classes drawn."""
     from nnvisual.config import to_dict
     from nnvisual.data import resolve_source
 
     return {"config": scans.digest(to_dict(config)), "model": scans.weights_digest(inputs.loaded.model),
             "images": scans.digest([resolve_source(data), *inputs.names]),
-            "channels": {layer: found.tolist() for layer, found in inputs.channels.items()}}
+            "channels": {layer: found.tolist() for layer, found in inputs.channels.items()},
+            "classes": inputs.classes.tolist()}
 
 
 def checkpoints(inputs, checkpoint):

@@ -48,6 +48,10 @@ class AtlasConfig(Config):
     initial_sd: float = setting(0.3, "Standard deviation of the visualizations' initial values "
                                      "(lucid's is 0.01, from which a channel that is zero on a flat "
                                      "image cannot climb)")
+    classes: int = setting(100, "Class feature visualizations: every class of a classifier with at "
+                                "most N, else the N that the channels shown feed most strongly "
+                                "(none where no channel feeds the scores directly); 0: none",
+                           metavar="N")
     block: int = setting(64, "Channels whose visualizations are optimized together, one batch")
     seed: int = seed_setting()
     shard: str | None = setting(None, "Only block I of N (0 <= I < N) of each layer's channels, "
@@ -64,6 +68,7 @@ class AtlasConfig(Config):
         parse_image_size(self.image_size)
         check(self.channels is None or self.channels >= 1,
               f"channels must be at least 1, got {self.channels}")
+        check(self.classes >= 0, f"classes must be at least 0, got {self.classes}")
         check(self.examples >= 1, f"examples must be at least 1, got {self.examples}")
         check_choice(self.split, "split", choices.SPLITS)
         check(self.scan_images >= self.examples, f"scan_images must be at least examples "

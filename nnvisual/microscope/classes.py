@@ -1,7 +1,9 @@
 """The classes a channel feeds most, where the path from it to the class scores is linear in its
 mean: the layer, global (average) pooling, dropout, then the Dense layer that gives the scores
 (EfficientNet, ResNet, MobileNet). The channel's weights into the scores are then its direct
-effect: channel c adds ``weight[c, k]`` times its pooled activation to class k's score."""
+effect: channel c adds ``weight[c, k]`` times its pooled activation to class k's score.
+
+:func:`chosen_classes` picks the classes whose own feature visualizations an atlas shows."""
 
 from __future__ import annotations
 
@@ -41,3 +43,21 @@ def strongest_classes(weights: np.ndarray, channels, count: int = 5):
     chosen = weights[np.asarray(channels)]
     order = np.argsort(-chosen, axis=1, kind="stable")[:, :count]
     return order, np.take_along_axis(chosen, order, axis=1)
+
+
+def chosen_classes(model, channels: dict[str, np.ndarray], count: int, per_channel: int) -> np.ndarray:
+    """The classes an atlas renders, ascending: every class when the model has at most ``count``,
+    else the ``count`` that ``channels`` (layer -> channels shown) feed most strongly (each
+    channel's ``per_channel`` strongest classes, ranked by the largest weight into them; none
+    where no layer feeds the scores directly)."""
+    width = find_head(model).width
+    if width <= count:
+        return np.arange(width)
+    strongest = np.full(width, -np.inf)
+    for layer, shown in channels.items():
+        weights = class_weights(model, layer)
+        if weights is not None and len(shown):
+            order, values = strongest_classes(weights, shown, min(per_channel, width))
+            np.maximum.at(strongest, order.ravel(), values.ravel())
+    fed = np.flatnonzero(np.isfinite(strongest))
+    return np.sort(fed[np.argsort(-strongest[fed], kind="stable")[:count]])

@@ -1,7 +1,8 @@
 """The atlas's pages as HTML text, rendered with Jinja2 (``templates/``): the index (layers,
 shapes, the excitation table and a search box over an inline JSON index), a page per layer (a grid
-of its channels' visualizations), a page per channel and, where channels feed the class scores
-directly, a page of classes; and the images they show, as arrays. The links are relative
+of its channels' visualizations), a page per channel and a page of classes (each rendered class's
+feature visualizations, and the channels shown that feed it most where they feed the scores
+directly); and the images they show, as arrays. The links are relative
 (``conv4/17.html``), so the folder reads offline from anywhere; the command layer writes it.
 
 The functions read an atlas (:class:`nnvisual.steps.atlas.Atlas`: ``layers`` of ``LayerAtlas``,
@@ -26,15 +27,16 @@ def pages(atlas, excitation_rows, title: str) -> dict[str, str]:
     env = _environment()
     css = resources.files("nnvisual.microscope").joinpath("templates/atlas.css").read_text()
     common = dict(css=css, title=title)
-    weights = _class_channels(atlas)
+    rows = _class_rows(atlas)
     entries = index.entries([(la.layer, la.shape, [int(c) for c in la.channels]) for la in atlas.layers])
     found = {"index.html": env.get_template("index.html.j2").render(
         atlas=atlas, layer_rows=list(zip(atlas.layers, excitation_rows, strict=True)),
-        channels_total=sum(len(la.channels) for la in atlas.layers), has_classes=bool(weights),
+        channels_total=sum(len(la.channels) for la in atlas.layers), has_classes=bool(rows),
         index_json=index.inline_json(entries),
         example=entries[1]["name"] if len(entries) > 1 else entries[0]["name"], **common)}
-    if weights:
-        found["classes.html"] = env.get_template("classes.html.j2").render(classes=weights, **common)
+    if rows:
+        found["classes.html"] = env.get_template("classes.html.j2").render(
+            classes=rows, fed=any(row["channels"] for row in rows), **common)
     for la in atlas.layers:
         excited = int(np.sum(la.excited))
         found[index.layer_page(la.layer)] = env.get_template("layer.html.j2").render(
@@ -47,8 +49,8 @@ def pages(atlas, excitation_rows, title: str) -> dict[str, str]:
                 next=channels[i + 1] if i + 1 < len(channels) else None,
                 top=_examples(atlas.names, la.top_indices[i], la.top_activations[i]),
                 bottom=_examples(atlas.names, la.bottom_indices[i], la.bottom_activations[i]),
-                classes=_examples(atlas.class_names, la.classes[i], la.class_weights[i])
-                if "classes" in la.arrays else [],
+                classes=[(int(k), atlas.class_names[k], float(w)) for k, w in zip(
+                    la.classes[i], la.class_weights[i], strict=True)] if "classes" in la.arrays else [],
                 **dict(common, title=f"{la.layer}/{channel}: {title}"))
     return found
 
@@ -60,7 +62,8 @@ def _examples(names, indices, values) -> list[tuple[str, float]]:
 def images(atlas) -> dict[str, np.ndarray]:
     """``{relative path: uint8 RGB}`` of every image the pages show: per channel its first
     visualization as a thumbnail, its visualizations side by side, and strips of its strongest
-    examples, their projections and its weakest examples."""
+    examples, their projections and its weakest examples; per class rendered, its
+    visualizations side by side."""
     from nnvisual import data
 
     found = {}
@@ -75,13 +78,22 @@ def images(atlas) -> dict[str, np.ndarray]:
             for name, strip in strips.items():
                 found[index.channel_file(la.layer, channel, f"{name}.png")] = np.concatenate(
                     list(strip), axis=1)
+    for k, visualizations in zip(atlas.class_arrays.get("indices", []),
+                                 atlas.class_arrays.get("visualizations", []), strict=True):
+        found[class_file(k)] = np.concatenate(list(visualizations), axis=1)
     return found
 
 
-def _class_channels(atlas, count: int = 8) -> list[tuple[str, list]]:
-    """Per class, the channels shown that list it among those they feed most, strongest weight
-    first: ``[(class name, [(layer, channel, weight)])]``; empty when no layer feeds the scores
-    directly."""
+def class_file(k: int) -> str:
+    """A class's visualizations from the atlas's root: ``classes/284.png``."""
+    return f"classes/{int(k)}.png"
+
+
+def _class_rows(atlas, count: int = 8) -> list[dict]:
+    """Per class rendered or fed, in class order: its ``index``, ``name``, ``image``
+    (:func:`class_file`, None where not rendered) with its visualizations' ``logits`` and
+    ``probabilities`` of the class, and the ``channels`` shown that list it among those they feed
+    most, strongest weight first (``[(layer, channel, weight)]``)."""
     fed = {}
     for la in atlas.layers:
         if "classes" not in la.arrays:
@@ -89,7 +101,17 @@ def _class_channels(atlas, count: int = 8) -> list[tuple[str, list]]:
         for i, channel in enumerate(la.channels):
             for k, weight in zip(la.classes[i], la.class_weights[i], strict=True):
                 fed.setdefault(int(k), []).append((la.layer, int(channel), float(weight)))
-    return [(atlas.class_names[k], sorted(fed[k], key=lambda item: -item[2])[:count]) for k in sorted(fed)]
+    rendered = {int(k): i for i, k in enumerate(atlas.class_arrays.get("indices", []))}
+    rows = []
+    for k in sorted(set(fed) | set(rendered)):
+        i = rendered.get(k)
+        rows.append(dict(index=k, name=atlas.class_names[k],
+                         image=class_file(k) if i is not None else None,
+                         logits=[] if i is None else [float(x) for x in atlas.class_arrays["logits"][i]],
+                         probabilities=[] if i is None else [
+                             float(x) for x in atlas.class_arrays["probabilities"][i]],
+                         channels=sorted(fed.get(k, []), key=lambda item: -item[2])[:count]))
+    return rows
 
 
 @functools.cache

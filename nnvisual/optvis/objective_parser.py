@@ -27,7 +27,7 @@ class Term:
     layer: str | None = None
     channels: tuple[int, ...] = ()  # channel/neuron: one, or one per image
     position: tuple[int, int] | None = None  # neuron: (y, x); None: the centre
-    class_index: int | None = None
+    class_index: int | tuple[int, ...] | None = None  # a tuple: one class per image
     softmax: bool = False  # class: the probability instead of the logit
     vector: tuple[float, ...] = ()  # direction
 

@@ -7,7 +7,9 @@ inference-only copy (:func:`nnvisual.graph.inference_model.for_inference`, keepi
 terms name; the user's model is not changed) that gives the logits, the probabilities and the
 output of every layer the terms name, inside nested models too (by path, ``backbone/conv``):
 
-- ``class``: the class's logit or softmax probability (as :class:`ClassObjective`);
+- ``class``: the class's logit or softmax probability (as :class:`ClassObjective`); a term may
+  name one class per image (a tuple: image i maximizes class ``class_index[i]``, an atlas's
+  classes);
 - ``channel``: the mean over positions of one channel of a feature-map layer; a term may name
   one channel per image (the channel grid: image i maximizes channel ``channels[i]``);
 - ``neuron``: one channel at one position (the centre, ``(h // 2, w // 2)``, by default);
@@ -36,7 +38,7 @@ from nnvisual.optvis.objective_parser import Term
 def _check_term(term: Term, shape: tuple, outputs: int) -> None:
     """UserError if ``term`` does not fit its layer's output ``shape`` (without the batch)."""
     if term.kind == "class":
-        if not 0 <= term.class_index < outputs:
+        if not all(0 <= k < outputs for k in np.atleast_1d(term.class_index)):
             raise UserError(f"class {term.class_index} is out of range for a model with "
                             f"{outputs} outputs")
         return
@@ -67,7 +69,11 @@ def gram_cosines(features):
 
 
 def _class(term: Term, features, logits, probabilities):
-    return (probabilities if term.softmax else logits)[:, term.class_index]
+    scores = probabilities if term.softmax else logits
+    if isinstance(term.class_index, tuple):  # one class per image
+        chosen = np.eye(scores.shape[-1], dtype=np.float32)[list(term.class_index)]
+        return ops.sum(scores * ops.convert_to_tensor(chosen), axis=-1)
+    return scores[:, term.class_index]
 
 
 def _layer(term: Term, features, logits, probabilities):

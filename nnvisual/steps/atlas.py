@@ -4,9 +4,9 @@
 :func:`compute` scans the dataset once for every layer (:mod:`nnvisual.microscope.scan`), then renders
 each layer's channels a block at a time (:mod:`nnvisual.microscope.channels`), measures how strongly
 the renderings excite their channels and projects each channel's strongest examples with
-DeconvNet; it returns an :class:`Atlas` of arrays, which the ``*_table`` functions turn into
-(header, rows). Both phases tell ``after(state)`` where they stand (a scan batch, a block), so a
-checkpoint can resume them.
+DeconvNet, then renders the classes' feature visualizations a block at a time; it returns an
+:class:`Atlas` of arrays, which the ``*_table`` functions turn into (header, rows). Both phases
+tell ``after(state)`` where they stand (a scan batch, a block), so a checkpoint can resume them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from nnvisual.data.display import deprocess
 from nnvisual.deconv.projector import TopCandidates, project_top
 from nnvisual.errors import UserError, named
 from nnvisual.microscope import classes, stats
-from nnvisual.microscope.channels import ChannelRenderer, Recipe
+from nnvisual.microscope.channels import ChannelRenderer, ClassRenderer, Recipe
 from nnvisual.microscope.scan import PARTS, LayerScan, read_scans, scan_arrays, scan_layers
 from nnvisual.models.loaded import LoadedModel
 from nnvisual.optvis.param import check_parametrization
@@ -40,7 +40,9 @@ METHOD = "deconvnet"  # the projections of the strongest examples
 class AtlasInputs:
     """Checked inputs: the model, its layers, their output shapes and the channels of each that
     this run draws (all, the first ``channels``, or its ``--shard`` block), the images scanned
-    (arrays, or files decoded as the scan reaches them) and their names."""
+    (arrays, or files decoded as the scan reaches them) and their names, and the classes whose
+    visualizations it renders (:func:`nnvisual.microscope.classes.chosen_classes`; a shard other
+    than the first renders none)."""
 
     loaded: LoadedModel
     layers: tuple[str, ...]
@@ -50,6 +52,7 @@ class AtlasInputs:
     names: tuple[str, ...]
     projector: deconv.Projector
     recipe: Recipe
+    classes: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,11 +82,15 @@ class LayerAtlas:
 
 @dataclasses.dataclass(frozen=True)
 class Atlas:
-    """Every layer's :class:`LayerAtlas`, the names of the images scanned and the classes."""
+    """Every layer's :class:`LayerAtlas`, the names of the images scanned and the classes, and
+    the classes' feature visualizations: ``class_arrays`` ``indices`` (k,), ``visualizations``
+    (k, v, H, W, 3) uint8, each visualization's ``logits`` and ``probabilities`` (k, v) of its own
+    class (empty where none were rendered)."""
 
     layers: list[LayerAtlas]
     names: tuple[str, ...]
     class_names: tuple[str, ...]
+    class_arrays: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def prepare(loaded: LoadedModel, config: AtlasConfig, dataset: data.Dataset) -> AtlasInputs:
@@ -101,16 +108,18 @@ def prepare(loaded: LoadedModel, config: AtlasConfig, dataset: data.Dataset) -> 
                     config.seed, config.visualizations, config.initial_sd)
     shapes = {layer: tuple(int(s) for s in deconv.output_size(model, layer, loaded.image_size))
               + (int(graph.output_shape(model, layer)[-1]),) for layer in layers}
-    channels = {}
+    channels, shown = {}, {}
     for layer in layers:
         count = shapes[layer][2] if config.channels is None else min(config.channels, shapes[layer][2])
         block = shards.block(count, config.shard, config.block, f"channels of '{layer}'", "blocks")
-        channels[layer] = np.arange(block.start, block.stop)
+        channels[layer], shown[layer] = np.arange(block.start, block.stop), np.arange(count)
+    first = config.shard is None or shards.parse(config.shard).index == 0
+    chosen = classes.chosen_classes(model, shown, config.classes, CLASSES) if first else np.arange(0)
     images, names = deconv_step.draw_images(dataset, config.split, config.scan_images, config.seed)
     if len(names) < config.examples:
         raise UserError(f"the {config.split} split has {len(names)} images; the atlas shows "
                         f"{named('examples', config.examples)} per channel")
-    return AtlasInputs(loaded, layers, shapes, channels, images, names, projector, recipe)
+    return AtlasInputs(loaded, layers, shapes, channels, images, names, projector, recipe, chosen)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,10 +147,12 @@ def read_state(arrays, layers) -> AtlasState:
     return AtlasState(int(arrays["stop"]), read_scans(arrays, layers), blocks)
 
 
-def plan(inputs: AtlasInputs, config: AtlasConfig) -> list[tuple[str, np.ndarray]]:
-    """The blocks rendered, in order: ``(layer, channels)``, ``config.block`` channels each."""
+def plan(inputs: AtlasInputs, config: AtlasConfig) -> list[tuple[str | None, np.ndarray]]:
+    """The blocks rendered, in order: ``(layer, channels)``, ``config.block`` channels each, then
+    ``(None, classes)``, ``config.block`` classes each."""
     return [(layer, inputs.channels[layer][i:i + config.block]) for layer in inputs.layers
-            for i in range(0, len(inputs.channels[layer]), config.block)]
+            for i in range(0, len(inputs.channels[layer]), config.block)] + [
+        (None, inputs.classes[i:i + config.block]) for i in range(0, len(inputs.classes), config.block)]
 
 
 def compute(inputs: AtlasInputs, config: AtlasConfig,
@@ -165,18 +176,42 @@ def compute(inputs: AtlasInputs, config: AtlasConfig,
     scans = {scan.layer: scan for scan in state.scans}
     renderer = None
     for done, (layer, channels) in enumerate(blocks[len(state.blocks):], len(state.blocks)):
-        progress(batches + done, total, f"{layer}: channels {channels[0]}-{channels[-1]}")
-        if renderer is None or renderer.layer != layer:
-            renderer = ChannelRenderer(inputs.loaded.model, layer, inputs.loaded.preprocess,
-                                       inputs.loaded.image_size, inputs.recipe)
-        block = render_block(inputs, renderer, scans[layer], channels)
+        loaded = inputs.loaded
+        if layer is None:
+            progress(batches + done, total, f"classes {channels[0]}-{channels[-1]}")
+            if not isinstance(renderer, ClassRenderer):
+                renderer = ClassRenderer(loaded.model, loaded.preprocess, loaded.image_size,
+                                         inputs.recipe)
+            block = render_classes(renderer, channels)
+        else:
+            progress(batches + done, total, f"{layer}: channels {channels[0]}-{channels[-1]}")
+            if renderer is None or renderer.layer != layer:
+                renderer = ChannelRenderer(loaded.model, layer, loaded.preprocess,
+                                           loaded.image_size, inputs.recipe)
+            block = render_block(inputs, renderer, scans[layer], channels)
         state = dataclasses.replace(state, blocks=[*state.blocks, block])
         after(state)
     progress(total, total, "done")
+    owned = list(zip(state.blocks, blocks, strict=True))
     layers = [layer_atlas(inputs, layer, scans[layer],
-                          [block for block, (owner, _) in zip(state.blocks, blocks, strict=True)
-                           if owner == layer]) for layer in inputs.layers]
-    return Atlas(layers, inputs.names, inputs.loaded.class_names)
+                          [block for block, (owner, _) in owned if owner == layer])
+              for layer in inputs.layers]
+    rendered = [block for block, (owner, _) in owned if owner is None]
+    class_arrays = {name: np.concatenate([block[name] for block in rendered])
+                    for name in rendered[0]} if rendered else {}
+    return Atlas(layers, inputs.names, inputs.loaded.class_names, class_arrays)
+
+
+def render_classes(renderer: ClassRenderer, chosen: np.ndarray) -> dict[str, np.ndarray]:
+    """One block of classes: their visualizations, and the logit and probability of its own
+    class on each (measured on the saved 8-bit image)."""
+    visualizations = renderer.render(chosen)
+    k, v = visualizations.shape[:2]
+    logits, probabilities = renderer.scores(visualizations.reshape(k * v, *visualizations.shape[2:]))
+    rows, own = np.arange(k * v), np.repeat(chosen, v)
+    return {"indices": chosen, "visualizations": visualizations,
+            "logits": logits[rows, own].reshape(k, v),
+            "probabilities": probabilities[rows, own].reshape(k, v)}
 
 
 def _subset(candidates: TopCandidates, channels) -> TopCandidates:
@@ -287,9 +322,11 @@ def classes_table(atlas: Atlas):
 
 
 def atlas_arrays(atlas: Atlas) -> dict[str, np.ndarray]:
-    """``atlas.npz``: every layer's arrays as ``<layer>:<name>``, and the scanned images' names."""
+    """``atlas.npz``: every layer's arrays as ``<layer>:<name>``, the scanned images' names, and
+    the classes' arrays as ``class_<name>``."""
     arrays = {f"{la.layer}:{name}": value for la in atlas.layers for name, value in la.arrays.items()}
-    return {**arrays, "names": np.array(atlas.names)}
+    return {**arrays, "names": np.array(atlas.names),
+            **{f"class_{name}": value for name, value in atlas.class_arrays.items()}}
 
 
 def read_atlas(arrays, layers, shapes, class_names) -> Atlas:
@@ -297,12 +334,17 @@ def read_atlas(arrays, layers, shapes, class_names) -> Atlas:
     found = [LayerAtlas(layer, tuple(shapes[layer]), {name.partition(":")[2]: arrays[name]
                                                       for name in arrays if name.startswith(f"{layer}:")})
              for layer in layers]
-    return Atlas(found, tuple(str(n) for n in arrays["names"]), tuple(class_names))
+    return Atlas(found, tuple(str(n) for n in arrays["names"]), tuple(class_names),
+                 {name.removeprefix("class_"): arrays[name] for name in arrays if name.startswith("class_")})
 
 
 def merge(parts: list[Atlas]) -> Atlas:
-    """The atlas of shards (blocks of each layer's channels, in shard order) as one."""
+    """The atlas of shards (blocks of each layer's channels, in shard order; the classes, which
+    the first shard renders) as one."""
     layers = [LayerAtlas(first.layer, first.shape, {
         name: np.concatenate([part.layers[i].arrays[name] for part in parts]) for name in first.arrays})
         for i, first in enumerate(parts[0].layers)]
-    return Atlas(layers, parts[0].names, parts[0].class_names)
+    rendered = [part.class_arrays for part in parts if part.class_arrays]
+    class_arrays = {name: np.concatenate([found[name] for found in rendered])
+                    for name in rendered[0]} if rendered else {}
+    return Atlas(layers, parts[0].names, parts[0].class_names, class_arrays)

@@ -69,6 +69,9 @@ GOALS = (
     Goal("atlas plotka: one batch of channels / one channel at a time, channels/s",
          r"atlas plotka .*", r"nnvisual \(one batch\)", "channels/s", versus="one channel at a time",
          at_least=5),
+    Goal("atlas Lite0: nnvisual's batched renderer / torch-lucent one channel at a time, channels/s",
+         r"atlas lite0 .*", r"nnvisual \(one batch\)", "channels/s",
+         versus=r"torch-lucent \(one channel at a time\)", at_least=1),
 )
 
 
