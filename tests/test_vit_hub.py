@@ -190,3 +190,26 @@ def test_attribute_explains_a_keras_hub_preset_folder(cli, preset, photos, tmp_p
         assert arrays[method].max() > 0
     assert (tmp_path / "run" / "figures" / "grid.png").is_file()
     assert read_manifest(tmp_path / "run")["cam_layer"] == f"block{DEPTH}_norm1"
+
+
+@pytest.mark.slow
+def test_a_named_preset_with_no_weights_is_built_offline():
+    loaded = nv.load_model("keras-hub:vit_base_patch16_224_imagenet", weights="none")
+    assert loaded.image_size == (224, 224) and len(loaded.class_names) == 1000
+    assert len([layer for layer in loaded.model.layers if layer.name.endswith("_attn")]) == 12
+    x = loaded.preprocess(np.full((1, 224, 224, 3), 255.0))
+    assert np.abs(x - 1).max() < 1e-6  # x / 127.5 - 1
+    assert ops.convert_to_numpy(loaded.model(x)).shape == (1, 1000)
+
+
+def test_named_presets_are_refused_in_one_line_when_they_cannot_be_had(monkeypatch):
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(keras_hub.models.ImageClassifier, "from_preset", offline)
+    with pytest.raises(UserError, match="could not be downloaded .*ConnectionError"):
+        nv.load_model("keras-hub:vit_base_patch16_224_imagenet")
+    with pytest.raises(UserError, match="ImageNet-1k ViT presets .* only"):
+        nv.load_model("keras-hub:vit_base_patch16_224_imagenet21k", weights="none")
+    with pytest.raises(UserError, match="unknown Keras Hub ViT preset 'vit_tiny'"):
+        nv.load_model("keras-hub:vit_tiny", weights="none")

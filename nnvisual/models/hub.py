@@ -23,15 +23,20 @@ output).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-from nnvisual.errors import UserError
+from nnvisual.errors import UserError, named
 from nnvisual.models.classes import model_class_names
 from nnvisual.models.loaded import LoadedModel
 
 PRESET_CONFIG = "config.json"
+PREFIX = "keras-hub:"  # --model keras-hub:vit_base_patch16_224_imagenet
+# ViT-Base/Large/Huge (Dosovitskiy et al. 2021, Table 1): blocks, heads, width, MLP width
+SIZES = {"base": (12, 12, 768, 3072), "large": (24, 16, 1024, 4096), "huge": (32, 16, 1280, 5120)}
+PRESET_NAME = re.compile(r"vit_(base|large|huge)_patch(\d+)_(\d+)_imagenet")
 
 
 def is_preset(path: Path) -> bool:
@@ -69,6 +74,61 @@ def load_preset(path: Path) -> LoadedModel:
         raise UserError(f"cannot load a Keras Hub image classifier from {path}: "
                         f"{exc}".splitlines()[0]) from None
     return loaded(classifier, path.name)
+
+
+def load_named(preset: str, weights: str) -> LoadedModel:
+    """Keras Hub's ViT preset ``preset`` (e.g. ``vit_base_patch16_224_imagenet``): its ImageNet
+    classifier downloaded by Keras Hub (``weights`` ``imagenet``), or the same architecture with
+    random weights, built offline (``none``; ImageNet-1k presets only, whose head has 1000
+    classes; preprocessing x / 127.5 - 1)."""
+    keras_hub = _keras_hub()
+    known = sorted(keras_hub.models.ViTBackbone.presets)
+    if preset not in known:
+        raise UserError(f"unknown Keras Hub ViT preset {preset!r} (known: {', '.join(known)})")
+    if weights == "imagenet":
+        try:
+            classifier = keras_hub.models.ImageClassifier.from_preset(preset)
+        except Exception as exc:  # no network, or a broken download
+            raise UserError(f"Keras Hub preset {preset} could not be downloaded "
+                            f"({type(exc).__name__}); give a local preset folder with "
+                            f"{named('model', 'PATH')}, or random weights with "
+                            f"{named('weights', 'none')}") from None
+        return loaded(classifier, preset)
+    if weights != "none":
+        raise UserError(f"Keras Hub presets take {named('weights', 'imagenet')} or "
+                        f"{named('weights', 'none')}, not {weights!r}; a local preset folder is "
+                        f"given as {named('model', 'PATH')}")
+    return loaded(random_classifier(preset), preset)
+
+
+def random_classifier(preset: str):
+    """The ``ViTImageClassifier`` of the ImageNet-1k ViT preset ``preset`` with random weights,
+    built offline from its name (its size, patch and resolution), its backbone's parameter count
+    checked against Keras Hub's record of the preset."""
+    keras_hub = _keras_hub()
+    match = PRESET_NAME.fullmatch(preset)
+    if not match:
+        raise UserError(f"{named('weights', 'none')} builds ImageNet-1k ViT presets "
+                        f"(vit_SIZE_patchP_RES_imagenet) only, not {preset}: its head is not known "
+                        "offline")
+    layers, heads, width, mlp = SIZES[match[1]]
+    size = int(match[3])
+    from nnvisual.runtime import seeding
+
+    seeding.set_random_seed(0)  # the same random network every time
+    backbone = keras_hub.models.ViTBackbone(
+        image_shape=(size, size, 3), patch_size=int(match[2]), num_layers=layers,
+        num_heads=heads, hidden_dim=width, mlp_dim=mlp)
+    expected = keras_hub.models.ViTBackbone.presets[preset]["metadata"]["params"]
+    if backbone.count_params() != expected:
+        raise UserError(f"Keras Hub's {preset} has {expected} parameters, not the "
+                        f"{backbone.count_params()} nnvisual builds from its name: download it "
+                        f"(leave {named('weights', 'none')} out)")
+    converter = keras_hub.layers.ViTImageConverter(image_size=(size, size), scale=1 / 127.5,
+                                                   offset=-1.0)
+    return keras_hub.models.ViTImageClassifier(
+        backbone=backbone, num_classes=1000,
+        preprocessor=keras_hub.models.ViTImageClassifierPreprocessor(image_converter=converter))
 
 
 def loaded(classifier, name: str, class_names=()) -> LoadedModel:

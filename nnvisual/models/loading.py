@@ -66,6 +66,8 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     spec, names = str(model), tuple(class_names or ())
     if spec in NAMED:
         return NAMED[spec].load("imagenet" if weights is None else weights)
+    if spec.startswith(hub.PREFIX):
+        return hub.load_named(spec.removeprefix(hub.PREFIX), "imagenet" if weights is None else weights)
     path = Path(spec)
     if path.is_dir() and hub.is_preset(path):  # a Keras Hub preset folder
         return hub.load_preset(path)
