@@ -7,7 +7,7 @@ Keras Hub's ViT runs its blocks inside subclassed layers (``ViTEncoder`` calls e
 ``ViTEncoderBlock``, whose ``call`` calls its ``MultiHeadAttention``), which a replay of the graph
 (:func:`nnvisual.graph.replay`) cannot enter, so the attention maps could not be read. The copy
 (:func:`functional_copy`) lays each block out as nodes of a functional graph, one adapter per
-block class (:data:`BLOCKS`): copies of the block's own sublayers (its layer norms, its
+block class (:func:`_adapters`): copies of the block's own sublayers (its layer norms, its
 ``MultiHeadAttention``, its MLP's two ``Dense`` layers) with their weights, called as the block's
 ``call`` calls them, the residual sums as ``Add`` layers. The dropouts are left out (identity at
 inference). Its layer names are vit-tiny's (``block{i}_norm1``, ``block{i}_attn``, ...,
