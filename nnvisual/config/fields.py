@@ -141,7 +141,9 @@ def model_about() -> str:
     """``model``'s meaning, with the networks known by name (:data:`nnvisual.models.zoo.NAMED`)."""
     from nnvisual.models.zoo import described as named
 
-    return f"The network: {named()}; a `train` run folder; or a saved .keras model"
+    return (f"The network: {named()}; a `train` run folder; a saved .keras model; or, with the hub "
+            "extra, a Keras Hub ViT preset folder or keras-hub:PRESET (e.g. "
+            "keras-hub:vit_base_patch16_224_imagenet)")
 
 
 def model_setting(default: str = "vgg16"):
@@ -152,8 +154,8 @@ def model_setting(default: str = "vgg16"):
 
 
 def weights_setting():
-    return setting("imagenet", "VGG16's weights: imagenet (downloaded once), none (random) or a "
-                   "local file", metavar="imagenet|none|PATH")
+    return setting("imagenet", "VGG16's and keras-hub:PRESET's weights: imagenet (downloaded once), "
+                   "none (random, offline) or a local file (VGG16)", metavar="imagenet|none|PATH")
 
 
 def image_size_setting():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nnvisual.config import parse_image_size
 from nnvisual.errors import UserError, named
+from nnvisual.models import hub
 from nnvisual.models.classes import model_class_names
 from nnvisual.models.heads import find_head
 from nnvisual.models.loaded import LoadedModel, sized
@@ -30,7 +31,9 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     Parameters:
         model: ``"vgg16"``, ``"efficientnet-lite0"`` (``-lite1``, ``-lite2`` with the ``lite``
             extra), a ``.keras`` / ``.h5`` file, a complete ``train`` run folder, a live
-            ``keras.Model`` (RGB images in, class scores out), or an already loaded model. A
+            ``keras.Model`` (RGB images in, class scores out), a Keras Hub ``ViTImageClassifier``
+            or its preset folder (``save_to_preset``'s; :mod:`nnvisual.models.hub`), or an
+            already loaded model. A
             model file a run folder recorded is checked against the sha256 the run recorded.
         weights: VGG16's weights: ``"imagenet"`` (the default; downloaded once), ``"none"``
             (random) or a file.
@@ -63,7 +66,11 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
     spec, names = str(model), tuple(class_names or ())
     if spec in NAMED:
         return NAMED[spec].load("imagenet" if weights is None else weights)
+    if spec.startswith(hub.PREFIX):
+        return hub.load_named(spec.removeprefix(hub.PREFIX), "imagenet" if weights is None else weights)
     path = Path(spec)
+    if path.is_dir() and hub.is_preset(path):  # a Keras Hub preset folder
+        return hub.load_preset(path)
     if path.is_dir():  # a train run folder: its model, as the run wrote it, with its class names
         manifest = require_complete_run(path, "train")
         verify_outputs(path, manifest, [RUN_MODEL])
@@ -106,6 +113,9 @@ def _live_model(model, preprocess: Callable | None, class_names, name: str | Non
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a name, a path, a keras.Model or a loaded model, not "
                         f"{type(model).__name__}")
+    if hub.is_hub_model(model):  # its blocks laid out as a functional graph
+        return dataclasses.replace(hub.loaded(model, name or model.name, class_names or ()),
+                                   **({"preprocess": preprocess} if preprocess else {}))
     _check_rgb_input(model, f"model {model.name}")
     return LoadedModel(model, name or model.name, tuple(model.input_shape[1:3]),
                        preprocess or _unchanged,
