@@ -4,7 +4,8 @@
 #      every channel of its six convolutions, examples from 2,000 test images;
 #   2. EfficientNet-Lite0 (ImageNet weights installed with nnvisual, no download): an atlas of
 #      two layers (block6a_expand_relu6; head_relu6, which feeds the logits through global
-#      pooling), their first 8 channels, examples from 200 CIFAR-10 test images at its input size.
+#      pooling), their first 8 channels, examples from 200 CIFAR-10 test images at its input size,
+#      and the 10 classes those channels feed most.
 #   The data: --data's default, $NNVISUAL_DATA, else cifar10 (Keras' download).
 set -euo pipefail
 out=${1:-results/atlas-demo}
@@ -23,5 +24,5 @@ run plotka-train train --model plotka --epochs 10 --subset 6000 --batch-size 128
 run plotka atlas --model "$out/plotka-train" --steps 128 --scan-images 2000 \
   --transforms pad=2,jitter=2,scale=0.95:1.05,rotate=5
 run lite0 atlas --model efficientnet-lite0 --layers block6a_expand_relu6,head_relu6 \
-  --channels 8 --block 8 --steps 64 --scan-images 200
+  --channels 8 --block 8 --steps 64 --scan-images 200 --classes 10
 echo "== atlas-demo: $((SECONDS - started)) s in all; open $out/plotka/index.html and $out/lite0/index.html"
