@@ -7,11 +7,11 @@ input. XLA's CPU compiler fuses the rectifier into the convolution that reads it
 input is never kept, and the backward pass computes it again inside every fusion that needs the
 derivative: behind a depthwise convolution, once per tap of the next depthwise convolution's
 transpose (81 multiply-adds an element instead of 9). Read from the output, which the next layer
-stores anyway, the derivative costs one comparison. Measured on EfficientNet-Lite0, 2 images of
-224x224, a forward and backward pass to the image (2-core Intel Xeon with AMX, JAX 0.10.2, CPU
-seconds, machine shared): 0.150-0.167 s against 0.204-0.214 s; lucid's recipe per step 0.138-0.178
-against 0.191-0.229 s, the images identical (docs/performance.md, "Lucid's recipe against
-torch-lucent").
+stores anyway, the derivative costs one comparison. Measured on EfficientNet-Lite0 (2-core Intel
+Xeon with AMX, JAX 0.10.2; docs/performance.md, "Lucid's recipe against torch-lucent"): lucid's
+recipe, CPU seconds per image-step, idle 0.089-0.094 against 0.100; on the machine shared with
+other work, a forward and backward pass 0.150-0.167 s against 0.204-0.214 s; the images
+identical.
 """
 
 from __future__ import annotations
