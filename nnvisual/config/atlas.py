@@ -8,11 +8,13 @@ from typing import ClassVar
 from nnvisual import choices
 from nnvisual.config.fields import (
     Config,
+    cache_setting,
     check,
     check_cache,
     check_choice,
     check_shard,
     image_size_setting,
+    memory_budget_setting,
     model_setting,
     parse_image_size,
     seed_setting,
@@ -57,12 +59,8 @@ class AtlasConfig(Config):
     shard: str | None = setting(None, "Only block I of N (0 <= I < N) of each layer's channels, "
                                       "in whole blocks; combine the N runs with `nnvisual merge`",
                                 metavar="I/N", shown_default="all")
-    cache: str = setting("auto", "The dataset: memory decodes the whole folder once; none streams "
-                                 "it from disk (memory bounded whatever its size); auto streams "
-                                 "above memory_budget_mb of decoded images",
-                         choices=choices.CACHE_MODES)
-    memory_budget_mb: float = setting(2048.0, "Decoded size (MB) of an image folder that cache "
-                                              "auto keeps in memory")
+    cache: str = cache_setting("The dataset")
+    memory_budget_mb: float = memory_budget_setting()
 
     def check(self):
         parse_image_size(self.image_size)

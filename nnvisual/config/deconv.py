@@ -8,11 +8,13 @@ from typing import ClassVar
 from nnvisual import choices
 from nnvisual.config.fields import (
     Config,
+    cache_setting,
     check,
     check_cache,
     check_choice,
     check_shard,
     image_size_setting,
+    memory_budget_setting,
     model_setting,
     parse_image_size,
     seed_setting,
@@ -48,12 +50,8 @@ class DeconvConfig(Config):
     top9_images: int = setting(2000, "Images of the split scanned for --top9, stratified")
     seed: int = seed_setting()
     shard: str | None = shard_setting()
-    cache: str = setting("auto", "The --top9 dataset: memory decodes the whole folder once; none "
-                                 "streams it from disk (memory bounded whatever its size); auto "
-                                 "streams above memory_budget_mb of decoded images",
-                         choices=choices.CACHE_MODES)
-    memory_budget_mb: float = setting(2048.0, "Decoded size (MB) of an image folder that cache "
-                                              "auto keeps in memory")
+    cache: str = cache_setting("The --top9 dataset")
+    memory_budget_mb: float = memory_budget_setting()
 
     def check(self):
         parse_image_size(self.image_size)

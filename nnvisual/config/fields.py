@@ -173,6 +173,18 @@ def seed_setting():
     return setting(0, "Random seed")
 
 
+def cache_setting(subject: str):
+    """The ``cache`` field of the commands that read an image folder; ``subject`` says which."""
+    return setting("auto", f"{subject}: memory decodes the whole folder once; none streams it from "
+                   "disk (memory bounded whatever its size); auto streams above memory_budget_mb "
+                   "of decoded images", choices=CACHE_MODES)
+
+
+def memory_budget_setting():
+    """The ``memory_budget_mb`` field that goes with :func:`cache_setting`."""
+    return setting(2048.0, "Decoded size (MB) of an image folder that cache auto keeps in memory")
+
+
 def shard_setting():
     return setting(None, "Scan only block I of N (0 <= I < N) of the images, in whole batches; "
                    "combine the N runs with `nnvisual merge` (docs/distributed.md, \"Sharded "

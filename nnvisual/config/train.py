@@ -7,7 +7,16 @@ import dataclasses
 from typing import ClassVar
 
 from nnvisual import choices
-from nnvisual.config.fields import Config, check, check_cache, check_choice, seed_setting, setting
+from nnvisual.config.fields import (
+    Config,
+    cache_setting,
+    check,
+    check_cache,
+    check_choice,
+    memory_budget_setting,
+    seed_setting,
+    setting,
+)
 from nnvisual.errors import named
 from nnvisual.models.study import BUILDERS
 
@@ -48,12 +57,8 @@ class TrainConfig(Config):
     precision: str = setting("auto", "Arithmetic (weights stay float32): auto is mixed_bfloat16 "
                                      "with TensorFlow on a CPU with Intel AMX, where it trains "
                                      "about 2x faster, else float32", choices=choices.PRECISIONS)
-    cache: str = setting("auto", "Image folders: memory decodes the whole folder once; none "
-                                 "streams it from disk (memory bounded whatever its size); auto "
-                                 "streams above memory_budget_mb of decoded images",
-                         choices=choices.CACHE_MODES)
-    memory_budget_mb: float = setting(2048.0, "Decoded size (MB) of an image folder that cache "
-                                              "auto keeps in memory")
+    cache: str = cache_setting("Image folders")
+    memory_budget_mb: float = memory_budget_setting()
     distribute: str = setting("none", "data-parallel: each batch split evenly over all devices "
                                       "(JAX: keras.distribution.DataParallel; TensorFlow: "
                                       "MirroredStrategy)", choices=choices.DISTRIBUTIONS)
