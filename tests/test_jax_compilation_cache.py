@@ -49,6 +49,36 @@ def test_a_changed_model_gets_its_own_results_from_a_warm_cache(tmp_path):
     assert warm != first
 
 
+STORED_PROGRAMS = """
+import sys
+import numpy as np
+import keras
+import nnvisual as nv
+model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
+                          keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"),
+                          keras.layers.Dense(3)])  # 1.8 MB of weights, 1.6 of them the Dense's
+images = np.random.default_rng(0).integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+if sys.argv[1] == "maximize":
+    nv.maximize(model, 1, n=1, steps=2, seed=0)
+else:
+    nv.attribute(model, images, methods="saliency", seed=0)
+"""
+
+
+@pytest.mark.parametrize("command", ["maximize", "attribute"])
+def test_stored_programs_take_the_weights_as_arguments(tmp_path, command):
+    """A stored program holds no weights, so a cache serves every model of an architecture and
+    stays small: each program is far below the model's 1.8 MB of weights."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JAX_")}
+    env.update(KERAS_BACKEND="jax", NNVISUAL_CACHE=str(tmp_path / "cache"), NNVISUAL_JAX_CACHE="1")
+    done = subprocess.run([sys.executable, "-c", STORED_PROGRAMS, command], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    stored = [path.stat().st_size
+              for path in (tmp_path / "cache" / "jax" / jax_setup.machine_key()).iterdir()]
+    assert stored and max(stored) < 400_000, sorted(stored)[-3:]
+
+
 def test_the_users_own_cache_folder_is_kept(monkeypatch, tmp_path):
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
     monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)

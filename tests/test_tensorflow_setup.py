@@ -136,3 +136,33 @@ def test_show_gives_the_level_back_unless_it_was_changed_since(monkeypatch):
     tensorflow_setup.silence_tensorflow()
     tensorflow_setup.show_tensorflow_logs()
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
+# -- TensorFlow left unloaded on other backends ---------------------------------------------
+
+KERAS_WITHOUT_TENSORFLOW = """
+import sys
+import keras
+import nnvisual as nv
+from nnvisual.graph.inference_model import for_inference
+inputs = keras.Input((8, 8, 3))
+x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+x = keras.layers.BatchNormalization(name="bn")(x)
+model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x)))
+loaded = nv.load_model(model)
+for_inference(loaded.model)
+print([layer.get_config()["name"] for layer in model.layers][1], "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_keras_on_another_backend_never_imports_tensorflow_for_a_layers_config(backend):
+    """Every ``get_config`` asks Keras' serializer whether TensorFlow is there, which imports it
+    when installed (2.7 s); after ``load_model`` Keras is told it is absent."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip(backend)
+    result = subprocess.run([sys.executable, "-c", KERAS_WITHOUT_TENSORFLOW],
+                            env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["conv", "False"], result.stderr[-3000:]

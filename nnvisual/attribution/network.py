@@ -36,12 +36,12 @@ class Network:
     its own space, after any preprocessing the caller applies), for the rules that need them
     (LRP's z-box); default 0 and 255 (nnvisual's models take 0..255 pixels).
 
+    Its compiled functions read the weights each time they run (on JAX too, as arguments:
+    :func:`nnvisual.graph.gradients.compile_function`), so a program JAX stores holds none.
     ``inference_copy=False`` computes with ``model`` itself, or on JAX with a copy whose
-    depthwise convolutions are shifted (nothing folded), and its compiled functions read the
-    variables each time they run (on JAX too: :func:`nnvisual.graph.gradients.compile_function`),
-    so the network follows changes to the model's weights made in place, once told by
-    :meth:`weights_changed`: one network, compiled once, serves every stage of a
-    weight-randomization test."""
+    depthwise convolutions are shifted (nothing folded), so the network follows changes to the
+    model's weights made in place, once told by :meth:`weights_changed`: one network, compiled
+    once, serves every stage of a weight-randomization test."""
 
     def __init__(self, model, inference_copy: bool = True, input_bounds=None,
                  output: str | None = None):
@@ -50,7 +50,8 @@ class Network:
         # a copy that follows the model: unfolded (its layers the model's, one for one; on JAX
         # its depthwise convolutions shifted), weights copied in by weights_changed
         self._inference = for_inference(model, fold=inference_copy)
-        self._followed = () if inference_copy else tuple(self._inference.variables)
+        self._followed = tuple(self._inference.variables)  # arguments of the compiled functions
+        self._follows_model = not inference_copy
         self.head = find_head(self._inference, output)
         self._compiled = {}
         self._kept = {}
@@ -136,7 +137,7 @@ class Network:
         ``inference_copy=False``), those of ``layers`` (paths; None: any): the projectors of the
         guided and DeconvNet rules, which hold copies of some layers, are made again when next
         used."""
-        if self._followed and self._inference is not self.model:
+        if self._follows_model and self._inference is not self.model:
             copy_weights(self.model, self._inference, layers)
         self._compiled = {key: value for key, value in self._compiled.items()
                           if not (isinstance(key, tuple) and key[0] == "projector")}

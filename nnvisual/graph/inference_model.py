@@ -48,6 +48,7 @@ from nnvisual.graph import (
 )
 from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
 from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, can_shift
+from nnvisual.runtime import tensorflow_setup
 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
@@ -62,6 +63,7 @@ def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
     :func:`copy_weights` keeps in step with a model changed in place)."""
     if not is_nested(model):
         return model
+    tensorflow_setup.keras_without_tensorflow()  # its get_config calls would import it on JAX
     operations = [operation for _, operation in layers(model)]
     folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations))) if fold else {}
     backend = keras.backend.backend()

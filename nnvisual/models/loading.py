@@ -18,6 +18,7 @@ from nnvisual.models.heads import find_head
 from nnvisual.models.loaded import LoadedModel, sized
 from nnvisual.models.zoo import NAMED
 from nnvisual.runs.reading import require_complete_run, verify_outputs, verify_run_file
+from nnvisual.runtime import tensorflow_setup
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 RUN_MODEL = "model.keras"  # a train run's model
@@ -59,6 +60,7 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
         >>> mine.image_size, mine.class_names
         ((32, 32), ('cat', 'dog', 'frog'))
     """
+    tensorflow_setup.keras_without_tensorflow()  # on JAX or PyTorch, TensorFlow stays unloaded
     if isinstance(model, LoadedModel):
         return model
     if not isinstance(model, (str, Path)):

@@ -114,13 +114,16 @@ def _looked_at(images, transforms: Transforms | None, matrices):
 
 
 def _ascend(step, variables: np.ndarray, optimizer: str, schedule: tuple[np.ndarray, ...],
-            steps: int, progress: Progress | None, progress_every: int) -> Rendering:
+            steps: int, progress: Progress | None, progress_every: int, model) -> Rendering:
     """Call the compiled ``step(variables, moments, t, *schedule)`` ``steps + 1`` times; it
     returns ``((variables, moments, t + 1), (images, objective, probability, top class))`` for
     the variables it was given. Row ``steps`` of each schedule array is the identity (the final
     images seen as they are). ``progress(t, objective)`` is told after every ``progress_every``
-    steps and the last (each time a device-to-host copy of n values)."""
-    compiled = compile_function(step)
+    steps and the last (each time a device-to-host copy of n values). The weights of ``model``,
+    the network the step reads, are arguments of the compiled step, not constants in it: on JAX
+    a stored program is then 0.3 MB instead of the weights' 20 MB (EfficientNet-Lite0), and
+    compiles sooner."""
+    compiled = compile_function(step, variables=model.variables)
     state = (ops.convert_to_tensor(np.asarray(variables, np.float32)),
              _initial_moments(optimizer, variables), ops.convert_to_tensor(np.int32(0)))
     schedule = tuple(ops.convert_to_tensor(draws) for draws in schedule)
@@ -186,7 +189,8 @@ def render(objective: ClassObjective, initial: np.ndarray, steps: int, step_size
             updated = priors.clip(updated)
         return (updated, moments, t + 1), (images, *seen)
 
-    return _ascend(step, initial, optimizer, schedule, steps, progress, progress_every)
+    return _ascend(step, initial, optimizer, schedule, steps, progress, progress_every,
+                   objective.model)
 
 
 def render_parametrized(objective, parameters: np.ndarray, kind: str, decorrelate: bool,
@@ -213,4 +217,5 @@ def render_parametrized(objective, parameters: np.ndarray, kind: str, decorrelat
                                           ops.cast(t + 1, "float32"), learning_rate)
         return (parameters, moments, t + 1), seen
 
-    return _ascend(step, parameters, "adam", (matrices,), steps, progress, progress_every)
+    return _ascend(step, parameters, "adam", (matrices,), steps, progress, progress_every,
+                   objective.model)

@@ -5,10 +5,11 @@ the second run of the same command on the same model reuses the compiled program
 lucid-style ``maximize`` on EfficientNet-Lite0 took 24-41 s cold and 10-13 s warm
 (docs/performance.md, "Compiled programs reused on JAX").
 
-It is off unless ``NNVISUAL_JAX_CACHE=1``: nnvisual's JAX programs hold the model's weights as
-constants (except ``sanity``'s, which take them as arguments), so each stored program carries
-them: up to 45 MB for EfficientNet-Lite0, and a VGG16 program would carry its 528 MB of
-weights.
+It is off unless ``NNVISUAL_JAX_CACHE=1``: the programs of ``maximize``, ``attribute``,
+``evaluate`` and ``sanity`` take the model's weights as arguments (a stored Lite0 ``maximize``
+step is 0.3 MB), but ``deconv``'s projections (and the atlas's) still hold copies of the
+weights as constants, so each of their stored programs carries them: up to 45 MB for
+EfficientNet-Lite0, and a VGG16 program would carry its 528 MB of weights.
 
 A program is found again only under the key JAX derives from everything it depends on: the
 traced program itself (weights that are traced as constants included), the compile options,

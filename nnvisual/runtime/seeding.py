@@ -8,24 +8,19 @@ command on the JAX or PyTorch backend seconds of start-up for a generator nothin
 
 import contextlib
 import random
-import sys
 
 import keras
 import numpy as np
 
+from nnvisual.runtime import tensorflow_setup
+
 
 def set_random_seed(seed: int) -> None:
     """``keras.utils.set_random_seed(seed)``; on a backend other than TensorFlow, with TensorFlow
-    not imported yet, Keras is told it is absent (``import tensorflow`` fails during the call), so
-    Keras also leaves it alone afterwards (its optional uses: seeding it, recognising its objects)."""
-    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
-        keras.utils.set_random_seed(seed)
-        return
-    sys.modules["tensorflow"] = None  # a None entry makes the import fail (the import system's rule)
-    try:
-        keras.utils.set_random_seed(seed)
-    finally:
-        del sys.modules["tensorflow"]
+    not imported yet, Keras is told first that it is absent
+    (:func:`~nnvisual.runtime.tensorflow_setup.keras_without_tensorflow`)."""
+    tensorflow_setup.keras_without_tensorflow()
+    keras.utils.set_random_seed(seed)
 
 
 @contextlib.contextmanager

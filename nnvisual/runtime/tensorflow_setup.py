@@ -20,6 +20,11 @@ if the import fails. It imports nothing itself: a command that never needs Tenso
 loads it. ``import nnvisual`` calls it (:func:`quiet_unless_asked`), so the Python API is as
 quiet as the command line, unless ``NNVISUAL_TF_LOGS=1`` (:data:`LOGS_VARIABLE`) asks for the
 lines; the command line's ``--verbose`` asks for them too (:func:`show_tensorflow_logs`).
+
+**Not loaded where unused.** On another Keras backend, Keras still imports TensorFlow whenever it
+is installed, for optional uses only: recognising TensorFlow's objects when it serializes a layer's
+config (every ``get_config``) and seeding TensorFlow's generator. That import cost a JAX
+``maximize`` 2.7 s of its first step. :func:`keras_without_tensorflow` tells Keras it is absent.
 """
 
 from __future__ import annotations
@@ -57,6 +62,25 @@ def quiet_unless_asked() -> None:
     """:func:`silence_tensorflow`, unless :func:`logs_wanted` (``import nnvisual`` calls it)."""
     if not logs_wanted():
         silence_tensorflow()
+
+
+def keras_without_tensorflow() -> None:
+    """On a Keras backend other than TensorFlow, with TensorFlow not imported yet, tell Keras that
+    it is absent, so that Keras never imports it for its optional uses (module docstring). Exact:
+    no object can be one of TensorFlow's while TensorFlow is not imported, and nothing draws from
+    its generator. Keras asks once and keeps the answer, which is given here by making the import
+    fail during the question (a ``None`` entry in ``sys.modules``: the import system's rule)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        return
+    from keras.src.utils.module_utils import tensorflow as keras_lazy_tensorflow
+
+    sys.modules["tensorflow"] = None
+    try:
+        keras_lazy_tensorflow.available  # noqa: B018 (Keras caches the answer)
+    finally:
+        del sys.modules["tensorflow"]
 
 
 def silence_tensorflow() -> None:
