@@ -174,8 +174,9 @@ def random_classifier(preset: str):
 
 
 def loaded(classifier, name: str, class_names=()) -> LoadedModel:
-    """A Keras Hub ``ViTImageClassifier`` or ``DeiTImageClassifier`` as a :class:`LoadedModel`: its functional copy, its
-    preprocessor's rescaling (``images * scale + offset``; none without a preprocessor)."""
+    """A Keras Hub ``ViTImageClassifier`` or ``DeiTImageClassifier`` as a :class:`LoadedModel`:
+    its functional copy, its preprocessor's rescaling (``images * scale + offset``; none without a
+    preprocessor)."""
     model = functional_copy(classifier)
     converter = getattr(getattr(classifier, "preprocessor", None), "image_converter", None)
     scale = getattr(converter, "scale", None)
