@@ -241,6 +241,19 @@ def test_attribute_explains_a_keras_hub_preset_folder(cli, preset, photos, tmp_p
     assert read_manifest(tmp_path / "run")["cam_layer"] == f"block{DEPTH}_norm1"
 
 
+@pytest.mark.parametrize("family", hub.FAMILIES, ids=lambda family: family.name)
+def test_an_unknown_backbone_is_refused_by_name(family):
+    classifier = small_classifier(family)
+
+    class MyBackbone(type(classifier.backbone)):
+        pass
+
+    classifier.backbone.__class__ = MyBackbone
+    with pytest.raises(UserError, match=f"^Keras Hub backbone MyBackbone in a {family.name}"
+                                        f"ImageClassifier is not read by nnvisual [^\n]*$"):
+        hub.functional_copy(classifier)
+
+
 def test_a_deit_is_refused_in_one_line_where_its_head_does_not_read_the_class_token():
     with pytest.raises(UserError, match=r"^nnvisual reads Keras Hub DeiTs with a class token and "
                                         r"pooling='token' only \(.*pooling='gap'\)$"):

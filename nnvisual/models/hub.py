@@ -274,8 +274,9 @@ def _family(classifier) -> Family:
         if isinstance(classifier, _models(family, "ImageClassifier")):
             backbone = _models(family, "Backbone")
             if type(classifier.backbone) is not backbone:
-                raise UserError(f"Keras Hub backbone {type(classifier.backbone).__name__} is not "
-                                f"read by nnvisual (it reads {backbone.__name__})")
+                raise UserError(f"Keras Hub backbone {type(classifier.backbone).__name__} in a "
+                                f"{type(classifier).__name__} is not read by nnvisual (it reads "
+                                f"{backbone.__name__} there)")
             return family
     raise UserError("nnvisual reads Keras Hub's ViTImageClassifier and DeiTImageClassifier only, "
                     f"not {type(classifier).__name__}")
