@@ -1,23 +1,25 @@
-"""Keras Hub's vision transformers (``pip install nnvisual[hub]``): a ``ViTImageClassifier`` from a
-local preset folder (what ``save_to_preset`` writes and ``from_preset`` reads: ``config.json``,
-``model.weights.h5``, ``task.json``...) or a live one, turned into a functional Keras model of the
-same function that nnvisual's methods can read.
+"""Keras Hub's vision transformers (``pip install nnvisual[hub]``): a ``ViTImageClassifier`` or
+``DeiTImageClassifier`` from a local preset folder (what ``save_to_preset`` writes and
+``from_preset`` reads: ``config.json``, ``model.weights.h5``, ``task.json``...) or a live one,
+turned into a functional Keras model of the same function that nnvisual's methods can read.
 
-Keras Hub's ViT runs its blocks inside subclassed layers (``ViTEncoder`` calls each
-``ViTEncoderBlock``, whose ``call`` calls its ``MultiHeadAttention``), which a replay of the graph
-(:func:`nnvisual.graph.replay`) cannot enter, so the attention maps could not be read. The copy
-(:func:`functional_copy`) lays each block out as nodes of a functional graph, one adapter per
-block class (:func:`_adapters`): copies of the block's own sublayers (its layer norms, its
-``MultiHeadAttention``, its MLP's two ``Dense`` layers) with their weights, called as the block's
-``call`` calls them, the residual sums as ``Add`` layers. The dropouts are left out (identity at
-inference). Its layer names are vit-tiny's (``block{i}_norm1``, ``block{i}_attn``, ...,
-``norm``, ``head``: :mod:`nnvisual.models.vit`); the class token and position embedding are
-nnvisual's ``TokenEmbedding`` holding Keras Hub's ``class_token`` and ``position_embedding``.
+Keras Hub runs the blocks inside subclassed layers (``ViTEncoder`` calls each ``ViTEncoderBlock``,
+``DeiTEncoder`` each ``DeiTEncoderBlock``, whose ``call`` calls its ``MultiHeadAttention``), which
+a replay of the graph (:func:`nnvisual.graph.replay`) cannot enter, so the attention maps could
+not be read. The copy (:func:`functional_copy`) lays each block out as nodes of a functional
+graph, one adapter per block class (:func:`_adapters`): copies of the block's own sublayers (its
+layer norms, its ``MultiHeadAttention``, its MLP's two ``Dense`` layers, the first with its GELU)
+with their weights, called as the block's ``call`` calls them, the residual sums as ``Add``
+layers. The dropouts are left out (identity at inference). Its layer names are vit-tiny's
+(``block{i}_norm1``, ``block{i}_attn``, ..., ``norm``, ``head``: :mod:`nnvisual.models.vit`); the
+leading tokens and position embedding are nnvisual's ``TokenEmbedding`` holding Keras Hub's
+``class_token`` (DeiT: ``class_token`` and ``distillation_token``) and ``position_embedding``. The
+head reads the class token, as both Keras Hub classifiers do (DeiT's has no distillation head).
 The copy is made from the weights at the time of the call; the Keras Hub model is not changed.
 
-A block class without an adapter, and a backbone other than ``ViTBackbone``, are refused in one
-line naming the class (``tests/test_vit_hub.py`` checks the adapter against each block's own
-output).
+A block class without an adapter, another task, a backbone other than its classifier's
+``ViTBackbone`` or ``DeiTBackbone``, and a head on anything but the class token are refused in one
+line (``tests/test_vit_hub.py`` checks each adapter against its block's own output).
 """
 
 from __future__ import annotations
