@@ -142,7 +142,7 @@ def model_about() -> str:
     from nnvisual.models.zoo import described as named
 
     return (f"The network: {named()}; a `train` run folder; a saved .keras model; or, with the hub "
-            "extra, a Keras Hub ViT preset folder or keras-hub:PRESET (e.g. "
+            "extra, a Keras Hub ViT or DeiT preset folder or keras-hub:PRESET (e.g. "
             "keras-hub:vit_base_patch16_224_imagenet)")
 
 

@@ -33,8 +33,8 @@ def load_model(model, weights: str | None = None, unsafe: bool = False, *,
         model: ``"vgg16"``, ``"efficientnet-lite0"`` (``-lite1``, ``-lite2`` with the ``lite``
             extra), a ``.keras`` / ``.h5`` file, a complete ``train`` run folder, a live
             ``keras.Model`` (RGB images in, class scores out), a Keras Hub ``ViTImageClassifier``
-            or its preset folder (``save_to_preset``'s; :mod:`nnvisual.models.hub`), or an
-            already loaded model. A
+            or ``DeiTImageClassifier`` or its preset folder (``save_to_preset``'s;
+            :mod:`nnvisual.models.hub`), or an already loaded model. A
             model file a run folder recorded is checked against the sha256 the run recorded.
         weights: VGG16's weights: ``"imagenet"`` (the default; downloaded once), ``"none"``
             (random) or a file.

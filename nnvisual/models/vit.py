@@ -29,32 +29,38 @@ def token_embedding_class():
 
     @keras.saving.register_keras_serializable(package="nnvisual")
     class TokenEmbedding(keras.layers.Layer):
-        """Patch tokens (B, N, D) -> a learned class token in front, then a learned position
-        embedding added to all N + 1 tokens (timm's ``cls_token`` and ``pos_embed``, initialized
-        as timm does; the initializers are attributes, which weight randomization re-draws
-        from)."""
+        """Patch tokens (B, N, D) -> ``extra_tokens`` learned tokens in front (1: the class token;
+        2: DeiT's class and distillation tokens, in that order), then a learned position
+        embedding added to all N + extra tokens (timm's ``cls_token`` and ``dist_token``, and
+        ``pos_embed``; zeros and a 0.02 truncated normal, as timm initializes a ViT's; the
+        initializers are attributes, which weight randomization re-draws from)."""
 
-        def __init__(self, **kwargs):
+        def __init__(self, extra_tokens: int = 1, **kwargs):
             super().__init__(**kwargs)
+            self.extra_tokens = extra_tokens
             self.class_token_initializer = keras.initializers.Zeros()
             self.position_initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
         def build(self, input_shape):
             tokens, dim = input_shape[1], input_shape[2]
-            self.class_token = self.add_weight(shape=(1, 1, dim), name="class_token",
+            self.class_token = self.add_weight(shape=(1, self.extra_tokens, dim),
+                                               name="class_token",
                                                initializer=self.class_token_initializer)
-            self.position = self.add_weight(shape=(1, tokens + 1, dim), name="position",
-                                            initializer=self.position_initializer)
+            self.position = self.add_weight(shape=(1, tokens + self.extra_tokens, dim),
+                                            name="position", initializer=self.position_initializer)
 
         def call(self, patches):
             batch = ops.shape(patches)[0]
             token = ops.broadcast_to(ops.cast(self.class_token, patches.dtype),
-                                     (batch, 1, patches.shape[-1]))
+                                     (batch, self.extra_tokens, patches.shape[-1]))
             return ops.concatenate([token, patches], axis=1) + ops.cast(self.position,
                                                                          patches.dtype)
 
         def compute_output_shape(self, input_shape):
-            return (input_shape[0], input_shape[1] + 1, input_shape[2])
+            return (input_shape[0], input_shape[1] + self.extra_tokens, input_shape[2])
+
+        def get_config(self):
+            return {**super().get_config(), "extra_tokens": self.extra_tokens}
 
     return TokenEmbedding
 

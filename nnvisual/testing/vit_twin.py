@@ -59,38 +59,65 @@ def timm_input(x: np.ndarray):
 
 
 def timm_vit(model):
-    """timm's ``VisionTransformer`` holding the Keras ViT ``model``'s weights, in eval mode, its
-    attention unfused (so that its maps can be read)."""
+    """timm's ``VisionTransformer`` holding the Keras ViT ``model``'s weights (vit-tiny's layer
+    names; sizes read from its weights), in eval mode, its attention unfused (so that its maps
+    can be read). A model with two leading tokens (DeiT's class and distillation tokens) gives
+    timm's ``VisionTransformerDistilled``, whose distillation head, which the Keras model lacks,
+    holds the class head's weights (:func:`class_token_logits` reads the class head alone)."""
     import torch
+    from timm.models.deit import VisionTransformerDistilled
     from timm.models.vision_transformer import VisionTransformer
 
-    net = VisionTransformer(img_size=SIZE, patch_size=PATCH, num_classes=CLASSES, embed_dim=DIM,
-                            depth=DEPTH, num_heads=HEADS, mlp_ratio=MLP_RATIO, qkv_bias=True)
     weights = {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in model.layers}
-    state = {}
     kernel, bias = weights["patch_embed"]
+    patch, dim = kernel.shape[0], kernel.shape[-1]
+    depth = sum(name.endswith("_attn") for name in weights)
+    leading, position = weights["tokens"]
+    distilled = leading.shape[1] == 2
+    net = (VisionTransformerDistilled if distilled else VisionTransformer)(
+        img_size=model.input_shape[1], patch_size=patch, num_classes=weights["head"][0].shape[1],
+        embed_dim=dim, depth=depth, num_heads=weights["block1_attn"][0].shape[1],
+        mlp_ratio=weights["block1_mlp1"][0].shape[1] / dim, qkv_bias=True)
+    state = {}
     state["patch_embed.proj.weight"], state["patch_embed.proj.bias"] = kernel.transpose(3, 2, 0, 1), bias
-    state["cls_token"], state["pos_embed"] = weights["tokens"]
-    for i in range(DEPTH):
+    state["cls_token"], state["pos_embed"] = leading[:, :1], position
+    for i in range(depth):
         name, block = f"block{i + 1}", f"blocks.{i}"
         for norm in ("norm1", "norm2"):
             state[f"{block}.{norm}.weight"], state[f"{block}.{norm}.bias"] = weights[f"{name}_{norm}"]
         qk, qb, kk, kb, vk, vb, ok, ob = weights[f"{name}_attn"]
         state[f"{block}.attn.qkv.weight"] = np.concatenate(
-            [k.reshape(DIM, -1).T for k in (qk, kk, vk)])
+            [k.reshape(dim, -1).T for k in (qk, kk, vk)])
         state[f"{block}.attn.qkv.bias"] = np.concatenate([b.reshape(-1) for b in (qb, kb, vb)])
-        state[f"{block}.attn.proj.weight"], state[f"{block}.attn.proj.bias"] = ok.reshape(-1, DIM).T, ob
+        state[f"{block}.attn.proj.weight"], state[f"{block}.attn.proj.bias"] = ok.reshape(-1, dim).T, ob
         for keras_name, torch_name in (("mlp1", "fc1"), ("mlp2", "fc2")):
             kernel, bias = weights[f"{name}_{keras_name}"]
             state[f"{block}.mlp.{torch_name}.weight"] = kernel.T
             state[f"{block}.mlp.{torch_name}.bias"] = bias
     state["norm.weight"], state["norm.bias"] = weights["norm"]
-    state["head.weight"], state["head.bias"] = weights["head"][0].T, weights["head"][1]
+    heads = ("head", "head_dist") if distilled else ("head",)
+    for head in heads:
+        state[f"{head}.weight"], state[f"{head}.bias"] = weights["head"][0].T, weights["head"][1]
+    if distilled:
+        state["dist_token"] = leading[:, 1:]
     net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v, np.float32))
                          for k, v in state.items()})
     for block in net.blocks:
         block.attn.fused_attn = False
     return net.eval()
+
+
+def class_token_logits(net, inputs: np.ndarray) -> np.ndarray:
+    """timm's ``head`` on the class token of ``net``'s last tokens, for preprocessed (B, H, W, 3)
+    ``inputs``: a ``VisionTransformer``'s logits; a ``VisionTransformerDistilled``'s forward
+    averages them with ``head_dist`` on the distillation token (Keras Hub's DeiT classifier has
+    the class head only)."""
+    import torch
+
+    with torch.no_grad():
+        tokens = net.forward_features(torch.from_numpy(np.ascontiguousarray(
+            inputs.transpose(0, 3, 1, 2), np.float32)))
+        return net.head(tokens[:, 0]).numpy()
 
 
 def timm_attention(net, x: np.ndarray, classes) -> tuple[np.ndarray, np.ndarray]:
