@@ -85,3 +85,15 @@ def test_validation_indices_hold_out_thirty_percent():
     assert len(validation) == 3 and sorted(np.concatenate([train, validation])) == list(range(10))
     with pytest.raises(UserError, match="at least 2 images"):
         training.validation_indices(1, 0.3, 0)
+
+
+def test_the_tf_data_pipeline_runs_without_autotuning():
+    """With tf.data's autotuning, about half the epochs of plotka on a 2-core CPU stalled at about 1.2
+    cores busy (docs/performance.md, "The stall"); the pipeline turns it off and still yields
+    every image once per epoch, shuffled."""
+    pytest.importorskip("tensorflow")
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
+    pipeline = training.tf_data_pipeline(x, np.arange(10), 4, shuffle_seed=0)
+    assert pipeline.options().autotune.enabled is False
+    labels = np.concatenate([np.asarray(y) for _, y in pipeline.as_numpy_iterator()])
+    assert sorted(labels) == list(range(10)) and list(labels) != list(range(10))

@@ -93,6 +93,11 @@ def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
     Streamed images (:class:`~nnvisual.data.streaming.ImageFiles`) are shuffled and batched as file
     names, then decoded a batch at a time, batches in parallel; tf.data's shuffle draws the same
     order for names as for the images.
+
+    tf.data's autotuning is off (parallel calls and prefetch at its fixed defaults): with it, about
+    half the epochs on a 2-core CPU ran at about 1.2 cores busy and two thirds of the rate, whatever the
+    kernels (oneDNN or Eigen) and the thread settings; without it none of 12 did
+    (docs/performance.md, "The stall").
     """
     import tensorflow as tf
 
@@ -113,7 +118,9 @@ def tf_data_pipeline(x: np.ndarray | ImageFiles, y: np.ndarray, batch_size: int,
             return images, labels
 
         dataset = dataset.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def compile_model(model: keras.Model, lr: float) -> keras.Model:
