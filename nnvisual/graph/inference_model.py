@@ -39,6 +39,7 @@ from keras import ops
 
 from nnvisual.graph import (
     SEPARATOR,
+    given_weights,
     graph_of,
     is_nested,
     layers,
@@ -180,6 +181,7 @@ def _copy(model, folds: dict, rewrite: bool):
             layer.set_weights(weights.pop(id(layer)))
         return outputs
 
-    copy = keras.models.clone_model(graph_of(model), clone_function=clone, call_function=call)
+    copy = given_weights.built(lambda: keras.models.clone_model(
+        graph_of(model), clone_function=clone, call_function=call))
     copy.name = model.name  # a Sequential model's graph has a name of its own
     return copy

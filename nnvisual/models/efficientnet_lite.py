@@ -117,32 +117,35 @@ def build_from_state_dict(state: dict[str, np.ndarray], size: int, name: str):
     import keras
     from keras import layers
 
-    inputs = keras.Input((size, size, 3), name="image")
-    x, size = _conv(inputs, "stem_conv", state["_conv_stem.weight"], 2, size)
-    x = _bn_relu6(x, "stem", state, "_bn0.")
-    letters = iter(())
-    for prefix, stride, stage, first in _blocks(state):
-        letters = iter(string.ascii_lowercase) if first else letters
-        block = f"block{stage + 1}{next(letters)}"
-        shortcut = x
-        if prefix + "_expand_conv.weight" in state:
-            x, _ = _conv(x, f"{block}_expand_conv", state[prefix + "_expand_conv.weight"], 1, size)
-            x = _bn_relu6(x, f"{block}_expand", state, prefix + "_bn0.")
-        x, size = _conv(x, f"{block}_dwconv", state[prefix + "_depthwise_conv.weight"], stride, size,
-                        depthwise=True)
-        x = _bn_relu6(x, f"{block}_dw", state, prefix + "_bn1.")
-        x, _ = _conv(x, f"{block}_project_conv", state[prefix + "_project_conv.weight"], 1, size)
-        x = _bn_relu6(x, f"{block}_project", state, prefix + "_bn2.", relu=False)
-        if stride == 1 and shortcut.shape[-1] == x.shape[-1]:
-            x = layers.Add(name=f"{block}_add")([shortcut, x])
-    x, _ = _conv(x, "head_conv", state["_conv_head.weight"], 1, size)
-    x = _bn_relu6(x, "head", state, "_bn1.")
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    dense = layers.Dense(state["_fc.weight"].shape[0], name="logits")
-    x = dense(x)
-    dense.set_weights([state["_fc.weight"].T, state["_fc.bias"]])
-    outputs = layers.Activation("softmax", name="predictions", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name.replace("-", "_"))
+    from nnvisual.graph import given_weights
+
+    with given_weights.building():
+        inputs = keras.Input((size, size, 3), name="image")
+        x, size = _conv(inputs, "stem_conv", state["_conv_stem.weight"], 2, size)
+        x = _bn_relu6(x, "stem", state, "_bn0.")
+        letters = iter(())
+        for prefix, stride, stage, first in _blocks(state):
+            letters = iter(string.ascii_lowercase) if first else letters
+            block = f"block{stage + 1}{next(letters)}"
+            shortcut = x
+            if prefix + "_expand_conv.weight" in state:
+                x, _ = _conv(x, f"{block}_expand_conv", state[prefix + "_expand_conv.weight"], 1, size)
+                x = _bn_relu6(x, f"{block}_expand", state, prefix + "_bn0.")
+            x, size = _conv(x, f"{block}_dwconv", state[prefix + "_depthwise_conv.weight"], stride, size,
+                            depthwise=True)
+            x = _bn_relu6(x, f"{block}_dw", state, prefix + "_bn1.")
+            x, _ = _conv(x, f"{block}_project_conv", state[prefix + "_project_conv.weight"], 1, size)
+            x = _bn_relu6(x, f"{block}_project", state, prefix + "_bn2.", relu=False)
+            if stride == 1 and shortcut.shape[-1] == x.shape[-1]:
+                x = layers.Add(name=f"{block}_add")([shortcut, x])
+        x, _ = _conv(x, "head_conv", state["_conv_head.weight"], 1, size)
+        x = _bn_relu6(x, "head", state, "_bn1.")
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        dense = layers.Dense(state["_fc.weight"].shape[0], name="logits")
+        x = dense(x)
+        dense.set_weights([state["_fc.weight"].T, state["_fc.bias"]])
+        outputs = layers.Activation("softmax", name="predictions", dtype="float32")(x)
+        return keras.Model(inputs, outputs, name=name.replace("-", "_"))
 
 
 def _pack(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -262,10 +262,13 @@ def block_model(block, tokens: int, width: int):
     block's weights (to check it against ``block`` itself)."""
     import keras
 
+    from nnvisual.graph import given_weights
+
     copies = []
-    x = keras.Input((tokens, width))
-    model = keras.Model(x, _pre_norm_block(_sublayers(block), x, "block", copies))
-    _set_weights(copies)
+    with given_weights.building():
+        x = keras.Input((tokens, width))
+        model = keras.Model(x, _pre_norm_block(_sublayers(block), x, "block", copies))
+        _set_weights(copies)
     return model
 
 
@@ -315,6 +318,7 @@ def functional_copy(classifier):
     import keras
     from keras import layers
 
+    from nnvisual.graph import given_weights
     from nnvisual.models.vit import token_embedding_class
 
     family = _family(classifier)
@@ -323,22 +327,23 @@ def functional_copy(classifier):
     _check_embedding(family, embedding, classifier.pooling)
     blocks = [_sublayers(block) for block in encoder.encoder_layers]
     copies = []
-    height, width = backbone.image_shape[0], backbone.image_shape[1]
-    x = inputs = keras.Input((height, width, 3), name="image")
-    x = _copy(embedding.patch_embedding, "patch_embed", copies)(x)
-    x = layers.Reshape((embedding.num_patches, embedding.hidden_dim), name="patch_tokens")(x)
-    tokens = token_embedding_class()(extra_tokens=len(family.leading_tokens), name="tokens",
-                                     dtype="float32")
-    x = tokens(x)
-    for i, sublayers in enumerate(blocks, 1):
-        x = _pre_norm_block(sublayers, x, f"block{i}", copies)
-    x = _copy(encoder.layer_norm, "norm", copies)(x)
-    x = layers.Cropping1D((0, embedding.num_positions - 1), name="class_token")(x)
-    x = layers.Flatten(name="flatten")(x)
-    if getattr(classifier, "intermediate_dim", None) is not None:  # ViT's pre-logits; not DeiT's
-        x = _copy(classifier.intermediate_layer, "pre_logits", copies)(x)
-    outputs = _copy(classifier.output_dense, "head", copies)(x)
-    model = keras.Model(inputs, outputs, name=classifier.name)
-    _set_weights(copies)
-    tokens.set_weights(_token_weights(family, embedding))
+    with given_weights.building():
+        height, width = backbone.image_shape[0], backbone.image_shape[1]
+        x = inputs = keras.Input((height, width, 3), name="image")
+        x = _copy(embedding.patch_embedding, "patch_embed", copies)(x)
+        x = layers.Reshape((embedding.num_patches, embedding.hidden_dim), name="patch_tokens")(x)
+        tokens = token_embedding_class()(extra_tokens=len(family.leading_tokens), name="tokens",
+                                         dtype="float32")
+        x = tokens(x)
+        for i, sublayers in enumerate(blocks, 1):
+            x = _pre_norm_block(sublayers, x, f"block{i}", copies)
+        x = _copy(encoder.layer_norm, "norm", copies)(x)
+        x = layers.Cropping1D((0, embedding.num_positions - 1), name="class_token")(x)
+        x = layers.Flatten(name="flatten")(x)
+        if getattr(classifier, "intermediate_dim", None) is not None:  # ViT's pre-logits; not DeiT's
+            x = _copy(classifier.intermediate_layer, "pre_logits", copies)(x)
+        outputs = _copy(classifier.output_dense, "head", copies)(x)
+        model = keras.Model(inputs, outputs, name=classifier.name)
+        _set_weights(copies)
+        tokens.set_weights(_token_weights(family, embedding))
     return model

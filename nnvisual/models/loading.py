@@ -140,11 +140,13 @@ def _load_file(path: Path, unsafe: bool, class_names: tuple[str, ...]) -> Loaded
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):
         raise UserError(f"{cannot}: not a valid .keras file (a .keras file is a zip archive; this one "
                         "is corrupt, truncated or another format)")
+    from nnvisual.graph import given_weights
     from nnvisual.models.vit import token_embedding_class
 
     token_embedding_class()  # registered, for a saved vit-tiny
     try:
-        model = keras.models.load_model(path, safe_mode=not unsafe, compile=False)
+        model = given_weights.built(
+            lambda: keras.models.load_model(path, safe_mode=not unsafe, compile=False))
     except Exception as exc:
         if "safe_mode" in str(exc):
             raise UserError(f"{cannot}: it holds Python code (e.g. a Lambda layer), which is not loaded "
@@ -172,11 +174,16 @@ def _unchanged(images):
 def _in_float32(model):
     """``model`` itself if all its layers compute in float32, else a float32 copy with the same
     weights (a network ``train`` fitted in mixed precision): analyses always run in float32."""
+    from nnvisual.graph import given_weights
+
     if all(layer.dtype_policy.name == "float32" for layer in model.layers):
         return model
     config = model.get_config()
     for layer in config["layers"]:
         layer["config"]["dtype"] = "float32"
-    copy = model.__class__.from_config(config)
-    copy.set_weights(model.get_weights())
-    return copy
+    def make():
+        copy = model.__class__.from_config(config)
+        copy.set_weights(model.get_weights())
+        return copy
+
+    return given_weights.built(make)
