@@ -17,6 +17,7 @@ rule: those two methods refuse them by name, ``gradient`` keeps them as they are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import keras
@@ -181,8 +182,25 @@ def _rectifier(layer, path, method, target, clipped=True):
     _refuse(path, f"{type(layer).__name__}, {name} activation", method, target)
 
 
+@dataclasses.dataclass(frozen=True)
+class Replacement:
+    """What runs instead of a layer: ``linear`` (the layer with a linear activation, None for
+    an activation layer) followed by ``rectifier``, which carries the method's backward rule."""
+
+    rectifier: Callable
+    linear: keras.layers.Layer | None = None
+
+    def __call__(self, *args, **kwargs):
+        return self.rectifier(args[0] if self.linear is None else self.linear(*args, **kwargs))
+
+    @property
+    def variables(self) -> list:
+        """The weights of its linear copy (none for an activation layer)."""
+        return [] if self.linear is None else list(self.linear.variables)
+
+
 def replacement(layer, path: str, method: str, target: str, clipped: bool = True
-                ) -> Callable | None:
+                ) -> Replacement | None:
     """What runs instead of ``layer`` in a projection (None: the layer itself). UserError where
     the method has no rule for it. ``clipped=False`` leaves out its rectifier's upper clip."""
     if getattr(layer, "data_format", "channels_last") != "channels_last":
@@ -196,12 +214,11 @@ def replacement(layer, path: str, method: str, target: str, clipped: bool = True
     if rectifier is None:
         return None
     if isinstance(layer, (kl.Activation, kl.ReLU, kl.LeakyReLU)):
-        return lambda x, **kwargs: rectifier(x)
-    copy = _linear_copy(layer)
-    return lambda *args, **kwargs: rectifier(copy(*args, **kwargs))
+        return Replacement(rectifier)
+    return Replacement(rectifier, _linear_copy(layer))
 
 
-def projection_path(model, target: str, method: str) -> dict[str, Callable | None]:
+def projection_path(model, target: str, method: str) -> dict[str, Replacement | None]:
     """``{path: replacement}`` for every operation ``target`` depends on, in topological order
     (None where the operation runs unchanged); UserError for the first unsupported one."""
     found = {}

@@ -50,6 +50,17 @@ class Projector:
                                                      clipped=False)
         return self._paths[layer]
 
+    def _compile(self, fn, layers):
+        """``fn``, a projection to ``layers``, compiled to read the model's weights and those of
+        the layer copies on their paths as arguments (on JAX:
+        :func:`~nnvisual.graph.gradients.compile_function`): a program that JAX's compilation
+        cache stores holds no weights."""
+        copies = [copy for layer in layers
+                  for copy in (*self.path(layer).values(), self._unclipped.get(layer))]
+        variables = [*self.model.variables,
+                     *(v for copy in copies if copy is not None for v in copy.variables)]
+        return gradients.compile_function(fn, variables=list({id(v): v for v in variables}.values()))
+
     def _forward(self, images, layers):
         """The layers' outputs, each clipped layer's taken before its own clip."""
         unclipped = {}
@@ -70,7 +81,7 @@ class Projector:
         if key not in self._compiled:
             for layer in layers:
                 self.path(layer)
-            self._compiled[key] = gradients.compile_function(lambda x: self._forward(x, layers))
+            self._compiled[key] = self._compile(lambda x: self._forward(x, layers), layers)
         maps = self._compiled[key](np.asarray(images, np.float32))
         return {name: ops.convert_to_numpy(m) for name, m in zip(layers, maps, strict=True)}
 
@@ -86,7 +97,7 @@ class Projector:
                     lambda z: ops.sum(self._forward(z, (layer,))[0] * seed), x)
                 return gradient
 
-            self._compiled[key] = gradients.compile_function(project)
+            self._compiled[key] = self._compile(project, (layer,))
         return ops.convert_to_numpy(self._compiled[key](np.asarray(images, np.float32),
                                               np.asarray(starts, np.float32)))
 
@@ -103,7 +114,7 @@ class Projector:
                     lambda z: self._forward(z, (layer,))[0], x, seeds[:, None])
                 return products[:, 0]
 
-            self._compiled[key] = gradients.compile_function(project)
+            self._compiled[key] = self._compile(project, (layer,))
         return ops.convert_to_numpy(self._compiled[key](np.asarray(image, np.float32),
                                               np.asarray(starts, np.float32)))
 
