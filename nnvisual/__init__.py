@@ -21,9 +21,9 @@ oneDNN kernels on x86-64 CPUs (``TF_ENABLE_ONEDNN_OPTS=0`` declines) and keeps i
 log lines (CUDA probing, "failed call to cuInit", oneDNN notices) off stderr
 (``NNVISUAL_TF_LOGS=1`` shows them); both take effect when nnvisual is imported before TensorFlow
 (:mod:`nnvisual.runtime.tensorflow_setup`, which imports nothing heavy). On the JAX backend
-``NNVISUAL_JAX_CACHE=1`` turns on JAX's persistent compilation cache under nnvisual's cache
-folder, so a second run of the same command on the same model skips most compiling
-(:mod:`nnvisual.runtime.jax_setup`).
+JAX's persistent compilation cache is on, under nnvisual's cache folder, so a second run of the
+same command on the same model skips most compiling (``NNVISUAL_JAX_CACHE=0`` turns it off;
+:mod:`nnvisual.runtime.jax_setup`).
 """
 
 from nnvisual.runtime import jax_setup, tensorflow_setup

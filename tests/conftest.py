@@ -8,6 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# JAX's compilation cache off: each test has a cache folder of its own, so it would only write
+# (tests/test_jax_compilation_cache.py turns it on in the processes it starts)
+os.environ.setdefault("NNVISUAL_JAX_CACHE", "0")
 import nnvisual  # noqa: E402, F401 -- before TensorFlow, as a user's process imports them (oneDNN)
 from nnvisual.testing.images import write_image_folder  # noqa: E402
 from nnvisual.testing.models import small_cnn  # noqa: E402

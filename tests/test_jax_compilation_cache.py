@@ -1,6 +1,6 @@
-"""JAX's persistent compilation cache (nnvisual.runtime.jax_setup), on with NNVISUAL_JAX_CACHE=1:
-programs are stored under nnvisual's cache folder, and a changed model never gets another
-model's results from it."""
+"""JAX's persistent compilation cache (nnvisual.runtime.jax_setup), on unless NNVISUAL_JAX_CACHE=0
+(the test suite turns it off, conftest.py; these tests turn it on): programs are stored under
+nnvisual's cache folder, and a changed model never gets another model's results from it."""
 
 import json
 import os
@@ -75,7 +75,8 @@ def test_stored_programs_take_the_weights_as_arguments(tmp_path, command):
     stays small: each program is far below the model's weights (the 0.9 MB of its last
     convolution alone)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("JAX_")}
-    env.update(KERAS_BACKEND="jax", NNVISUAL_CACHE=str(tmp_path / "cache"), NNVISUAL_JAX_CACHE="1")
+    env.update(KERAS_BACKEND="jax", NNVISUAL_CACHE=str(tmp_path / "cache"))
+    env.pop("NNVISUAL_JAX_CACHE", None)  # on by default
     done = subprocess.run([sys.executable, "-c", STORED_PROGRAMS, command], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -92,22 +93,22 @@ def test_the_users_own_cache_folder_is_kept(monkeypatch, tmp_path):
     assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
 
 
-@pytest.mark.parametrize("switch", [None, "0"])
-def test_unless_asked_for_it_sets_nothing(monkeypatch, switch):
+def test_turned_off_it_sets_nothing(monkeypatch):
+    for name in jax_setup.settings():
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("NNVISUAL_JAX_CACHE", "0")
+    jax_setup.enable_compilation_cache()
+    assert not any(name.upper() in os.environ for name in jax_setup.settings())
+
+
+@pytest.mark.parametrize("switch", [None, "1"])
+def test_by_default_it_sets_the_folder(monkeypatch, tmp_path, switch):
     for name in jax_setup.settings():
         monkeypatch.delenv(name.upper(), raising=False)
     if switch is None:
         monkeypatch.delenv("NNVISUAL_JAX_CACHE", raising=False)
     else:
         monkeypatch.setenv("NNVISUAL_JAX_CACHE", switch)
-    jax_setup.enable_compilation_cache()
-    assert not any(name.upper() in os.environ for name in jax_setup.settings())
-
-
-def test_asked_for_it_sets_the_folder(monkeypatch, tmp_path):
-    for name in jax_setup.settings():
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("NNVISUAL_JAX_CACHE", "1")
     monkeypatch.setenv("NNVISUAL_CACHE", str(tmp_path))
     jax_setup.enable_compilation_cache()
     assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax" / jax_setup.machine_key())

@@ -492,3 +492,11 @@ def test_pixel_steps_name_the_update_rule():
     assert maximize_plots.pixel_steps(MaximizeConfig(steps=3)) == "3 steps of 0.0001"
     assert maximize_plots.method_description(MaximizeConfig(
         steps=50, step_size=1, optimizer="adam", clip=True)) == "50 Adam steps of 1, clipped to 0..255"
+
+
+def test_one_epoch_has_one_whole_epoch_tick():
+    history = {"accuracy": [0.1], "val_accuracy": [0.2], "loss": [2.3], "val_loss": [2.1]}
+    accuracy, _ = grid(training_curves(history, "one epoch"), 1, 2)[0]
+    ticks = [t for t in accuracy.xaxis.get_majorticklocs()
+             if accuracy.get_xlim()[0] <= t <= accuracy.get_xlim()[1]]
+    assert ticks == [1.0]

@@ -38,6 +38,8 @@ def test_metrics_table_without_the_training_evaluation_says_nan():
 def test_curves_title_names_the_settings_and_precision():
     title = step.curves_title(TrainConfig(lr=1e-3, batch_size=64), HISTORY, "mixed_bfloat16")
     assert title == "plotka: 2 epochs, Adam lr 0.001, batch 64, mixed_bfloat16"
+    one = {key: values[:1] for key, values in HISTORY.items()}
+    assert step.curves_title(TrainConfig(), one, "float32").startswith("plotka: 1 epoch, ")
 
 
 def test_training_split_is_evaluated_without_augmentation_or_dropout():

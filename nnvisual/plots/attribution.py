@@ -54,9 +54,9 @@ def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.nd
     """Rows: images; columns: the image, then each method's map over it; ``heading`` (e.g. the
     epoch) above the display note."""
     rows, methods = len(images), list(maps)
-    height = 1.9 * rows + 0.4  # 0.4 inch above the panels for the display note
+    height = 2.2 * rows + 0.4  # each row's two-line title, and the display note above
     figure, axes = subplots(rows, len(methods) + 1, figsize=(1.9 * (len(methods) + 1), height),
-                            squeeze=False)
+                            squeeze=False, layout="constrained")  # titles and note given room
     for row in range(rows):
         axes[row, 0].imshow(images[row], interpolation="nearest")
         _panel(axes[row, 0], f"{names[row]}\n{class_names[row]} {probabilities[row]:.2f}")
@@ -64,5 +64,4 @@ def grid_figure(images, names, class_names, probabilities, maps: dict[str, np.nd
             _overlay(axes[row, column], images[row], maps[method][row])
             _panel(axes[row, column], method if row == 0 else None)
     figure.suptitle(DISPLAY_NOTE if heading is None else f"{heading}\n{DISPLAY_NOTE}", fontsize=7)
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))  # tight_layout alone ignores the suptitle
     return figure

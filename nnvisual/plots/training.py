@@ -16,7 +16,8 @@ def training_curves(history: dict, title: str):
         axis.set_xlabel("Epoch")
         axis.set_ylabel(label)
         axis.set_title(f"{label} per epoch")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlim(0.5, len(epochs) + 0.5)  # whole epochs only, even for one
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         axis.grid(alpha=0.3)
         axis.legend(frameon=False)
     figure.suptitle(title)

@@ -1,15 +1,13 @@
 """JAX's persistent compilation cache, under nnvisual's cache folder.
 
 On the JAX backend every run traces and compiles its programs again. With JAX's persistent cache
-the second run of the same command on the same model reuses the compiled programs: a 4-step
-lucid-style ``maximize`` on EfficientNet-Lite0 took 24-41 s cold and 10-13 s warm
-(docs/performance.md, "Compiled programs reused on JAX").
+the second run of the same command on the same model reuses the compiled programs: ``attribute``
+on EfficientNet-Lite0 (2 photos, 4 methods) took 30-31 s cold and 18-20 s warm, TensorFlow's
+time (docs/performance.md, "Compiled programs reused on JAX").
 
-It is off unless ``NNVISUAL_JAX_CACHE=1``: the programs of ``maximize``, ``attribute``,
-``evaluate`` and ``sanity`` take the model's weights as arguments (a stored Lite0 ``maximize``
-step is 0.3 MB), but ``deconv``'s projections (and the atlas's) still hold copies of the
-weights as constants, so each of their stored programs carries them: up to 45 MB for
-EfficientNet-Lite0, and a VGG16 program would carry its 528 MB of weights.
+It is on unless ``NNVISUAL_JAX_CACHE=0``. Every program nnvisual compiles takes the model's
+weights as arguments (:func:`nnvisual.graph.gradients.compile_function`), so a stored program
+holds none: 0.3 MB for a Lite0 ``maximize`` step, about 1 MB for a whole Lite0 ``attribute`` run.
 
 A program is found again only under the key JAX derives from everything it depends on: the
 traced program itself (weights that are traced as constants included), the compile options,
@@ -19,8 +17,8 @@ and feature flags), since XLA's CPU code is compiled for the CPU it runs on and 
 may be shared between machines (a home directory on a network drive).
 
 :func:`enable_compilation_cache` sets JAX's variables (``JAX_COMPILATION_CACHE_DIR``,
-``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``, ``JAX_COMPILATION_CACHE_MAX_SIZE``) when
-``NNVISUAL_JAX_CACHE=1``, each unless the environment already sets it (a folder of the user's
+``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``, ``JAX_COMPILATION_CACHE_MAX_SIZE``) unless
+``NNVISUAL_JAX_CACHE=0``, each unless the environment already sets it (a folder of the user's
 own turns nnvisual's off). It imports nothing heavy; ``import nnvisual`` calls it, so
 it takes effect when JAX is imported later, and applies the settings to JAX's configuration at
 once where JAX was imported first.
@@ -36,7 +34,7 @@ import sys
 
 from nnvisual.runtime.cache_root import cache_dir
 
-SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 1: turn JAX's compilation cache on
+SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 0: leave JAX's compilation cache off
 MIN_COMPILE_SECONDS = 0.0  # every program: a run compiles ~160 small ones (29 MB in all for Lite0),
                            # which together cost more than the few large ones
 MAX_BYTES = 2 * 2**30  # JAX evicts the least recently used programs above this size
@@ -64,9 +62,9 @@ def settings() -> dict[str, str | float | int]:
 
 
 def enable_compilation_cache() -> None:
-    """Turn JAX's persistent compilation cache on under nnvisual's cache folder, if asked (see
-    above)."""
-    if os.environ.get(SWITCH_VARIABLE, "").strip() != "1" or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+    """Turn JAX's persistent compilation cache on under nnvisual's cache folder, unless turned
+    off (see above)."""
+    if os.environ.get(SWITCH_VARIABLE, "").strip() == "0" or "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
     chosen = settings()
     for name, value in chosen.items():

@@ -88,5 +88,6 @@ def metrics_table(model_name: str, result: TrainResult):
 
 def curves_title(config: TrainConfig, history: dict[str, list[float]], precision: str) -> str:
     """The title of Figure 2's curves: the network, its epochs and its training settings."""
-    return (f"{config.model}: {len(history['loss'])} epochs, Adam lr {config.lr:g}, "
+    epochs = len(history["loss"])
+    return (f"{config.model}: {epochs} epoch{'' if epochs == 1 else 's'}, Adam lr {config.lr:g}, "
             f"batch {config.batch_size}, {precision}")
