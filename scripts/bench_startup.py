@@ -66,6 +66,7 @@ def seconds_to_first_work(args: list[str], variant: str, out: Path) -> float:
     """Wall seconds from starting the process to its manifest.json (or to its end)."""
     extra_path, prelude = VARIANTS[variant]
     env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3",
+               NNVISUAL_JAX_CACHE="0",  # every repeat compiles, as a first run does
                PYTHONPATH=os.pathsep.join(p for p in (extra_path, str(ROOT)) if p))
     code = f"{prelude}import sys; from nnvisual.cli import main; sys.exit(main())"
     start = time.perf_counter()
