@@ -236,8 +236,11 @@ def test_efficientnet_lite0_nested_is_maximized_and_checked_as_lite0():
                                               keras.layers.Rescaling(1 / 127.5, offset=-1.0),
                                               lite0.model]), class_names=lite0.class_names)
     runs = [nv.maximize(model, 284, n=1, steps=2, step_size=1.0, seed=0) for model in (lite0, wrapped)]
-    np.testing.assert_allclose(runs[1].computed.phases["before"].objective,
-                               runs[0].computed.phases["before"].objective, rtol=1e-4)
+    objectives = [run.computed.phases["before"].objective for run in runs]  # before each step
+    np.testing.assert_allclose(objectives[1][0], objectives[0][0], rtol=1e-4)
+    # the two steps of 1.0 amplify the float32 rounding of the two graphs (oneDNN's kernels differ
+    # by graph on a CPU with AMX; rectifiers switch): 0.9% apart after the second step there
+    np.testing.assert_allclose(objectives[1], objectives[0], rtol=3e-2)
     photos = [data.read_image(PHOTOS / name) for name in ("n02123597_Siamese_cat.JPEG",
                                                           "n01443537_goldfish.JPEG")]
     checks = [nv.sanity_check(model, photos, methods="gradcam,lrp-epsilon-plus-flat",
