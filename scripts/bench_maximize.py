@@ -85,7 +85,7 @@ def tf_keras_vis_approach(objective, initial, steps, step_size, progress=None):
     inputs = keras.Input(initial.shape[1:])
     preprocessed = inputs if objective.preprocess is None else objective.preprocess(inputs)
     # the same logits; the inputs a list, as tf-keras-vis passes them
-    model = keras.Model([inputs], objective.scores(preprocessed)[0])
+    model = keras.Model([inputs], objective.head.read(objective.model, preprocessed)[0])
     maximization = ActivationMaximization(model, clone=False)
     score = CategoricalScore([objective.class_index] * len(initial))
 

@@ -221,3 +221,26 @@ def test_a_benchmark_whose_baseline_is_missing_is_skipped_with_its_reason(tmp_pa
     assert ("skipped fake: no_such_baseline_library not installed (pip install -e '.[reference]'"
             in capsys.readouterr().out)
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_the_tf_keras_vis_baseline_maximizes_the_objectives_logit(monkeypatch):
+    """scripts/bench_maximize.py's tf-keras-vis baseline runs on nnvisual's objective and raises
+    the class's logit (it broke once unnoticed: the objective's API had changed)."""
+    pytest.importorskip("tf_keras_vis")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf-keras-vis runs on TensorFlow")
+    from nnvisual.optvis import ClassObjective
+    from nnvisual.testing.models import small_cnn
+
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import bench_maximize
+
+    model = small_cnn()
+    objective = ClassObjective(model, 1)
+    initial = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:])).astype(np.float32)
+    images = np.asarray(bench_maximize.tf_keras_vis_approach(objective, initial, 3, 1.0))
+    assert images.shape == initial.shape
+    before, after = (keras.ops.convert_to_numpy(objective(x)[0]) for x in (initial, images))
+    assert np.all(after > before)
