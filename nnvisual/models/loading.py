@@ -181,6 +181,7 @@ def _in_float32(model):
     config = model.get_config()
     for layer in config["layers"]:
         layer["config"]["dtype"] = "float32"
+
     def make():
         copy = model.__class__.from_config(config)
         copy.set_weights(model.get_weights())

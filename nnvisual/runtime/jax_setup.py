@@ -35,8 +35,8 @@ import sys
 from nnvisual.runtime.cache_root import cache_dir
 
 SWITCH_VARIABLE = "NNVISUAL_JAX_CACHE"  # 0: leave JAX's compilation cache off
-MIN_COMPILE_SECONDS = 0.0  # every program: a run compiles ~160 small ones (29 MB in all for Lite0),
-                           # which together cost more than the few large ones
+MIN_COMPILE_SECONDS = 0.0  # every program: a run compiles tens of small ones (0.4-1.7 MB stored
+                           # per Lite0 command), which together cost more than the few large ones
 MAX_BYTES = 2 * 2**30  # JAX evicts the least recently used programs above this size
 
 
