@@ -47,12 +47,17 @@ def test_goals_are_ratios_of_the_named_rows_against_the_issue_bounds():
             Row("train", "nnvisual (float32)", "fraction of float32 matmul peak", 0.61),
             Row("score-bow 10 images 100px", "SIFT alone (baseline)", "seconds", 2.0),
             Row("score-bow 10 images 100px", "whole score-bow scoring (no cache)", "seconds", 2.9),
+            Row("deconv MobileNetV2 5x8", "batched, whole image", "projections/s", 50.0),
+            Row("deconv MobileNetV2 5x8", "nnvisual", "projections/s", 60.0),
             Row("maximize plotka 5x50", "nnvisual", "image-steps/s", 80.0),
             Row("maximize plotka 5x50 to logit 22", "tf-keras-vis", "image-steps/s", 1.0)]
     measured = {goal.describe(): bench_goals.measure(goal, rows) for goal in bench_goals.GOALS}
     assert measured["train: nnvisual default / plain fit, images/s >= 1"] == 1.25
     assert measured["train: nnvisual default, fraction of the matmul peak of its type >= 0.8"] == 0.61
     assert measured["score-bow: whole scoring / SIFT alone, seconds <= 1.5"] == 1.45
+    deconv = "deconv {}: nnvisual / the batched whole-image pass, projections/s >= 1"
+    assert measured[deconv.format("MobileNetV2")] == 1.2
+    assert measured[deconv.format("EfficientNet-Lite0")] is None
     # the tf-keras-vis row of another benchmark (the convergence one) is not this goal's
     assert measured["maximize plotka: nnvisual / tf-keras-vis, image-steps/s >= 5"] is None
     verdicts = {line.split("  ")[-1].strip(): line for line in bench_goals.report(rows).splitlines()[1:]}

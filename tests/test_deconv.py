@@ -7,8 +7,9 @@ import pytest
 from keras import layers
 
 from nnvisual import deconv
+from nnvisual.deconv import projector as projector_module
 from nnvisual.errors import UserError
-from nnvisual.graph import gradients
+from nnvisual.graph import gradients, shifted_depthwise
 from nnvisual.models import study
 from nnvisual.testing import deconv_reference as reference
 
@@ -365,26 +366,47 @@ def test_top_images_are_the_strongest_and_projected_alone(mode):
 
 # -- whole-image projections through depthwise convolutions ---------------------------------------
 def depthwise_model():
-    """A strided convolution (no receptive-field window), a depthwise convolution with ReLU6 and
-    a pointwise convolution, as in EfficientNet-Lite's blocks."""
+    """A strided convolution (no receptive-field window), a depthwise convolution with ReLU6, a
+    linear strided one with its rectifier a layer apart and a pointwise convolution, as in
+    EfficientNet-Lite's blocks."""
     inputs = keras.Input((12, 12, 3))
     x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="stem")(inputs)
     x = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="depthwise")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2,
+                               name="depthwise_linear")(x)
+    x = layers.ReLU(6.0, name="depthwise_relu6")(x)
     return keras.Model(inputs, layers.Conv2D(5, 1, activation="relu", name="pointwise")(x))
 
 
+@pytest.mark.parametrize("shifted", [False, True], ids=["native", "shifted"])
+@pytest.mark.parametrize("seed_by_seed", [False, True], ids=["repeated-image", "seed-by-seed"])
 @pytest.mark.parametrize("mode", deconv.MODES)
 @pytest.mark.parametrize("method", deconv.METHODS)
-def test_projections_through_a_depthwise_convolution_agree_with_the_reference(method, mode):
-    """Shared projections across a depthwise convolution run one channel at a time
-    (Projector.crosses_depthwise); they agree with the NumPy graph replay and with the
-    vectorized pass they replace."""
+def test_projections_through_a_depthwise_convolution_agree_with_the_reference(
+        method, mode, seed_by_seed, shifted, monkeypatch):
+    """Shared projections across a depthwise convolution are not vectorized over the seeds
+    (Projector.crosses_depthwise): one pass over the image repeated or one pass per seed, the
+    depthwise convolutions computed by Keras or shifted (as on JAX); each way agrees with the
+    NumPy graph replay and with the vectorized pass."""
+    backend = keras.backend.backend()
+    monkeypatch.setattr(projector_module, "SEED_BY_SEED_ON", (backend,) if seed_by_seed else ())
+    monkeypatch.setattr(shifted_depthwise, "FASTER_ON", (backend,) if shifted else ())
+    shifted_calls, shifted_call = [], shifted_depthwise.shifted_call
+
+    def counted_shifted_call(layer, x):
+        shifted_calls.append(layer.name)
+        return shifted_call(layer, x)
+
+    monkeypatch.setattr(shifted_depthwise, "shifted_call", counted_shifted_call)
     keras.utils.set_random_seed(4)
     model = depthwise_model()
     image = np.random.default_rng(4).normal(0, 1, (12, 12, 3)).astype(np.float32)
     projector = deconv.Projector(model, method)
     assert projector.crosses_depthwise("pointwise") and not projector.crosses_depthwise("stem")
+    copy = projector.path("pointwise")["depthwise"].linear
+    assert isinstance(copy, shifted_depthwise.ShiftedDepthwiseConv2D) == shifted
     (result,) = deconv.project_layers(projector, image, ["pointwise"], top_k=3, mode=mode)
+    assert set(shifted_calls) == ({"depthwise_linear"} if shifted else set())
     feature_map = projector.feature_maps(image[None], ["pointwise"])["pointwise"]
     starts = deconv.seeds(np.repeat(feature_map, 3, axis=0), result.channels, result.positions,
                           mode)

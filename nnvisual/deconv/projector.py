@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+import keras
 import numpy as np
 from keras import layers as kl
 from keras import ops
@@ -15,10 +16,14 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
 from nnvisual.deconv.path import MODES, projection_path, replacement, upper_clip
-from nnvisual.graph import gradients
+from nnvisual.graph import gradients, shifted_depthwise
 from nnvisual.runtime.interrupts import check_interrupt
 
 _DEPTHWISE = (kl.DepthwiseConv2D, kl.SeparableConv2D)
+# where k projections of one image through a depthwise convolution run faster as k backward
+# passes of one seed than as one pass over the image repeated k times (docs/performance.md,
+# "DeconvNet projections")
+SEED_BY_SEED_ON = ("jax",)
 
 
 class Projector:
@@ -62,12 +67,16 @@ class Projector:
         return gradients.compile_function(fn, variables=list({id(v): v for v in variables}.values()))
 
     def _forward(self, images, layers):
-        """The layers' outputs, each clipped layer's taken before its own clip."""
+        """The layers' outputs, each clipped layer's taken before its own clip; the depthwise
+        convolutions shifted where that is faster (JAX:
+        :mod:`nnvisual.graph.shifted_depthwise`)."""
         unclipped = {}
 
         def call(operation, path, args, kwargs):
             if path in layers and path in self._unclipped:
                 unclipped[path] = self._unclipped[path](*args, **kwargs)
+            if self._replacements[path] is None and shifted_depthwise.faster(operation):
+                return shifted_depthwise.shifted_call(operation, *args, **kwargs)
             return (self._replacements[path] or operation)(*args, **kwargs)
 
         outputs = graph.replay(self.model, images, layers, call)
@@ -120,11 +129,13 @@ class Projector:
 
     def crosses_depthwise(self, layer: str) -> bool:
         """Whether the path to ``layer`` holds a depthwise convolution. Shared projections
-        through one are made one channel at a time: TensorFlow vectorizes a depthwise
-        convolution's backward pass over k seeds as one convolution of k times the channels
-        (its kernel tiled k times, transposes in and out), and on EfficientNet-Lite0 the whole
-        vectorized pass cost 1.7x the CPU time of k passes of one seed (JAX: the same time);
-        docs/performance.md, "Deconv on the AMD EPYC"."""
+        through one are not vectorized over the seeds (:meth:`project_shared`): TensorFlow
+        vectorizes a depthwise convolution's backward pass over k seeds as one convolution of k
+        times the channels (its kernel tiled k times, transposes in and out), and on
+        EfficientNet-Lite0 that cost 1.7x the CPU time of k passes of one seed (JAX: the same
+        time). They are one pass over the image repeated k times or, on the backends of
+        :data:`SEED_BY_SEED_ON`, k passes of one seed (docs/performance.md, "DeconvNet
+        projections")."""
         return any(isinstance(graph.get_layer(self.model, path), _DEPTHWISE)
                    for path in self.path(layer))
 
@@ -149,9 +160,11 @@ class Projector:
         windows = [field.window(p, images.shape[1:3]) for p in positions] if mode == "max" else []
         if not windows or None in windows:
             starts = seeds(feature_maps, channels, positions, mode)
-            if shared and self.crosses_depthwise(layer):
+            if shared and self.crosses_depthwise(layer) and keras.backend.backend() in SEED_BY_SEED_ON:
                 return np.concatenate([self.project(images, start[None], layer)
                                        for start in starts])
+            if shared and self.crosses_depthwise(layer):
+                return self.project(np.repeat(images, len(starts), axis=0), starts, layer)
             if shared:
                 return self.project_shared(images, starts, layer)
             return self.project(images, starts, layer)

@@ -48,7 +48,7 @@ from nnvisual.graph import (
     shifted_depthwise,
 )
 from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
-from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, can_shift
+from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D
 from nnvisual.runtime import tensorflow_setup
 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
@@ -68,7 +68,7 @@ def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
     operations = [operation for _, operation in layers(model)]
     folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations))) if fold else {}
     backend = keras.backend.backend()
-    rewrite = ((backend in shifted_depthwise.FASTER_ON and any(map(can_shift, operations)))
+    rewrite = (any(map(shifted_depthwise.faster, operations))
                or (backend in output_masked_relu.FASTER_ON and any(map(can_mask, operations))))
     if not folds and not rewrite:
         return model
@@ -136,7 +136,7 @@ def folded_weights(conv, normalization) -> list[np.ndarray]:
 def _faster_kind(layer) -> type:
     """The layer type that computes ``layer`` faster on this backend (its own if none)."""
     backend = keras.backend.backend()
-    if backend in shifted_depthwise.FASTER_ON and can_shift(layer):
+    if shifted_depthwise.faster(layer):
         return ShiftedDepthwiseConv2D
     if backend in output_masked_relu.FASTER_ON and can_mask(layer):
         return OutputMaskedReLU
