@@ -31,8 +31,14 @@ folded into the convolutions (nnvisual/graph/inference_model.py), are 1.8e-4 fro
 kernels move it too: Keras' JAX backend (4.3e-3 from TensorFlow's map) and TensorFlow's oneDNN
 kernels against its Eigen ones (3e-4). So saliency is held to
 :data:`GRADIENT_TOLERANCE` everywhere, and so are integrated gradients, an average of such
-gradients along a path; guided and Grad-CAM maps agree across backends to
-5e-7.
+gradients along a path; Grad-CAM maps agree across backends to 5e-7.
+
+Guided backprop's gate [0 <= x < 6] is a step: a unit that float32 rounding puts on either side
+of 0 or 6 changes the map over its receptive field. On the stored photo one unit of
+``block2a_dw_bn`` is -1.6e-7 when JAX computes the depthwise convolutions as shifted sums and
++2.8e-7 with XLA's grouped convolution: a patch of the map moves by 1.5e-3 of its scale (7e-4 in
+the 4x4 block means), the rest agreeing to 1e-6. So guided is held to :data:`GATE_TOLERANCE`
+(on TensorFlow it agrees to 1e-4; docs/attribution.md has the same effect against captum).
 
 ``test_the_stored_references_agree`` runs without torch, on the references' maps stored in
 tests/fixtures/attribution_lite0_references.npz (``python -m
@@ -52,6 +58,7 @@ from nnvisual.testing import torch_reference
 
 TOLERANCE = 1e-4  # of the reference's largest absolute value
 GRADIENT_TOLERANCE = 1e-2  # saliency and integrated gradients: float32 rounding (see above)
+GATE_TOLERANCE = 2e-3  # guided backprop: a gate that rounding flips (see above)
 LIVE_PHOTOS = (reference.FIXTURE_PHOTO, "n01443537_goldfish.JPEG")
 CHEAP_LIVE = {"saliency", "gradcam"}  # one per library in the default suite; the rest is slow
 CHEAP_STORED = {"saliency", "guided", "gradcam"}  # without torch: a few seconds each
@@ -66,7 +73,8 @@ def lite0(tmp_path_factory):
 
 def assert_agrees(ours, theirs, method):
     difference, correlation = reference.agreement(ours, theirs)
-    tolerance = GRADIENT_TOLERANCE if method in ("saliency", "integrated-gradients") else TOLERANCE
+    tolerance = {"saliency": GRADIENT_TOLERANCE, "integrated-gradients": GRADIENT_TOLERANCE,
+                 "guided": GATE_TOLERANCE}.get(method, TOLERANCE)
     assert difference <= tolerance and correlation >= 0.999, (method, difference, correlation)
 
 

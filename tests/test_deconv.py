@@ -9,7 +9,7 @@ from keras import layers
 from nnvisual import deconv
 from nnvisual.deconv import projector as projector_module
 from nnvisual.errors import UserError
-from nnvisual.graph import gradients, shifted_depthwise
+from nnvisual.graph import gradients, pointwise, shifted_depthwise
 from nnvisual.models import study
 from nnvisual.testing import deconv_reference as reference
 
@@ -373,40 +373,42 @@ def depthwise_model():
     x = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="stem")(inputs)
     x = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="depthwise")(x)
     x = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2,
-                               name="depthwise_linear")(x)
+                               name="depthwise_strided")(x)
     x = layers.ReLU(6.0, name="depthwise_relu6")(x)
     return keras.Model(inputs, layers.Conv2D(5, 1, activation="relu", name="pointwise")(x))
 
 
-@pytest.mark.parametrize("shifted", [False, True], ids=["native", "shifted"])
+@pytest.mark.parametrize("faster", [False, True], ids=["keras-layers", "faster-kinds"])
 @pytest.mark.parametrize("seed_by_seed", [False, True], ids=["repeated-image", "seed-by-seed"])
 @pytest.mark.parametrize("mode", deconv.MODES)
 @pytest.mark.parametrize("method", deconv.METHODS)
 def test_projections_through_a_depthwise_convolution_agree_with_the_reference(
-        method, mode, seed_by_seed, shifted, monkeypatch):
+        method, mode, seed_by_seed, faster, monkeypatch):
     """Shared projections across a depthwise convolution are not vectorized over the seeds
     (Projector.crosses_depthwise): one pass over the image repeated or one pass per seed, the
-    depthwise convolutions computed by Keras or shifted (as on JAX); each way agrees with the
-    NumPy graph replay and with the vectorized pass."""
+    layers computed by Keras or as their faster kinds (as on JAX: depthwise convolutions
+    shifted, the 1x1 convolution a matrix product); each way agrees with the NumPy graph replay
+    and with the vectorized pass."""
     backend = keras.backend.backend()
     monkeypatch.setattr(projector_module, "SEED_BY_SEED_ON", (backend,) if seed_by_seed else ())
-    monkeypatch.setattr(shifted_depthwise, "FASTER_ON", (backend,) if shifted else ())
-    shifted_calls, shifted_call = [], shifted_depthwise.shifted_call
-
-    def counted_shifted_call(layer, x):
-        shifted_calls.append(layer.name)
-        return shifted_call(layer, x)
-
-    monkeypatch.setattr(shifted_depthwise, "shifted_call", counted_shifted_call)
+    for module in (shifted_depthwise, pointwise):
+        monkeypatch.setattr(module, "FASTER_ON", (backend,) if faster else ())
+    computed = []  # the names of the layers computed as a faster kind
+    for kind in (shifted_depthwise.ShiftedDepthwiseConv2D, pointwise.PointwiseConv2D):
+        monkeypatch.setattr(kind, "call", lambda layer, x, call=kind.call:
+                            computed.append(layer.name) or call(layer, x))
     keras.utils.set_random_seed(4)
     model = depthwise_model()
     image = np.random.default_rng(4).normal(0, 1, (12, 12, 3)).astype(np.float32)
     projector = deconv.Projector(model, method)
     assert projector.crosses_depthwise("pointwise") and not projector.crosses_depthwise("stem")
     copy = projector.path("pointwise")["depthwise"].linear
-    assert isinstance(copy, shifted_depthwise.ShiftedDepthwiseConv2D) == shifted
+    assert isinstance(copy, shifted_depthwise.ShiftedDepthwiseConv2D) == faster
     (result,) = deconv.project_layers(projector, image, ["pointwise"], top_k=3, mode=mode)
-    assert set(shifted_calls) == ({"depthwise_linear"} if shifted else set())
+    # the copies of "depthwise" and "pointwise" (each without its rectifier), and
+    # "depthwise_strided" itself
+    assert set(computed) == ({"depthwise_linear", "depthwise_strided", "pointwise_linear"}
+                             if faster else set())
     feature_map = projector.feature_maps(image[None], ["pointwise"])["pointwise"]
     starts = deconv.seeds(np.repeat(feature_map, 3, axis=0), result.channels, result.positions,
                           mode)

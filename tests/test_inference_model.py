@@ -1,7 +1,8 @@
 """The inference-only copy (nnvisual.graph.inference_model), the shifted depthwise convolution
-(nnvisual.graph.shifted_depthwise) and the rectifier differentiated from its output
+(nnvisual.graph.shifted_depthwise), the 1x1 convolution as a matrix product
+(nnvisual.graph.pointwise) and the rectifier differentiated from its output
 (nnvisual.graph.output_masked_relu): the same function and input gradients as the model, folded
-weights against hand-computed ones, Keras' DepthwiseConv2D and ReLU as the references."""
+weights against hand-computed ones, Keras' DepthwiseConv2D, Conv2D and ReLU as the references."""
 
 import keras
 import numpy as np
@@ -9,16 +10,18 @@ import pytest
 from keras import layers, ops
 
 from nnvisual import graph
-from nnvisual.graph import output_masked_relu
+from nnvisual.graph import output_masked_relu, pointwise
 from nnvisual.graph.gradients import compile_function, value_and_gradient
 from nnvisual.graph.inference_model import for_inference
 from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
+from nnvisual.graph.pointwise import PointwiseConv2D
 from nnvisual.graph.shifted_depthwise import FASTER_ON, ShiftedDepthwiseConv2D, shifted_depthwise_conv
 from nnvisual.models import loading
 from nnvisual.optvis import ClassObjective, Objective, Term
 
 SHIFTED = keras.backend.backend() in FASTER_ON
 MASKED = keras.backend.backend() in output_masked_relu.FASTER_ON
+MULTIPLIED = keras.backend.backend() in pointwise.FASTER_ON
 
 
 def with_statistics(model, seed=0):
@@ -34,7 +37,7 @@ def with_statistics(model, seed=0):
 
 def tiny(nested=False):
     """conv -> BN -> ReLU6 -> padded stride-2 depthwise -> BN -> ReLU6 -> 5x5 depthwise (bias)
-    -> BN -> pool -> dense -> softmax; with ``nested``, the middle as a model of its own."""
+    -> BN -> 1x1 conv -> BN -> pool -> dense -> softmax; with ``nested``, the middle as a model of its own."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((9, 9, 2), name="image")
     x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")(inputs)
@@ -49,6 +52,8 @@ def tiny(nested=False):
     y = layers.ReLU(6.0, name="dw_relu6")(y)
     y = layers.DepthwiseConv2D(5, padding="same", name="dw5")(y)
     y = layers.BatchNormalization(name="dw5_bn")(y)
+    y = layers.Conv2D(3, 1, use_bias=False, name="pw")(y)
+    y = layers.BatchNormalization(name="pw_bn")(y)
     if nested:
         y = keras.Model(middle_in, y, name="middle")(x)
     y = layers.GlobalAveragePooling2D(name="pool")(y)
@@ -88,9 +93,10 @@ def test_the_copy_computes_the_same_outputs_and_input_gradients(nested):
     assert kinds["conv_bn"] is layers.Conv2D
     depthwise = ShiftedDepthwiseConv2D if SHIFTED else layers.DepthwiseConv2D
     assert kinds[prefix + "dw_bn"] is kinds[prefix + "dw5_bn"] is depthwise
+    assert kinds[prefix + "pw_bn"] is (PointwiseConv2D if MULTIPLIED else layers.Conv2D)
     assert kinds["conv_relu6"] is kinds[prefix + "dw_relu6"] is (
         OutputMaskedReLU if MASKED else layers.ReLU)
-    assert {"conv", prefix + "dw", prefix + "dw5"}.isdisjoint(kinds)
+    assert {"conv", prefix + "dw", prefix + "dw5", prefix + "pw"}.isdisjoint(kinds)
     assert copy.name == model.name
 
 
@@ -187,6 +193,28 @@ def test_the_shifted_layer_adds_its_bias_and_activation():
     shifted(x)
     shifted.set_weights(layer.get_weights())
     np.testing.assert_allclose(ops.convert_to_numpy(shifted(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_bias,activation", [(False, None), (True, "relu6")])
+def test_the_pointwise_layer_equals_keras_conv(use_bias, activation):
+    layer = layers.Conv2D(5, 1, use_bias=use_bias, activation=activation,
+                          bias_initializer="ones")
+    x = images((2, 6, 7, 3))
+    expected = ops.convert_to_numpy(layer(x))
+    multiplied = PointwiseConv2D.from_config(layer.get_config())
+    multiplied(x)
+    multiplied.set_weights(layer.get_weights())
+    np.testing.assert_allclose(ops.convert_to_numpy(multiplied(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer,accepted", [
+    (layers.Conv2D(4, 1), True), (layers.Conv2D(4, 1, padding="same", activation="relu"), True),
+    (layers.Conv2D(4, 3), False), (layers.Conv2D(4, 1, strides=2), False),
+    (layers.Conv2D(4, 1, dilation_rate=2), False), (layers.Conv2D(4, 1, groups=2), False),
+    (layers.Conv2D(4, 1, data_format="channels_first"), False),
+    (layers.DepthwiseConv2D(1), False), (layers.Conv1D(4, 1), False)])
+def test_only_1x1_convolutions_at_stride_1_are_multiplied(layer, accepted):
+    assert pointwise.can_multiply(layer) == accepted
 
 
 @pytest.mark.skipif(not MASKED, reason="the rectifier is rewritten on JAX only")

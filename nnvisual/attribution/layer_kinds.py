@@ -50,6 +50,7 @@ def linear_output(layer, x, modify=None, zero_bias: bool = False, normalization=
     own variables, read when this runs; folded with the batch ``normalization`` that follows it,
     if given) passed through ``modify`` first, the bias zeroed if asked: the rules' modified
     layers, without copies (they follow weights changed in place)."""
+    from nnvisual.graph.pointwise import PointwiseConv2D, pointwise_conv
     from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D, shifted_depthwise_conv
 
     kernel = ops.convert_to_tensor(layer.kernel)  # the variable's value as it is now
@@ -59,6 +60,8 @@ def linear_output(layer, x, modify=None, zero_bias: bool = False, normalization=
     kernel = kernel if modify is None else modify(kernel)
     if isinstance(layer, kl.Dense):
         output = ops.matmul(x, kernel)
+    elif isinstance(layer, PointwiseConv2D):
+        output = pointwise_conv(x, kernel)
     elif isinstance(layer, ShiftedDepthwiseConv2D):
         output = shifted_depthwise_conv(x, kernel, layer.strides, layer.padding)
     elif isinstance(layer, kl.DepthwiseConv2D):

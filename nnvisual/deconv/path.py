@@ -27,7 +27,7 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.choices import DECONV_METHODS, DECONV_MODES
 from nnvisual.errors import UserError, named
-from nnvisual.graph import shifted_depthwise
+from nnvisual.graph.faster_layers import faster_kind
 
 METHODS, MODES = DECONV_METHODS, DECONV_MODES
 RULES = {
@@ -144,11 +144,10 @@ def check_layers(model, layers) -> None:
 # -- what replaces each operation on the way to a layer ----------------------------------------
 def _linear_copy(layer):
     """The same layer with a linear activation (same config and weights), so that its rectifier
-    can be applied separately with the method's backward rule; a depthwise convolution is
-    shifted where that is faster (:mod:`nnvisual.graph.shifted_depthwise`)."""
+    can be applied separately with the method's backward rule; of the layer's faster kind on
+    this backend (:mod:`nnvisual.graph.faster_layers`)."""
     config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_linear"}
-    kind = shifted_depthwise.ShiftedDepthwiseConv2D if shifted_depthwise.faster(layer) else type(layer)
-    copy = kind.from_config(config)
+    copy = faster_kind(layer).from_config(config)
     copy.build(layer.input.shape)
     copy.set_weights(layer.get_weights())
     return copy

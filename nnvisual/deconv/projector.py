@@ -16,7 +16,8 @@ from keras import ops
 from nnvisual import graph
 from nnvisual.deconv.fields import ReceptiveField, output_size, receptive_field
 from nnvisual.deconv.path import MODES, projection_path, replacement, upper_clip
-from nnvisual.graph import gradients, shifted_depthwise
+from nnvisual.graph import gradients
+from nnvisual.graph.faster_layers import faster_call
 from nnvisual.runtime.interrupts import check_interrupt
 
 _DEPTHWISE = (kl.DepthwiseConv2D, kl.SeparableConv2D)
@@ -67,17 +68,16 @@ class Projector:
         return gradients.compile_function(fn, variables=list({id(v): v for v in variables}.values()))
 
     def _forward(self, images, layers):
-        """The layers' outputs, each clipped layer's taken before its own clip; the depthwise
-        convolutions shifted where that is faster (JAX:
-        :mod:`nnvisual.graph.shifted_depthwise`)."""
+        """The layers' outputs, each clipped layer's taken before its own clip; the layers
+        computed as their faster kinds on this backend (:mod:`nnvisual.graph.faster_layers`)."""
         unclipped = {}
 
         def call(operation, path, args, kwargs):
             if path in layers and path in self._unclipped:
                 unclipped[path] = self._unclipped[path](*args, **kwargs)
-            if self._replacements[path] is None and shifted_depthwise.faster(operation):
-                return shifted_depthwise.shifted_call(operation, *args, **kwargs)
-            return (self._replacements[path] or operation)(*args, **kwargs)
+            if self._replacements[path] is None:
+                return faster_call(operation, *args, **kwargs)
+            return self._replacements[path](*args, **kwargs)
 
         outputs = graph.replay(self.model, images, layers, call)
         return tuple(unclipped.get(name, outputs[name]) for name in layers)

@@ -11,10 +11,11 @@ cheaper to run and to differentiate.
   inference", section 3.2). A pair is folded when the convolution has no activation, is called
   once, and its output goes to that batch normalization only (not to another layer, not out of
   the model), both in the same graph.
-- **Depthwise convolutions as shifted multiply-adds** on the backends where that is faster
-  (:mod:`nnvisual.graph.shifted_depthwise`: JAX).
-- **Rectifiers differentiated from their output** on the backends where that is faster
-  (:mod:`nnvisual.graph.output_masked_relu`: JAX): the same derivative, computed without
+- **Layers computed another way** on the backends where that is faster
+  (:mod:`nnvisual.graph.faster_layers`, JAX): depthwise convolutions as shifted multiply-adds
+  (:mod:`~nnvisual.graph.shifted_depthwise`), 1x1 convolutions as matrix products
+  (:mod:`~nnvisual.graph.pointwise`), rectifiers differentiated from their output
+  (:mod:`~nnvisual.graph.output_masked_relu`): the same derivative, computed without
   recomputing the rectifier's input.
 
 Names: the folded convolution takes the batch normalization's name (its output is that layer's
@@ -37,18 +38,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from nnvisual.graph import (
-    SEPARATOR,
-    given_weights,
-    graph_of,
-    is_nested,
-    layers,
-    nodes,
-    output_masked_relu,
-    shifted_depthwise,
-)
-from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
-from nnvisual.graph.shifted_depthwise import ShiftedDepthwiseConv2D
+from nnvisual.graph import SEPARATOR, given_weights, graph_of, is_nested, layers, nodes
+from nnvisual.graph.faster_layers import faster_kind
 from nnvisual.runtime import tensorflow_setup
 
 FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
@@ -67,9 +58,7 @@ def for_inference(model, keep: Iterable[str] = (), fold: bool = True):
     tensorflow_setup.keras_without_tensorflow()  # its get_config calls would import it on JAX
     operations = [operation for _, operation in layers(model)]
     folds = _folds(graph_of(model), set(keep), "", Counter(map(id, operations))) if fold else {}
-    backend = keras.backend.backend()
-    rewrite = (any(map(shifted_depthwise.faster, operations))
-               or (backend in output_masked_relu.FASTER_ON and any(map(can_mask, operations))))
+    rewrite = any(faster_kind(operation) is not type(operation) for operation in operations)
     if not folds and not rewrite:
         return model
     return _copy(model, folds, rewrite)
@@ -133,20 +122,10 @@ def folded_weights(conv, normalization) -> list[np.ndarray]:
     return [(kernel * per_output).astype(dtype), bias.astype(dtype)]
 
 
-def _faster_kind(layer) -> type:
-    """The layer type that computes ``layer`` faster on this backend (its own if none)."""
-    backend = keras.backend.backend()
-    if shifted_depthwise.faster(layer):
-        return ShiftedDepthwiseConv2D
-    if backend in output_masked_relu.FASTER_ON and can_mask(layer):
-        return OutputMaskedReLU
-    return type(layer)
-
-
 def _like(layer, rewrite: bool, **changes):
     """A new, unbuilt layer with ``layer``'s config (and ``changes``), of its faster kind if
     ``rewrite``."""
-    kind = _faster_kind(layer) if rewrite else type(layer)
+    kind = faster_kind(layer) if rewrite else type(layer)
     return kind.from_config({**layer.get_config(), **changes})
 
 

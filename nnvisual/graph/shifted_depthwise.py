@@ -49,15 +49,6 @@ def faster(layer) -> bool:
     return keras.backend.backend() in FASTER_ON and can_shift(layer)
 
 
-def shifted_call(layer, inputs):
-    """What the ``DepthwiseConv2D`` ``layer`` (one :func:`can_shift` accepts) computes, by
-    :func:`shifted_depthwise_conv` on its own variables."""
-    outputs = shifted_depthwise_conv(inputs, layer.kernel, layer.strides, layer.padding)
-    if layer.use_bias:
-        outputs = outputs + layer.bias
-    return outputs if layer.activation is None else layer.activation(outputs)
-
-
 def can_shift(layer) -> bool:
     """Whether ``layer`` is a plain ``DepthwiseConv2D`` that :class:`ShiftedDepthwiseConv2D`
     computes (channels last, no dilation)."""
@@ -70,4 +61,7 @@ class ShiftedDepthwiseConv2D(keras.layers.DepthwiseConv2D):
     :func:`shifted_depthwise_conv`; only for the layers :func:`can_shift` accepts."""
 
     def call(self, inputs):
-        return shifted_call(self, inputs)
+        outputs = shifted_depthwise_conv(inputs, self.kernel, self.strides, self.padding)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return outputs if self.activation is None else self.activation(outputs)
