@@ -185,26 +185,18 @@ def test_shifted_depthwise_equals_keras_depthwise(padding, kernel, stride, multi
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_the_shifted_layer_adds_its_bias_and_activation():
-    layer = layers.DepthwiseConv2D(3, padding="same", activation="relu", bias_initializer="ones")
-    x = images((1, 5, 5, 2))
+@pytest.mark.parametrize("layer,faster_kind,shape", [
+    (layers.DepthwiseConv2D(3, padding="same", activation="relu", bias_initializer="ones"),
+     ShiftedDepthwiseConv2D, (1, 5, 5, 2)),
+    (layers.Conv2D(5, 1, use_bias=False), PointwiseConv2D, (2, 6, 7, 3)),
+    (layers.Conv2D(5, 1, activation="relu6", bias_initializer="ones"), PointwiseConv2D, (2, 6, 7, 3))])
+def test_the_faster_kinds_compute_the_layer_with_its_bias_and_activation(layer, faster_kind, shape):
+    x = images(shape)
     expected = ops.convert_to_numpy(layer(x))
-    shifted = ShiftedDepthwiseConv2D.from_config(layer.get_config())
-    shifted(x)
-    shifted.set_weights(layer.get_weights())
-    np.testing.assert_allclose(ops.convert_to_numpy(shifted(x)), expected, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("use_bias,activation", [(False, None), (True, "relu6")])
-def test_the_pointwise_layer_equals_keras_conv(use_bias, activation):
-    layer = layers.Conv2D(5, 1, use_bias=use_bias, activation=activation,
-                          bias_initializer="ones")
-    x = images((2, 6, 7, 3))
-    expected = ops.convert_to_numpy(layer(x))
-    multiplied = PointwiseConv2D.from_config(layer.get_config())
-    multiplied(x)
-    multiplied.set_weights(layer.get_weights())
-    np.testing.assert_allclose(ops.convert_to_numpy(multiplied(x)), expected, rtol=1e-5, atol=1e-5)
+    faster = faster_kind.from_config(layer.get_config())
+    faster(x)
+    faster.set_weights(layer.get_weights())
+    np.testing.assert_allclose(ops.convert_to_numpy(faster(x)), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("layer,accepted", [
