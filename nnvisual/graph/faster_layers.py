@@ -6,16 +6,22 @@ products (:mod:`~nnvisual.graph.pointwise`), rectifiers differentiated from thei
 
 from __future__ import annotations
 
+import keras
+
 from nnvisual.graph import output_masked_relu, pointwise, shifted_depthwise
 
-_KINDS = ((shifted_depthwise.faster, shifted_depthwise.ShiftedDepthwiseConv2D),
-          (pointwise.faster, pointwise.PointwiseConv2D),
-          (output_masked_relu.faster, output_masked_relu.OutputMaskedReLU))
+# (module, the layers it computes, its layer kind); each module's FASTER_ON names the backends
+# where its kind was measured faster
+_KINDS = ((shifted_depthwise, shifted_depthwise.can_shift, shifted_depthwise.ShiftedDepthwiseConv2D),
+          (pointwise, pointwise.can_multiply, pointwise.PointwiseConv2D),
+          (output_masked_relu, output_masked_relu.can_mask, output_masked_relu.OutputMaskedReLU))
 
 
 def faster_kind(layer) -> type:
     """The layer type that computes ``layer`` faster on this backend (its own if none)."""
-    return next((kind for faster, kind in _KINDS if faster(layer)), type(layer))
+    backend = keras.backend.backend()
+    return next((kind for module, accepts, kind in _KINDS
+                 if backend in module.FASTER_ON and accepts(layer)), type(layer))
 
 
 def faster_call(layer, *args, **kwargs):

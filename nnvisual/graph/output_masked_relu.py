@@ -32,11 +32,6 @@ def can_mask(layer) -> bool:
             and float(layer.threshold) == 0.0 and layer.max_value in (None, 6.0))
 
 
-def faster(layer) -> bool:
-    """Whether ``layer`` is one :func:`can_mask` accepts, on a backend of :data:`FASTER_ON`."""
-    return keras.backend.backend() in FASTER_ON and can_mask(layer)
-
-
 @functools.cache
 def _rectifier(max_value: float | None):
     """``min(max(x, 0), max_value)`` with its derivative read from its output (JAX)."""

@@ -31,11 +31,6 @@ def can_multiply(layer) -> bool:
             and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1)
 
 
-def faster(layer) -> bool:
-    """Whether ``layer`` is one :func:`can_multiply` accepts, on a backend of :data:`FASTER_ON`."""
-    return keras.backend.backend() in FASTER_ON and can_multiply(layer)
-
-
 class PointwiseConv2D(keras.layers.Conv2D):
     """Keras' ``Conv2D`` (same config, same weights) computed by :func:`pointwise_conv`; only for
     the layers :func:`can_multiply` accepts."""

@@ -44,11 +44,6 @@ def shifted_depthwise_conv(x, kernel, strides: tuple[int, int], padding: str):
     return total
 
 
-def faster(layer) -> bool:
-    """Whether ``layer`` is one :func:`can_shift` accepts, on a backend of :data:`FASTER_ON`."""
-    return keras.backend.backend() in FASTER_ON and can_shift(layer)
-
-
 def can_shift(layer) -> bool:
     """Whether ``layer`` is a plain ``DepthwiseConv2D`` that :class:`ShiftedDepthwiseConv2D`
     computes (channels last, no dilation)."""
