@@ -160,10 +160,10 @@ class Projector:
         windows = [field.window(p, images.shape[1:3]) for p in positions] if mode == "max" else []
         if not windows or None in windows:
             starts = seeds(feature_maps, channels, positions, mode)
-            if shared and self.crosses_depthwise(layer) and keras.backend.backend() in SEED_BY_SEED_ON:
-                return np.concatenate([self.project(images, start[None], layer)
-                                       for start in starts])
             if shared and self.crosses_depthwise(layer):
+                if keras.backend.backend() in SEED_BY_SEED_ON:
+                    return np.concatenate([self.project(images, start[None], layer)
+                                           for start in starts])
                 return self.project(np.repeat(images, len(starts), axis=0), starts, layer)
             if shared:
                 return self.project_shared(images, starts, layer)
