@@ -10,7 +10,7 @@ import pytest
 from keras import layers, ops
 
 from nnvisual import graph
-from nnvisual.graph import output_masked_relu, pointwise
+from nnvisual.graph import faster_layers, output_masked_relu, pointwise, shifted_depthwise
 from nnvisual.graph.gradients import compile_function, value_and_gradient
 from nnvisual.graph.inference_model import for_inference
 from nnvisual.graph.output_masked_relu import OutputMaskedReLU, can_mask
@@ -197,6 +197,24 @@ def test_the_faster_kinds_compute_the_layer_with_its_bias_and_activation(layer, 
     faster(x)
     faster.set_weights(layer.get_weights())
     np.testing.assert_allclose(ops.convert_to_numpy(faster(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("make", [lambda policy: layers.DepthwiseConv2D(3, 2, padding="same", dtype=policy),
+                                  lambda policy: layers.Conv2D(5, 1, dtype=policy)])
+def test_a_faster_call_computes_in_the_layers_dtype(make, policy, monkeypatch):
+    """faster_call on a layer's own variables: in float32 as its faster kind; under mixed
+    precision as Keras calls the layer (variables read in bfloat16), so a mixed model's
+    projections are what its layers compute."""
+    for module in (shifted_depthwise, pointwise):
+        monkeypatch.setattr(module, "FASTER_ON", (keras.backend.backend(),))
+    layer = make(policy)
+    x = images((2, 6, 6, 3))
+    expected = ops.convert_to_numpy(ops.cast(layer(x), "float32"))
+    got = faster_layers.faster_call(layer, x)
+    assert keras.backend.standardize_dtype(got.dtype) == layer.compute_dtype
+    np.testing.assert_allclose(ops.convert_to_numpy(ops.cast(got, "float32")), expected,
+                               rtol=1e-5, atol=1e-5 if policy == "float32" else 0)
 
 
 @pytest.mark.parametrize("layer,accepted", [

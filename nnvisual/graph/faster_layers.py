@@ -7,6 +7,7 @@ products (:mod:`~nnvisual.graph.pointwise`), rectifiers differentiated from thei
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 from nnvisual.graph import output_masked_relu, pointwise, shifted_depthwise
 
@@ -26,8 +27,10 @@ def faster_kind(layer) -> type:
 
 def faster_call(layer, *args, **kwargs):
     """What ``layer(*args, **kwargs)`` computes, computed as its faster kind does, on the layer's
-    own variables (no copy: it follows weights changed in place)."""
+    own variables (no copy: it follows weights changed in place); a layer under mixed precision
+    runs as Keras calls it (its variables read in the compute dtype)."""
     kind = faster_kind(layer)
-    if kind is type(layer):
+    if kind is type(layer) or layer.compute_dtype != layer.variable_dtype:
         return layer(*args, **kwargs)
-    return kind.call(layer, *args, **kwargs)
+    (inputs,) = args
+    return kind.call(layer, ops.cast(inputs, layer.compute_dtype))
